@@ -1,0 +1,151 @@
+//! The chat's narrow interface to Kafka: a producer actor, a consumer actor,
+//! the embedded cluster, and the shared health flags that HTTP probes read.
+
+mod consumer;
+mod embedded;
+mod producer;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::FutureProducer;
+use rdkafka::ClientConfig;
+
+pub use consumer::KafkaConsumer;
+pub use embedded::EmbeddedKafka;
+pub use producer::{KafkaProducer, PublishError};
+
+use crate::settings::KafkaSettings;
+
+/// What operators and load balancers ask about: is the broker answering, and
+/// is this instance reading the topic? Written by the Kafka actors, read by
+/// `/health` and `/ready`.
+#[derive(Debug, Clone, Default)]
+pub struct KafkaHealth {
+    connected: Arc<AtomicBool>,
+    consuming: Arc<AtomicBool>,
+}
+
+impl KafkaHealth {
+    /// The last broker probe succeeded.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// The consumer has its partitions assigned and is fetching.
+    pub fn is_consuming(&self) -> bool {
+        self.consuming.load(Ordering::Relaxed)
+    }
+
+    fn set_connected(&self, connected: bool) -> bool {
+        self.connected.swap(connected, Ordering::Relaxed)
+    }
+
+    fn set_consuming(&self) {
+        self.consuming.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Everything needed to talk to one Kafka cluster: clients are created
+/// here (no network traffic yet) and handed to the actors that use them.
+pub struct KafkaClients {
+    pub(crate) producer: FutureProducer,
+    pub(crate) consumer: Arc<StreamConsumer>,
+    pub(crate) admin: AdminClient<DefaultClientContext>,
+    pub(crate) settings: KafkaSettings,
+    pub(crate) health: KafkaHealth,
+    pub(crate) instance_id: String,
+}
+
+impl KafkaClients {
+    /// Creates the producer, consumer and admin clients for `bootstrap`.
+    /// `instance_id` names this server in client ids and record headers.
+    pub fn new(
+        settings: &KafkaSettings,
+        bootstrap: &str,
+        instance_id: &str,
+    ) -> Result<Self, KafkaError> {
+        let client_id = format!("anime-chat-{instance_id}");
+        let mut consumer_props = if settings.is_embedded() {
+            merged(&settings.consumer, &settings.embedded.consumer)
+        } else {
+            settings.consumer.clone()
+        };
+        // librdkafka wants a group id even for `assign`; it never joins the
+        // group or commits, so each instance's id is its own.
+        consumer_props.entry("group.id".into()).or_insert_with(|| client_id.clone());
+        Ok(Self {
+            producer: client_config(bootstrap, &client_id, &settings.producer).create()?,
+            consumer: Arc::new(client_config(bootstrap, &client_id, &consumer_props).create()?),
+            admin: client_config(bootstrap, &client_id, &BTreeMap::new()).create()?,
+            settings: settings.clone(),
+            health: KafkaHealth::default(),
+            instance_id: instance_id.to_owned(),
+        })
+    }
+
+    /// The flags `/health` and `/ready` read.
+    pub fn health(&self) -> KafkaHealth {
+        self.health.clone()
+    }
+}
+
+fn client_config(bootstrap: &str, client_id: &str, props: &BTreeMap<String, String>) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap).set("client.id", client_id);
+    for (key, value) in props {
+        config.set(key, value);
+    }
+    config
+}
+
+fn merged(base: &BTreeMap<String, String>, overrides: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut all = base.clone();
+    all.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all
+}
+
+/// Creates the chat topic unless it already exists.
+pub(crate) async fn ensure_topic(
+    admin: &AdminClient<DefaultClientContext>,
+    settings: &KafkaSettings,
+) -> Result<(), KafkaError> {
+    let topic = NewTopic::new(
+        &settings.topic,
+        settings.partitions,
+        TopicReplication::Fixed(settings.replication_factor),
+    );
+    let options = AdminOptions::new().request_timeout(Some(settings.request_timeout));
+    let results = admin.create_topics([&topic], &options).await?;
+    for result in results {
+        match result {
+            Ok(name) => log::info!("created topic {name} with {} partitions", settings.partitions),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => {
+                log::warn!("could not create topic {name}: {code}");
+                return Err(KafkaError::AdminOp(code));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a blocking librdkafka call off the actor's thread.
+pub(crate) async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, KafkaError> + Send + 'static,
+) -> Result<T, KafkaError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .unwrap_or(Err(KafkaError::Canceled))
+}
+
+/// A short pause used between retries.
+pub(crate) async fn pause(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}

@@ -1,0 +1,110 @@
+//! `KafkaProducer`: writes chat records and answers with where they landed.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+
+use super::{blocking, KafkaClients, KafkaHealth};
+use crate::messages::{Publish, Stored};
+
+/// Headers every chat record carries, so Control Center and the console
+/// tools can show what a record is and who wrote it.
+pub const CONTENT_TYPE: &str = "application/json";
+pub const SCHEMA: &str = "chat_message/v1";
+
+/// Mailbox size: a burst of sends waits here rather than parking senders,
+/// which would not keep their order.
+const MAILBOX_CAPACITY: usize = 65_536;
+
+/// Why a record was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("Kafka did not store the record: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("the producer stopped before Kafka answered")]
+    Canceled,
+}
+
+/// Owns the idempotent producer and probes the broker for `/health`.
+pub struct KafkaProducer {
+    producer: FutureProducer,
+    topic: String,
+    headers: OwnedHeaders,
+    health: KafkaHealth,
+    probe_interval: Duration,
+    probe_timeout: Duration,
+}
+
+impl KafkaProducer {
+    pub fn new(clients: &KafkaClients) -> Self {
+        let headers = OwnedHeaders::new_with_capacity(3)
+            .insert(Header { key: "content-type", value: Some(CONTENT_TYPE) })
+            .insert(Header { key: "schema", value: Some(SCHEMA) })
+            .insert(Header { key: "producer", value: Some(clients.instance_id.as_str()) });
+        Self {
+            producer: clients.producer.clone(),
+            topic: clients.settings.topic.clone(),
+            headers,
+            health: clients.health.clone(),
+            probe_interval: clients.settings.health_interval,
+            probe_timeout: clients.settings.request_timeout,
+        }
+    }
+
+    fn probe(&mut self, ctx: &mut Context<Self>) {
+        let producer = self.producer.clone();
+        let (topic, timeout, health) = (self.topic.clone(), self.probe_timeout, self.health.clone());
+        let probe = async move {
+            let answer = blocking(move || producer.client().fetch_metadata(Some(&topic), timeout).map(drop)).await;
+            let connected = answer.is_ok();
+            if health.set_connected(connected) != connected {
+                match answer {
+                    Ok(()) => log::info!("Kafka is reachable"),
+                    Err(e) => log::warn!("Kafka is unreachable: {e}"),
+                }
+            }
+        };
+        ctx.spawn(probe.into_actor(self));
+    }
+}
+
+impl Actor for KafkaProducer {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        self.probe(ctx);
+        ctx.run_interval(self.probe_interval, Self::probe);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // Whatever is still queued gets its last chance to reach the broker.
+        if let Err(e) = self.producer.flush(self.probe_timeout) {
+            log::warn!("producer flush on stop failed: {e}");
+        }
+    }
+}
+
+impl Handler<Publish> for KafkaProducer {
+    type Result = ResponseFuture<Result<Stored, PublishError>>;
+
+    fn handle(&mut self, msg: Publish, _: &mut Self::Context) -> Self::Result {
+        let record = FutureRecord::to(&self.topic)
+            .key(&msg.key)
+            .payload(&msg.payload)
+            .headers(self.headers.clone());
+        // Enqueue now, in mailbox order, so one session's messages keep
+        // their order in the log; only the acknowledgement is awaited.
+        let delivery = self.producer.send_result(record).map_err(|(e, _)| PublishError::Kafka(e));
+        Box::pin(async move {
+            match delivery?.await {
+                Ok(Ok(stored)) => Ok(Stored { partition: stored.partition, offset: stored.offset }),
+                Ok(Err((e, _))) => Err(PublishError::Kafka(e)),
+                Err(_) => Err(PublishError::Canceled),
+            }
+        })
+    }
+}

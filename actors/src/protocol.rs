@@ -1,0 +1,343 @@
+//! Wire protocol v1: the JSON frames exchanged with clients and the JSON value
+//! of a Kafka record. See `docs/protocol.md` for the prose version.
+//!
+//! Client input is checked here, once, by pure functions that the WebSocket
+//! session and the HTTP endpoint both use.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Why a client's input was refused. Serialized as the `code` of an error frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not a JSON object with a string `type`.
+    InvalidJson,
+    /// The frame's `type` is not one the server accepts.
+    UnknownType,
+    /// A field is missing, has the wrong type, or is not part of the frame.
+    InvalidField,
+    /// The text is empty once control characters and surrounding whitespace are removed.
+    EmptyText,
+    /// The text is longer than `chat.max_text_chars`.
+    TextTooLong,
+    /// A binary WebSocket frame; the protocol is text only.
+    BinaryNotSupported,
+    /// The room name is not 1 to 64 characters of `a-z`, `0-9` and `-`.
+    InvalidRoom,
+    /// The HTTP username is not 1 to 40 printable characters.
+    InvalidUsername,
+    /// Kafka did not acknowledge the write in time; the message was not stored.
+    KafkaUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::UnknownType => "unknown_type",
+            Self::InvalidField => "invalid_field",
+            Self::EmptyText => "empty_text",
+            Self::TextTooLong => "text_too_long",
+            Self::BinaryNotSupported => "binary_not_supported",
+            Self::InvalidRoom => "invalid_room",
+            Self::InvalidUsername => "invalid_username",
+            Self::KafkaUnavailable => "kafka_unavailable",
+        }
+    }
+}
+
+/// A refused input: what to tell the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The client's id for the message, echoed so it can mark that message failed.
+    pub client_msg_id: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), client_msg_id: None }
+    }
+
+    /// The same refusal, naming the client's message it is about.
+    pub fn with_client_msg_id(mut self, client_msg_id: Option<String>) -> Self {
+        self.client_msg_id = client_msg_id;
+        self
+    }
+
+    fn for_message(self, client_msg_id: Option<&str>) -> Self {
+        self.with_client_msg_id(client_msg_id.map(str::to_owned))
+    }
+}
+
+/// The value of a record in the chat topic, exactly as Kafka stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "chat_message")]
+pub struct ChatRecord {
+    pub message_id: String,
+    pub username: String,
+    pub text: String,
+    pub room: String,
+    /// RFC 3339, UTC, millisecond precision.
+    pub timestamp: String,
+}
+
+/// Every frame the server sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    Welcome { username: &'a str, room: &'a str, session_id: &'a str },
+    ConnectionUpdate { active_connections: usize, room: &'a str, timestamp: &'a str },
+    ChatMessage {
+        message_id: &'a str,
+        username: &'a str,
+        text: &'a str,
+        room: &'a str,
+        timestamp: &'a str,
+        active_connections: usize,
+        offset: i64,
+    },
+    Ack { client_msg_id: Option<&'a str>, message_id: &'a str, offset: i64 },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<&'a str>,
+    },
+    Heartbeat,
+}
+
+impl<'a> ServerFrame<'a> {
+    pub fn chat(record: &'a ChatRecord, active_connections: usize, offset: i64) -> Self {
+        Self::ChatMessage {
+            message_id: &record.message_id,
+            username: &record.username,
+            text: &record.text,
+            room: &record.room,
+            timestamp: &record.timestamp,
+            active_connections,
+            offset,
+        }
+    }
+
+    pub fn error(refusal: &'a Refusal) -> Self {
+        Self::Error {
+            code: refusal.code,
+            message: &refusal.message,
+            client_msg_id: refusal.client_msg_id.as_deref(),
+        }
+    }
+
+    /// The frame as JSON text, encoded once and shared by every recipient.
+    pub fn encode(&self) -> crate::Frame {
+        // These types hold only strings and integers: serializing cannot fail.
+        serde_json::to_string(self).expect("server frames serialize").into()
+    }
+}
+
+/// What a client asked for, after validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCommand {
+    /// Post `text` (already normalised) to the session's room.
+    Chat { text: String, client_msg_id: Option<String> },
+}
+
+/// Limits that client input is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct InputLimits {
+    pub max_text_chars: usize,
+    pub max_client_msg_id_chars: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChatMessageIn {
+    #[serde(rename = "type")]
+    _type: String,
+    text: String,
+    #[serde(default)]
+    client_msg_id: Option<String>,
+}
+
+/// Parses and validates one text frame from a client.
+pub fn parse_client_frame(raw: &str, limits: InputLimits) -> Result<ClientCommand, Refusal> {
+    let value: Value = serde_json::from_str(raw)
+        .map_err(|e| Refusal::new(ErrorCode::InvalidJson, format!("frame is not valid JSON: {e}")))?;
+    let Some(object) = value.as_object() else {
+        return Err(Refusal::new(ErrorCode::InvalidJson, "frame must be a JSON object"));
+    };
+    // Read the id first so that every later refusal can echo it.
+    let client_msg_id = object.get("client_msg_id").and_then(Value::as_str);
+    match object.get("type").and_then(Value::as_str) {
+        None => Err(Refusal::new(ErrorCode::InvalidJson, "frame needs a string \"type\"")
+            .for_message(client_msg_id)),
+        Some("chat_message") => parse_chat(value.clone(), limits)
+            .map_err(|refusal| refusal.for_message(client_msg_id)),
+        Some(other) => Err(Refusal::new(
+            ErrorCode::UnknownType,
+            format!("unknown frame type \"{}\"", truncate(other, 40)),
+        )
+        .for_message(client_msg_id)),
+    }
+}
+
+fn parse_chat(value: Value, limits: InputLimits) -> Result<ClientCommand, Refusal> {
+    let frame: ChatMessageIn = serde_json::from_value(value)
+        .map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("chat_message: {e}")))?;
+    if let Some(id) = &frame.client_msg_id {
+        if id.chars().count() > limits.max_client_msg_id_chars {
+            return Err(Refusal::new(
+                ErrorCode::InvalidField,
+                format!("client_msg_id is longer than {} characters", limits.max_client_msg_id_chars),
+            ));
+        }
+    }
+    let text = normalize_text(&frame.text, limits.max_text_chars)?;
+    Ok(ClientCommand::Chat { text, client_msg_id: frame.client_msg_id })
+}
+
+/// Normalises message text: `\r\n` and `\r` become `\n`, every other control
+/// character except `\n` and `\t` is removed, surrounding whitespace is
+/// trimmed. Refuses text that ends up empty or longer than `max_chars`.
+pub fn normalize_text(text: &str, max_chars: usize) -> Result<String, Refusal> {
+    let unified = text.replace("\r\n", "\n").replace('\r', "\n");
+    let cleaned: String =
+        unified.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() {
+        return Err(Refusal::new(ErrorCode::EmptyText, "message text is empty"));
+    }
+    let chars = trimmed.chars().count();
+    if chars > max_chars {
+        return Err(Refusal::new(
+            ErrorCode::TextTooLong,
+            format!("message text has {chars} characters; the limit is {max_chars}"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Longest room name.
+pub const MAX_ROOM_CHARS: usize = 64;
+
+/// A room name is 1 to 64 characters of `a-z`, `0-9` and `-`.
+pub fn validate_room(room: &str) -> Result<(), Refusal> {
+    let valid_chars = room.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if room.is_empty() || room.len() > MAX_ROOM_CHARS || !valid_chars {
+        return Err(Refusal::new(
+            ErrorCode::InvalidRoom,
+            format!("room must be 1 to {MAX_ROOM_CHARS} characters of a-z, 0-9 and '-'"),
+        ));
+    }
+    Ok(())
+}
+
+/// Longest username accepted over HTTP.
+pub const MAX_USERNAME_CHARS: usize = 40;
+
+/// An HTTP client's username is 1 to 40 printable characters after trimming.
+pub fn normalize_username(username: &str) -> Result<String, Refusal> {
+    let trimmed = username.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 || chars > MAX_USERNAME_CHARS || trimmed.chars().any(char::is_control) {
+        return Err(Refusal::new(
+            ErrorCode::InvalidUsername,
+            format!("username must be 1 to {MAX_USERNAME_CHARS} printable characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn truncate(s: &str, max_chars: usize) -> &str {
+    s.char_indices().nth(max_chars).map_or(s, |(i, _)| &s[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: InputLimits = InputLimits { max_text_chars: 10, max_client_msg_id_chars: 8 };
+
+    fn refusal(raw: &str) -> Refusal {
+        parse_client_frame(raw, LIMITS).expect_err(raw)
+    }
+
+    #[test]
+    fn accepts_a_chat_message_and_normalises_its_text() {
+        let command = parse_client_frame(
+            r#"{"type":"chat_message","text":"  hi\r\nyou\u0007 ","client_msg_id":"c1"}"#,
+            LIMITS,
+        );
+        assert_eq!(
+            command,
+            Ok(ClientCommand::Chat { text: "hi\nyou".into(), client_msg_id: Some("c1".into()) })
+        );
+    }
+
+    #[test]
+    fn refuses_bad_frames_with_their_codes() {
+        let cases = [
+            ("not json", ErrorCode::InvalidJson),
+            ("[1,2]", ErrorCode::InvalidJson),
+            (r#"{"text":"x"}"#, ErrorCode::InvalidJson),
+            (r#"{"type":"dance"}"#, ErrorCode::UnknownType),
+            (r#"{"type":"chat_message"}"#, ErrorCode::InvalidField),
+            (r#"{"type":"chat_message","text":5}"#, ErrorCode::InvalidField),
+            (r#"{"type":"chat_message","text":"x","colour":"red"}"#, ErrorCode::InvalidField),
+            (r#"{"type":"chat_message","text":"x","client_msg_id":"123456789"}"#, ErrorCode::InvalidField),
+            (r#"{"type":"chat_message","text":" \t\n "}"#, ErrorCode::EmptyText),
+            (r#"{"type":"chat_message","text":"12345678901"}"#, ErrorCode::TextTooLong),
+        ];
+        for (raw, code) in cases {
+            assert_eq!(refusal(raw).code, code, "{raw}");
+        }
+    }
+
+    #[test]
+    fn echoes_the_client_msg_id_on_refusal() {
+        let refused = refusal(r#"{"type":"chat_message","text":"","client_msg_id":"abc"}"#);
+        assert_eq!(refused.client_msg_id.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert!(normalize_text("🌸🌸🌸🌸🌸🌸🌸🌸🌸🌸", 10).is_ok());
+        assert_eq!(normalize_text("🌸🌸🌸🌸🌸🌸🌸🌸🌸🌸🌸", 10).unwrap_err().code, ErrorCode::TextTooLong);
+    }
+
+    #[test]
+    fn validates_rooms_and_usernames() {
+        assert!(validate_room("anime-talk-42").is_ok());
+        for bad in ["", "Upper", "with space", "emoji-🌸", &"a".repeat(65)] {
+            assert_eq!(validate_room(bad).unwrap_err().code, ErrorCode::InvalidRoom, "{bad}");
+        }
+        assert_eq!(normalize_username("  Sakura  ").as_deref(), Ok("Sakura"));
+        for bad in ["", "   ", "bell\u{7}", &"n".repeat(41)] {
+            assert_eq!(normalize_username(bad).unwrap_err().code, ErrorCode::InvalidUsername);
+        }
+    }
+
+    #[test]
+    fn chat_record_round_trips_with_its_type_tag() {
+        let record = ChatRecord {
+            message_id: "m1".into(),
+            username: "Azure Ronin".into(),
+            text: "hello".into(),
+            room: "lobby".into(),
+            timestamp: "2026-11-25T12:00:00.000Z".into(),
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["type"], "chat_message");
+        assert_eq!(serde_json::from_value::<ChatRecord>(json).unwrap(), record);
+    }
+
+    #[test]
+    fn error_frames_omit_an_unknown_client_msg_id() {
+        let refusal = Refusal::new(ErrorCode::BinaryNotSupported, "text frames only");
+        let json: Value = serde_json::from_str(&ServerFrame::error(&refusal).encode()).unwrap();
+        assert_eq!(json, serde_json::json!({"type":"error","code":"binary_not_supported","message":"text frames only"}));
+    }
+}

@@ -1,0 +1,186 @@
+//! `WsSession`: one WebSocket connection. It registers with the [`ChatRoom`]
+//! when it starts and leaves when it stops, turns client frames into
+//! [`SendChat`] requests and writes whatever frames the room hands it.
+//!
+//! actix-web-actors is deprecated upstream but is this design's session
+//! actor; every use of it stays in this module.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+
+use crate::messages::{Deliver, Frame, Join, Joined, Leave, SendChat, SessionId};
+use crate::protocol::{parse_client_frame, ClientCommand, ErrorCode, InputLimits, Refusal, ServerFrame};
+use crate::room::{now_rfc3339, ChatRoom};
+use crate::settings::ChatSettings;
+
+const HEARTBEAT_FRAME: &str = r#"{"type":"heartbeat"}"#;
+
+/// Upgrades the request to a WebSocket served by a new [`WsSession`] in `room`.
+/// `room` must already be validated.
+pub fn serve(
+    req: &HttpRequest,
+    stream: web::Payload,
+    room: String,
+    hub: Addr<ChatRoom>,
+    settings: &ChatSettings,
+) -> Result<HttpResponse, actix_web::Error> {
+    let session = WsSession {
+        id: uuid::Uuid::new_v4(),
+        room,
+        username: String::new(),
+        hb: Instant::now(),
+        hub,
+        limits: InputLimits {
+            max_text_chars: settings.max_text_chars,
+            max_client_msg_id_chars: settings.max_client_msg_id_chars,
+        },
+        heartbeat_interval: settings.heartbeat_interval,
+        client_timeout: settings.client_timeout,
+    };
+    ws::WsResponseBuilder::new(session, req, stream).start()
+}
+
+/// One connected client.
+pub struct WsSession {
+    id: SessionId,
+    room: String,
+    /// Assigned by the room when the session joins.
+    username: String,
+    /// Last time the peer showed it is alive (any frame, ping or pong).
+    hb: Instant,
+    hub: Addr<ChatRoom>,
+    limits: InputLimits,
+    heartbeat_interval: Duration,
+    client_timeout: Duration,
+}
+
+impl WsSession {
+    /// Pings the peer and sends an application heartbeat on every interval;
+    /// drops the peer when it has been silent longer than the timeout.
+    fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.run_interval(self.heartbeat_interval, |act, ctx| {
+            if act.hb.elapsed() > act.client_timeout {
+                log::debug!("{} timed out ({})", act.username, act.id);
+                ctx.stop();
+                return;
+            }
+            ctx.ping(b"");
+            ctx.text(Frame::from_static(HEARTBEAT_FRAME));
+        });
+    }
+
+    fn welcome(&mut self, joined: Joined, ctx: &mut ws::WebsocketContext<Self>) {
+        self.username = joined.username;
+        let session_id = self.id.to_string();
+        let welcome = ServerFrame::Welcome { username: &self.username, room: &self.room, session_id: &session_id };
+        ctx.text(welcome.encode());
+        let timestamp = now_rfc3339();
+        let update = ServerFrame::ConnectionUpdate {
+            active_connections: joined.active_connections,
+            room: &self.room,
+            timestamp: &timestamp,
+        };
+        ctx.text(update.encode());
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        match parse_client_frame(text, self.limits) {
+            Ok(ClientCommand::Chat { text, client_msg_id }) => self.post(text, client_msg_id, ctx),
+            Err(refusal) => refuse(&refusal, ctx),
+        }
+    }
+
+    /// Hands the message to the room and answers with an ack or an error
+    /// once Kafka has (or has not) stored it. Other frames keep flowing meanwhile.
+    fn post(&mut self, text: String, client_msg_id: Option<String>, ctx: &mut ws::WebsocketContext<Self>) {
+        let request = SendChat { username: self.username.clone(), room: self.room.clone(), text };
+        let reply = self.hub.send(request).into_actor(self).map(move |result, _, ctx| {
+            let outcome = result.unwrap_or_else(|_| {
+                Err(Refusal::new(ErrorCode::KafkaUnavailable, "the chat room is not running"))
+            });
+            match outcome {
+                Ok(posted) => ctx.text(
+                    ServerFrame::Ack {
+                        client_msg_id: client_msg_id.as_deref(),
+                        message_id: &posted.message_id,
+                        offset: posted.offset,
+                    }
+                    .encode(),
+                ),
+                Err(refusal) => refuse(&refusal.with_client_msg_id(client_msg_id), ctx),
+            }
+        });
+        ctx.spawn(reply);
+    }
+}
+
+fn refuse(refusal: &Refusal, ctx: &mut ws::WebsocketContext<WsSession>) {
+    log::warn!("refused client input: {}: {}", refusal.code.as_str(), refusal.message);
+    ctx.text(ServerFrame::error(refusal).encode());
+}
+
+impl Actor for WsSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.heartbeat(ctx);
+        let join = Join { id: self.id, room: self.room.clone(), addr: ctx.address().recipient() };
+        // `wait` holds back every other frame until the welcome is written,
+        // so the welcome is always the first frame a client sees.
+        ctx.wait(self.hub.send(join).into_actor(self).map(|joined, act, ctx| match joined {
+            Ok(joined) => act.welcome(joined, ctx),
+            Err(e) => {
+                log::warn!("chat room unreachable, closing session: {e}");
+                ctx.close(Some(ws::CloseCode::Error.into()));
+                ctx.stop();
+            }
+        }));
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.hub.do_send(Leave { id: self.id });
+        Running::Stop
+    }
+}
+
+impl Handler<Deliver> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        ctx.text(msg.frame);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.hb = Instant::now();
+        match msg {
+            Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
+            Ok(ws::Message::Binary(_)) => refuse(
+                &Refusal::new(ErrorCode::BinaryNotSupported, "binary frames are not supported; send JSON text"),
+                ctx,
+            ),
+            Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
+            Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
+            Ok(ws::Message::Continuation(_)) => {
+                let reason = ws::CloseReason {
+                    code: ws::CloseCode::Unsupported,
+                    description: Some("fragmented messages are not supported".into()),
+                };
+                ctx.close(Some(reason));
+                ctx.stop();
+            }
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Err(e) => {
+                log::warn!("WebSocket protocol error from {}: {e}", self.username);
+                ctx.stop();
+            }
+        }
+    }
+}

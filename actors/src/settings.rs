@@ -1,0 +1,73 @@
+//! The parts of the configuration tree that the actors read. The server crate
+//! nests these under `[chat]` and `[kafka]`; defaults live in
+//! `config/default.toml`, so there are no `Default` impls here to drift.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// `[chat]`: what a conversation may contain and how long a peer may be silent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    /// Room used when a client does not name one.
+    pub default_room: String,
+    /// Longest message text, in Unicode scalar values after trimming.
+    pub max_text_chars: usize,
+    /// Longest `client_msg_id` a client may attach to a message.
+    pub max_client_msg_id_chars: usize,
+    /// How often a session pings its peer and sends `{"type":"heartbeat"}`.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// A peer that sends nothing (not even a pong) for this long is dropped.
+    #[serde(with = "humantime_serde")]
+    pub client_timeout: Duration,
+}
+
+/// `[kafka]`: where the log is and how we talk to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Broker list; empty means "start the embedded in-memory cluster".
+    pub bootstrap_servers: String,
+    /// The chat topic. Key = room, so each room keeps its order.
+    pub topic: String,
+    /// Partitions for the topic when the server creates it.
+    pub partitions: i32,
+    /// Replication factor for the topic when the server creates it.
+    pub replication_factor: i32,
+    /// How often the broker is probed for `/health`.
+    #[serde(with = "humantime_serde")]
+    pub health_interval: Duration,
+    /// How long one probe or metadata request may take.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Pause between attempts while the broker cannot be reached at startup.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff: Duration,
+    /// Settings for the embedded cluster, used only when `bootstrap_servers` is empty.
+    pub embedded: EmbeddedSettings,
+    /// librdkafka producer properties, passed through verbatim.
+    pub producer: BTreeMap<String, String>,
+    /// librdkafka consumer properties, passed through verbatim.
+    pub consumer: BTreeMap<String, String>,
+}
+
+/// `[kafka.embedded]`: librdkafka's in-process mock cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedSettings {
+    /// Number of mock brokers.
+    pub brokers: i32,
+    /// librdkafka consumer properties that replace `[kafka.consumer]` ones in
+    /// embedded mode (the mock holds empty fetches for `fetch.wait.max.ms`).
+    pub consumer: BTreeMap<String, String>,
+}
+
+impl KafkaSettings {
+    /// True when no broker is configured and the mock cluster is used.
+    pub fn is_embedded(&self) -> bool {
+        self.bootstrap_servers.trim().is_empty()
+    }
+}

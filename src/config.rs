@@ -1,0 +1,157 @@
+//! One typed configuration tree. Defaults come from `config/default.toml`
+//! (compiled in), then the file named by `CHAT_CONFIG`, then the environment
+//! variables in [`ENV_OVERRIDES`]. Unknown keys and wrong types are errors
+//! that name the key.
+
+use std::net::SocketAddr;
+
+use actors::{ChatSettings, KafkaSettings};
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::Deserialize;
+
+/// The documented defaults, every key commented.
+pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
+
+/// Environment variables and the keys they override.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("CHAT_ADDR", "server.addr"),
+    ("CHAT_TOPIC", "kafka.topic"),
+    ("KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap_servers"),
+];
+
+/// Everything the server reads at startup.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub chat: ChatSettings,
+    pub kafka: KafkaSettings,
+}
+
+/// `[server]`: the HTTP side.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Origins allowed besides the page's own; `scheme://host:*` allows any port.
+    pub allowed_origins: Vec<String>,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Largest JSON body accepted by `POST /chat/send`.
+    pub max_body_bytes: usize,
+}
+
+impl Settings {
+    /// Loads the configuration from the defaults, `CHAT_CONFIG` and the environment.
+    pub fn load() -> Result<Self, figment::Error> {
+        Self::load_from(|var| std::env::var(var).ok())
+    }
+
+    /// Loads the configuration with `env` standing in for the environment.
+    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Self, figment::Error> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_CONFIG));
+        if let Some(path) = env("CHAT_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        for (var, key) in ENV_OVERRIDES {
+            if let Some(value) = env(var) {
+                figment = figment.merge(Serialized::default(key, value));
+            }
+        }
+        figment.extract::<Self>()?.validated()
+    }
+
+    fn validated(self) -> Result<Self, figment::Error> {
+        let invalid = |key: &str, why: &str| Err(figment::Error::from(format!("invalid `{key}`: {why}")));
+        if let Err(refusal) = actors::protocol::validate_room(&self.chat.default_room) {
+            return invalid("chat.default_room", &refusal.message);
+        }
+        if self.chat.max_text_chars == 0 {
+            return invalid("chat.max_text_chars", "must be at least 1");
+        }
+        if self.chat.client_timeout <= self.chat.heartbeat_interval {
+            return invalid("chat.client_timeout", "must be longer than chat.heartbeat_interval");
+        }
+        if self.kafka.topic.trim().is_empty() {
+            return invalid("kafka.topic", "must not be empty");
+        }
+        if self.kafka.partitions < 1 {
+            return invalid("kafka.partitions", "must be at least 1");
+        }
+        Ok(self)
+    }
+
+    /// The settings as a log line, for the startup log. Nothing here is secret.
+    pub fn summary(&self) -> String {
+        let kafka = if self.kafka.is_embedded() { "embedded" } else { self.kafka.bootstrap_servers.as_str() };
+        format!(
+            "addr={} kafka={} topic={} partitions={} allowed_origins={:?} max_text_chars={} heartbeat={:?}",
+            self.server.addr,
+            kafka,
+            self.kafka.topic,
+            self.kafka.partitions,
+            self.server.allowed_origins,
+            self.chat.max_text_chars,
+            self.chat.heartbeat_interval,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, figment::Error> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::load_from(|var| vars.get(var).cloned())
+    }
+
+    fn config_file(toml: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        file.write_all(toml.as_bytes()).expect("write temp file");
+        file
+    }
+
+    #[test]
+    fn defaults_run_embedded_on_port_8003() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.server.addr.to_string(), "127.0.0.1:8003");
+        assert!(settings.kafka.is_embedded());
+        assert_eq!(settings.kafka.topic, "anonymous-anime-universe");
+        assert_eq!(settings.kafka.producer["acks"], "all");
+    }
+
+    #[test]
+    fn environment_overrides_the_files() {
+        let file = config_file("[server]\naddr = \"127.0.0.1:9000\"\n");
+        let path = file.path().to_str().expect("utf-8 path");
+        let settings = load(&[
+            ("CHAT_CONFIG", path),
+            ("CHAT_ADDR", "127.0.0.1:0"),
+            ("CHAT_TOPIC", "12345"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        ])
+        .expect("loads");
+        assert_eq!(settings.server.addr.port(), 0);
+        assert_eq!(settings.kafka.topic, "12345");
+        assert!(!settings.kafka.is_embedded());
+    }
+
+    #[test]
+    fn errors_name_the_offending_key() {
+        let unknown = config_file("[chat]\nmax_text_charz = 5\n");
+        let error = load(&[("CHAT_CONFIG", unknown.path().to_str().unwrap())]).unwrap_err().to_string();
+        assert!(error.contains("max_text_charz"), "{error}");
+
+        let error = load(&[("CHAT_ADDR", "not-an-address")]).unwrap_err().to_string();
+        assert!(error.contains("server.addr"), "{error}");
+
+        let error = load(&[("CHAT_TOPIC", " ")]).unwrap_err().to_string();
+        assert!(error.contains("kafka.topic"), "{error}");
+    }
+}

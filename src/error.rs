@@ -1,0 +1,47 @@
+//! HTTP errors: JSON bodies with a machine-readable code.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use actors::protocol::{ErrorCode, Refusal};
+use serde_json::json;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The client's input was refused.
+    #[error("{}", .0.message)]
+    Refused(Refusal),
+    /// The browser origin is not allowed.
+    #[error("origin {0} is not allowed")]
+    OriginNotAllowed(String),
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Refused(refusal) => refusal.code.as_str(),
+            Self::OriginNotAllowed(_) => "origin_not_allowed",
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Refused(refusal) if refusal.code == ErrorCode::KafkaUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Refused(_) => StatusCode::BAD_REQUEST,
+            Self::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .json(json!({"success": false, "error": self.to_string(), "code": self.code()}))
+    }
+}

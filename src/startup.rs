@@ -1,0 +1,118 @@
+//! Startup: Kafka (embedded or real), the actors, and the HTTP server bound
+//! to a listener, so tests can start the whole server on port 0.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{web, App, HttpServer};
+use actors::kafka::{EmbeddedKafka, KafkaClients};
+use actors::ChatRoom;
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::origin::OriginPolicy;
+use crate::routes::{self, AppState};
+
+/// The page may load only its own scripts and styles.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; frame-ancestors 'none'";
+
+/// A running server: its address, and the embedded Kafka if it owns one.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    _embedded: Option<EmbeddedKafka>,
+}
+
+impl Application {
+    /// Starts Kafka clients and actors and binds the listener. Must run
+    /// inside an actix system.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        log::info!("configuration: {}", settings.summary());
+        let instance_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let embedded = start_embedded_kafka(&settings)?;
+        let bootstrap = embedded
+            .as_ref()
+            .map_or(settings.kafka.bootstrap_servers.as_str(), EmbeddedKafka::bootstrap_servers);
+        let clients = KafkaClients::new(&settings.kafka, bootstrap, &instance_id)
+            .context("creating Kafka clients (check the [kafka.producer] and [kafka.consumer] keys)")?;
+        let state = web::Data::new(AppState {
+            health: clients.health(),
+            hub: ChatRoom::start(clients),
+            chat: settings.chat.clone(),
+            origins: OriginPolicy::new(&settings.server.allowed_origins),
+        });
+
+        let listener = TcpListener::bind(settings.server.addr)
+            .with_context(|| format!("binding server.addr {}", settings.server.addr))?;
+        let addr = listener.local_addr()?;
+        let json = routes::json_config(settings.server.max_body_bytes);
+        let origins = state.origins.clone();
+        let mut server = HttpServer::new(move || {
+            let origins = origins.clone();
+            let cors = Cors::default()
+                .allowed_origin_fn(move |origin, head| {
+                    let host = head.headers().get("host").and_then(|h| h.to_str().ok());
+                    origin.to_str().is_ok_and(|origin| origins.allows(origin, host))
+                })
+                .allowed_methods(["GET", "POST"])
+                .allowed_header("content-type")
+                .max_age(3600);
+            App::new()
+                .app_data(state.clone())
+                .app_data(json.clone())
+                .wrap(cors)
+                .wrap(security_headers())
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms").log_target("anime_chat::http"))
+                .configure(routes::configure)
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        log::info!("instance {instance_id}: open http://{addr}/ to chat (WebSocket at ws://{addr}/ws/chat)");
+        Ok(Self { addr, server: server.run(), _embedded: embedded })
+    }
+
+    /// The bound address (useful when the configured port was 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// A handle that can stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM or its handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self { server, _embedded, .. } = self;
+        server.await
+    }
+}
+
+fn start_embedded_kafka(settings: &Settings) -> anyhow::Result<Option<EmbeddedKafka>> {
+    if !settings.kafka.is_embedded() {
+        return Ok(None);
+    }
+    let embedded = EmbeddedKafka::start(&settings.kafka).context("starting the embedded Kafka cluster")?;
+    log::warn!(
+        "KAFKA_BOOTSTRAP_SERVERS is not set: using embedded Kafka. Messages live in memory only and are lost when the server stops."
+    );
+    log::info!("embedded Kafka bootstrap: {} (kcat or Kafka's console tools can read it)", embedded.bootstrap_servers());
+    Ok(Some(embedded))
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+}

@@ -1,0 +1,175 @@
+//! The WebSocket protocol: welcome, counts, chat in Kafka order, acks, errors.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{spawn_app, start, test_settings};
+
+fn is_rfc3339(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
+}
+
+#[actix_web::test]
+async fn a_newcomer_gets_a_welcome_then_the_room_count() {
+    let app = spawn_app().await;
+    let url = format!("ws://{}/ws/chat", app.addr);
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut raw = crate::helpers::Client { socket, username: String::new() };
+
+    let welcome = raw.next().await;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["room"], "anonymous-anime-universe");
+    assert!(welcome["username"].as_str().is_some_and(|name| name.contains(' ')), "{welcome}");
+    assert!(welcome["session_id"].as_str().is_some_and(|id| !id.is_empty()));
+
+    let update = raw.next().await;
+    assert_eq!(update["type"], "connection_update");
+    assert_eq!(update["active_connections"], 1);
+    assert_eq!(update["room"], "anonymous-anime-universe");
+    assert!(is_rfc3339(&update["timestamp"]), "{update}");
+}
+
+#[actix_web::test]
+async fn connection_updates_count_joins_and_leaves() {
+    let app = spawn_app().await;
+    let mut first = app.connect().await;
+    assert_eq!(first.expect("connection_update").await["active_connections"], 1);
+
+    let mut second = app.connect().await;
+    assert_eq!(second.expect("connection_update").await["active_connections"], 2);
+    assert_eq!(first.expect("connection_update").await["active_connections"], 2);
+
+    let mut elsewhere = app.connect_room("other-room").await;
+    assert_eq!(elsewhere.expect("connection_update").await["active_connections"], 1);
+
+    drop(second);
+    assert_eq!(first.expect("connection_update").await["active_connections"], 1);
+}
+
+#[actix_web::test]
+async fn two_clients_see_each_others_messages_in_the_same_order() {
+    let app = spawn_app().await;
+    let mut alice = app.connect().await;
+    let mut bob = app.connect().await;
+    assert_ne!(alice.username, bob.username);
+
+    for i in 0..5 {
+        alice.say(&format!("alice {i}"), &format!("a{i}")).await;
+        bob.say(&format!("bob {i}"), &format!("b{i}")).await;
+    }
+    let seen_by_alice = alice.chat_messages(10).await;
+    let seen_by_bob = bob.chat_messages(10).await;
+
+    assert_eq!(seen_by_alice, seen_by_bob, "both clients see one order");
+    let offsets: Vec<i64> = seen_by_alice.iter().map(|m| m["offset"].as_i64().unwrap()).collect();
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]), "offsets increase: {offsets:?}");
+    for message in &seen_by_alice {
+        assert_eq!(message["room"], "anonymous-anime-universe");
+        assert_eq!(message["active_connections"], 2);
+        assert!(is_rfc3339(&message["timestamp"]), "{message}");
+        assert!(message["message_id"].as_str().is_some_and(|id| !id.is_empty()));
+        let text = message["text"].as_str().unwrap();
+        let author = if text.starts_with("alice") { &alice.username } else { &bob.username };
+        assert_eq!(&message["username"], author.as_str());
+    }
+    let from_alice: Vec<&str> =
+        seen_by_alice.iter().filter_map(|m| m["text"].as_str()).filter(|t| t.starts_with("alice")).collect();
+    assert_eq!(from_alice, ["alice 0", "alice 1", "alice 2", "alice 3", "alice 4"], "a sender's order is kept");
+    let ids: HashSet<&str> = seen_by_alice.iter().filter_map(|m| m["message_id"].as_str()).collect();
+    assert_eq!(ids.len(), 10, "message ids are unique");
+}
+
+#[actix_web::test]
+async fn the_sender_gets_an_ack_matching_the_broadcast() {
+    let app = spawn_app().await;
+    let mut alice = app.connect().await;
+    alice.say("  hello universe  ", "my-id-1").await;
+
+    let mut ack = None;
+    let mut broadcast = None;
+    while ack.is_none() || broadcast.is_none() {
+        let frame = alice.next().await;
+        match frame["type"].as_str() {
+            Some("ack") => ack = Some(frame),
+            Some("chat_message") => broadcast = Some(frame),
+            _ => {}
+        }
+    }
+    let (ack, broadcast) = (ack.unwrap(), broadcast.unwrap());
+    assert_eq!(ack["client_msg_id"], "my-id-1");
+    assert_eq!(ack["message_id"], broadcast["message_id"]);
+    assert_eq!(ack["offset"], broadcast["offset"]);
+    assert_eq!(broadcast["text"], "hello universe", "text is trimmed");
+}
+
+#[actix_web::test]
+async fn every_bad_frame_gets_its_error_code_and_the_connection_stays_open() {
+    let app = spawn_app().await;
+    let mut client = app.connect().await;
+    let long_text = "ア".repeat(2001);
+    let cases = [
+        (Message::text("not json"), "invalid_json", None),
+        (Message::text(r#"{"text":"no type"}"#), "invalid_json", None),
+        (Message::text(r#"{"type":"dance","client_msg_id":"d1"}"#), "unknown_type", Some("d1")),
+        (Message::text(r#"{"type":"chat_message","text":"   ","client_msg_id":"e1"}"#), "empty_text", Some("e1")),
+        (
+            Message::text(json!({"type":"chat_message","text":long_text,"client_msg_id":"l1"}).to_string()),
+            "text_too_long",
+            Some("l1"),
+        ),
+        (Message::text(r#"{"type":"chat_message","text":7}"#), "invalid_field", None),
+        (Message::text(r#"{"type":"chat_message","text":"hi","username":"Chosen Name"}"#), "invalid_field", None),
+        (Message::binary(vec![1u8, 2, 3]), "binary_not_supported", None),
+    ];
+    for (frame, code, client_msg_id) in cases {
+        client.send(frame).await;
+        let error = client.expect("error").await;
+        assert_eq!(error["code"], code, "{error}");
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+        match client_msg_id {
+            Some(id) => assert_eq!(error["client_msg_id"], id),
+            None => assert!(error.get("client_msg_id").is_none(), "{error}"),
+        }
+    }
+    client.say("still here", "ok-1").await;
+    assert_eq!(client.expect("ack").await["client_msg_id"], "ok-1");
+}
+
+#[actix_web::test]
+async fn a_message_of_exactly_the_limit_is_accepted() {
+    let app = spawn_app().await;
+    let mut client = app.connect().await;
+    client.say(&"🌸".repeat(2000), "max").await;
+    assert_eq!(client.expect("ack").await["client_msg_id"], "max");
+}
+
+#[actix_web::test]
+async fn usernames_are_unique_among_online_users() {
+    let app = spawn_app().await;
+    let mut clients = Vec::new();
+    for _ in 0..40 {
+        clients.push(app.connect().await);
+    }
+    let names: HashSet<&str> = clients.iter().map(|c| c.username.as_str()).collect();
+    assert_eq!(names.len(), clients.len(), "{names:?}");
+}
+
+#[actix_web::test]
+async fn sends_without_kafka_get_kafka_unavailable() {
+    let mut settings = test_settings();
+    // Nothing listens on port 1, so the consumer never gets its partitions.
+    settings.kafka.bootstrap_servers = "127.0.0.1:1".into();
+    let app = start(settings).await;
+    let mut client = app.connect().await;
+    client.say("is anyone there", "k1").await;
+    let error = client.expect("error").await;
+    assert_eq!(error["code"], "kafka_unavailable");
+    assert_eq!(error["client_msg_id"], "k1");
+
+    let (status, body) = app.post_json("/chat/send", &json!({"username": "Sakura", "text": "hi"})).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["code"], "kafka_unavailable");
+    assert_eq!(body["success"], false);
+}

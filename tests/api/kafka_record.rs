@@ -1,0 +1,72 @@
+//! What lands in Kafka, read back by an independent consumer.
+
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
+
+use crate::helpers::{bootstrap_servers, spawn_app, PATIENCE};
+
+/// Everything in `topic`, read from the beginning by a fresh consumer.
+fn read_topic(topic: &str, expected: usize) -> Vec<rdkafka::message::OwnedMessage> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers())
+        .set("group.id", format!("test-reader-{topic}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), PATIENCE).expect("metadata");
+    let mut list = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        list.add_partition_offset(topic, partition.id(), Offset::Beginning).unwrap();
+    }
+    consumer.assign(&list).expect("assign");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let mut records = Vec::new();
+    while records.len() < expected && std::time::Instant::now() < deadline {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            records.push(message.detach());
+        }
+    }
+    records
+}
+
+#[actix_web::test]
+async fn a_websocket_message_lands_in_the_topic_as_documented() {
+    let app = spawn_app().await;
+    let mut client = app.connect_room("record-room").await;
+    client.say("persist me", "p1").await;
+    let ack = client.expect("ack").await;
+
+    let topic = app.topic.clone();
+    let records = tokio::task::spawn_blocking(move || read_topic(&topic, 1)).await.unwrap();
+    assert_eq!(records.len(), 1, "exactly one record");
+    let record = &records[0];
+    assert_eq!(record.key(), Some(&b"record-room"[..]), "key = room");
+    assert_eq!(record.offset(), ack["offset"].as_i64().unwrap());
+
+    let value: Value = serde_json::from_slice(record.payload().unwrap()).unwrap();
+    let fields: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(fields.len(), 6, "{value}");
+    assert_eq!(value["type"], "chat_message");
+    assert_eq!(value["message_id"], ack["message_id"]);
+    assert_eq!(value["username"], client.username.as_str());
+    assert_eq!(value["text"], "persist me");
+    assert_eq!(value["room"], "record-room");
+    assert!(chrono::DateTime::parse_from_rfc3339(value["timestamp"].as_str().unwrap()).is_ok());
+
+    let headers = record.headers().expect("headers");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|h| h.key == name)
+            .and_then(|h| h.value)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    assert_eq!(header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(header("schema").as_deref(), Some("chat_message/v1"));
+    assert!(header("producer").is_some_and(|p| !p.is_empty()));
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on a free port, real WebSocket and HTTP
+//! clients, and a real Kafka broker (`KAFKA_BOOTSTRAP_SERVERS`, default
+//! `127.0.0.1:9092`; `scripts/test.sh` starts one with `scripts/kafka.sh`).
+
+mod chat;
+mod compose;
+mod helpers;
+mod http;
+mod kafka_record;
