@@ -41,6 +41,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest JSON body accepted by `POST /chat/send`.
     pub max_body_bytes: usize,
+    /// On SIGTERM, how long workers may take to finish after sessions are closed.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl Settings {

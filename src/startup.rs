@@ -3,11 +3,13 @@
 
 use std::net::{SocketAddr, TcpListener};
 
+use actix::Addr;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use actors::kafka::{EmbeddedKafka, KafkaClients};
+use actors::messages::Shutdown;
 use actors::ChatRoom;
 use anyhow::Context;
 
@@ -23,6 +25,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub struct Application {
     addr: SocketAddr,
     server: Server,
+    hub: Addr<ChatRoom>,
     _embedded: Option<EmbeddedKafka>,
 }
 
@@ -50,6 +53,7 @@ impl Application {
         let addr = listener.local_addr()?;
         let json = routes::json_config(settings.server.max_body_bytes);
         let origins = state.origins.clone();
+        let hub = state.hub.clone();
         let mut server = HttpServer::new(move || {
             let origins = origins.clone();
             let cors = Cors::default()
@@ -68,12 +72,16 @@ impl Application {
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms").log_target("anime_chat::http"))
                 .configure(routes::configure)
         })
-        .listen(listener)?;
+        .listen(listener)?
+        // Shutdown is ours (see `run_until_stopped`): sessions must be told
+        // to go away and Kafka flushed before the workers stop.
+        .disable_signals()
+        .shutdown_timeout(settings.server.shutdown_timeout.as_secs().max(1));
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
         log::info!("instance {instance_id}: open http://{addr}/ to chat (WebSocket at ws://{addr}/ws/chat)");
-        Ok(Self { addr, server: server.run(), _embedded: embedded })
+        Ok(Self { addr, server: server.run(), hub, _embedded: embedded })
     }
 
     /// The bound address (useful when the configured port was 0).
@@ -90,11 +98,40 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM or its handle).
+    /// Serves until SIGINT or SIGTERM, then shuts down in order: stop
+    /// accepting, close every session with 1001, flush the producer, stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Self { server, _embedded, .. } = self;
+        let Self { server, hub, _embedded, .. } = self;
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            shutdown_signal().await;
+            log::info!("shutting down: closing sessions and flushing Kafka");
+            handle.pause().await;
+            if hub.send(Shutdown).await.is_err() {
+                log::warn!("the chat room stopped before shutdown");
+            }
+            handle.stop(true).await;
+        });
         server.await
     }
+}
+
+async fn shutdown_signal() {
+    use actix_web::rt::signal::{self, unix};
+    match unix::signal(unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            first_of(signal::ctrl_c(), terminate.recv()).await;
+        }
+        Err(e) => {
+            log::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops the server");
+            let _ = signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Waits for whichever of two futures finishes first.
+async fn first_of<A: std::future::Future, B: std::future::Future>(a: A, b: B) {
+    futures_util::future::select(std::pin::pin!(a), std::pin::pin!(b)).await;
 }
 
 fn start_embedded_kafka(settings: &Settings) -> anyhow::Result<Option<EmbeddedKafka>> {

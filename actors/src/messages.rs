@@ -21,6 +21,22 @@ pub struct Deliver {
     pub frame: Frame,
 }
 
+/// ChatRoom → WsSession: the server is shutting down; close with 1001.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct GoAway;
+
+/// Server → ChatRoom: close every session and flush the producer. Answers
+/// once Kafka has everything that was acknowledged.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+/// ChatRoom → KafkaProducer: wait until every queued record is stored or failed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
 /// WsSession → ChatRoom: a new connection wants to enter `room`.
 #[derive(Message)]
 #[rtype(result = "Joined")]
@@ -31,6 +47,8 @@ pub struct Join {
     pub room: String,
     /// Where the room sends this session's frames.
     pub addr: Recipient<Deliver>,
+    /// Where the room says the server is going away.
+    pub go_away: Recipient<GoAway>,
 }
 
 /// ChatRoom's answer to [`Join`].

@@ -8,8 +8,8 @@ use actix::prelude::*;
 
 use crate::kafka::{KafkaClients, KafkaConsumer, KafkaProducer};
 use crate::messages::{
-    ConsumerAssigned, Deliver, Join, Joined, Leave, Posted, Publish, RecordReceived, SendChat,
-    SessionId,
+    ConsumerAssigned, Deliver, Flush, GoAway, Join, Joined, Leave, Posted, Publish, RecordReceived, SendChat,
+    SessionId, Shutdown,
 };
 use crate::names;
 use crate::protocol::{ChatRecord, ErrorCode, Refusal, ServerFrame};
@@ -19,6 +19,7 @@ const MAILBOX_CAPACITY: usize = 65_536;
 
 struct Member {
     addr: Recipient<Deliver>,
+    go_away: Recipient<GoAway>,
     room: String,
     username: String,
 }
@@ -96,7 +97,8 @@ impl Handler<Join> for ChatRoom {
         // The newcomer learns the count from the reply, right after its welcome.
         self.announce_occupancy(&msg.room, Some(msg.id));
         let active_connections = self.occupancy(&msg.room);
-        self.members.insert(msg.id, Member { addr: msg.addr, room: msg.room, username: username.clone() });
+        let member = Member { addr: msg.addr, go_away: msg.go_away, room: msg.room, username: username.clone() };
+        self.members.insert(msg.id, member);
         Joined { username, active_connections }
     }
 }
@@ -152,6 +154,23 @@ impl Handler<SendChat> for ChatRoom {
                     log::warn!("kafka_unavailable: producer unreachable: {e}");
                     Err(unavailable("the Kafka producer is not running; the message was not sent"))
                 }
+            }
+        })
+    }
+}
+
+impl Handler<Shutdown> for ChatRoom {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Shutdown, _: &mut Self::Context) -> Self::Result {
+        log::info!("closing {} sessions", self.members.len());
+        for member in self.members.values() {
+            member.go_away.do_send(GoAway);
+        }
+        let flushed = self.producer.send(Flush);
+        Box::pin(async move {
+            if flushed.await.is_err() {
+                log::warn!("the producer stopped before it could flush");
             }
         })
     }

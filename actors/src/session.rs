@@ -11,7 +11,7 @@ use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
-use crate::messages::{Deliver, Frame, Join, Joined, Leave, SendChat, SessionId};
+use crate::messages::{Deliver, Frame, GoAway, Join, Joined, Leave, SendChat, SessionId};
 use crate::protocol::{parse_client_frame, ClientCommand, ErrorCode, InputLimits, Refusal, ServerFrame};
 use crate::room::{now_rfc3339, ChatRoom};
 use crate::settings::ChatSettings;
@@ -118,7 +118,7 @@ impl WsSession {
 }
 
 fn refuse(refusal: &Refusal, ctx: &mut ws::WebsocketContext<WsSession>) {
-    log::warn!("refused client input: {}: {}", refusal.code.as_str(), refusal.message);
+    log::warn!("refused: {}: {}", refusal.code.as_str(), refusal.message);
     ctx.text(ServerFrame::error(refusal).encode());
 }
 
@@ -127,7 +127,8 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.heartbeat(ctx);
-        let join = Join { id: self.id, room: self.room.clone(), addr: ctx.address().recipient() };
+        let me = ctx.address();
+        let join = Join { id: self.id, room: self.room.clone(), addr: me.clone().recipient(), go_away: me.recipient() };
         // `wait` holds back every other frame until the welcome is written,
         // so the welcome is always the first frame a client sees.
         ctx.wait(self.hub.send(join).into_actor(self).map(|joined, act, ctx| match joined {
@@ -151,6 +152,16 @@ impl Handler<Deliver> for WsSession {
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
         ctx.text(msg.frame);
+    }
+}
+
+impl Handler<GoAway> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, _: GoAway, ctx: &mut Self::Context) {
+        let reason = ws::CloseReason { code: ws::CloseCode::Away, description: Some("server shutting down".into()) };
+        ctx.close(Some(reason));
+        ctx.stop();
     }
 }
 
@@ -178,7 +189,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
                 ctx.stop();
             }
             Err(e) => {
-                log::warn!("WebSocket protocol error from {}: {e}", self.username);
+                log::debug!("WebSocket protocol error from {}: {e}", self.username);
                 ctx.stop();
             }
         }

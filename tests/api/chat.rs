@@ -85,23 +85,12 @@ async fn two_clients_see_each_others_messages_in_the_same_order() {
 async fn the_sender_gets_an_ack_matching_the_broadcast() {
     let app = spawn_app().await;
     let mut alice = app.connect().await;
-    alice.say("  hello universe  ", "my-id-1").await;
-
-    let mut ack = None;
-    let mut broadcast = None;
-    while ack.is_none() || broadcast.is_none() {
-        let frame = alice.next().await;
-        match frame["type"].as_str() {
-            Some("ack") => ack = Some(frame),
-            Some("chat_message") => broadcast = Some(frame),
-            _ => {}
-        }
-    }
-    let (ack, broadcast) = (ack.unwrap(), broadcast.unwrap());
+    let (ack, broadcast) = alice.say_and_confirm("hello universe", "my-id-1").await;
     assert_eq!(ack["client_msg_id"], "my-id-1");
     assert_eq!(ack["message_id"], broadcast["message_id"]);
     assert_eq!(ack["offset"], broadcast["offset"]);
-    assert_eq!(broadcast["text"], "hello universe", "text is trimmed");
+    alice.say("  trimmed \r\n ", "my-id-2").await;
+    assert_eq!(alice.expect("chat_message").await["text"], "trimmed", "text is normalised");
 }
 
 #[actix_web::test]

@@ -8,7 +8,9 @@ use serde_yaml::Value;
 fn compose() -> Value {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-compose.yml"))
         .expect("docker-compose.yml exists");
-    serde_yaml::from_str(&text).expect("docker-compose.yml is valid YAML")
+    let mut compose: Value = serde_yaml::from_str(&text).expect("docker-compose.yml is valid YAML");
+    compose.apply_merge().expect("YAML merge keys resolve");
+    compose
 }
 
 fn service<'a>(compose: &'a Value, name: &str) -> &'a Value {

@@ -1,6 +1,7 @@
 //! Small helpers so each test reads like the protocol: start a server,
 //! connect clients, assert on frames.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -27,12 +28,11 @@ pub fn bootstrap_servers() -> String {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub topic: String,
-    handle: actix_web::dev::ServerHandle,
 }
 
 /// Settings for a test server: port 0, the real broker, a fresh topic.
 pub fn test_settings() -> Settings {
-    let topic = format!("chat-test-{}", uuid::Uuid::new_v4().simple());
+    let topic = unique_topic();
     let bootstrap = bootstrap_servers();
     let mut settings = Settings::load_from(|var| match var {
         "CHAT_ADDR" => Some("127.0.0.1:0".into()),
@@ -56,9 +56,9 @@ pub async fn spawn_app() -> TestApp {
 pub async fn start(settings: Settings) -> TestApp {
     let topic = settings.kafka.topic.clone();
     let app = Application::build(settings).await.expect("server starts");
-    let (addr, handle) = (app.addr(), app.handle());
+    let addr = app.addr();
     actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { addr, topic, handle }
+    TestApp { addr, topic }
 }
 
 impl TestApp {
@@ -68,16 +68,7 @@ impl TestApp {
 
     /// Polls `/ready` until the consumer is reading the topic.
     pub async fn wait_ready(&self) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while tokio::time::Instant::now() < deadline {
-            if let Ok(response) = awc::Client::default().get(self.url("/ready")).send().await {
-                if response.status().is_success() {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("server at {} not ready within {PATIENCE:?}: is Kafka running at {}?", self.addr, bootstrap_servers());
+        wait_ready(self.addr).await;
     }
 
     /// Connects to the default room.
@@ -91,26 +82,113 @@ impl TestApp {
     }
 
     async fn connect_to(&self, path: &str) -> Client {
-        let url = format!("ws://{}{path}", self.addr);
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket connects");
-        let mut client = Client { socket, username: String::new() };
-        let welcome = client.expect("welcome").await;
-        client.username = welcome["username"].as_str().expect("welcome has a username").to_owned();
-        client
+        Client::connect(&format!("ws://{}{path}", self.addr)).await
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let mut response = awc::Client::default().get(self.url(path)).send().await.expect("GET");
-        (response.status().as_u16(), response.json().await.expect("JSON body"))
+        get_json(self.addr, path).await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         let mut response = awc::Client::default().post(self.url(path)).send_json(body).await.expect("POST");
         (response.status().as_u16(), response.json().await.expect("JSON body"))
     }
+}
 
-    pub fn stop(&self) -> impl std::future::Future<Output = ()> {
-        self.handle.stop(true)
+/// `GET path` on the server at `addr`: status and JSON body.
+pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let mut response = awc::Client::default().get(format!("http://{addr}{path}")).send().await.expect("GET");
+    (response.status().as_u16(), response.json().await.expect("JSON body"))
+}
+
+/// Polls until `check` holds, for at most `PATIENCE`; panics with `what` otherwise.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not within {PATIENCE:?}: {what}");
+}
+
+/// Waits until the server at `addr` answers `/ready` with 200.
+pub async fn wait_ready(addr: SocketAddr) {
+    let what = format!("server at {addr} ready (is Kafka running at {}?)", bootstrap_servers());
+    eventually(&what, || async move {
+        awc::Client::default()
+            .get(format!("http://{addr}/ready"))
+            .send()
+            .await
+            .is_ok_and(|response| response.status().is_success())
+    })
+    .await;
+}
+
+/// A fresh topic name, so tests never see each other's messages.
+pub fn unique_topic() -> String {
+    format!("chat-test-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A loopback port nobody is listening on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+}
+
+/// Sends `signal` to `child` with kill(1) and waits for it to exit.
+pub fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill").args(["-s", signal, &pid]).status().expect("kill runs");
+    assert!(sent.success(), "kill -s {signal} {pid}");
+    child.wait().expect("process exits")
+}
+
+/// The server binary, run as its own process: for restarts, kills and
+/// several instances side by side.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts `anime-chat` on `port` with `topic` on `bootstrap`, without waiting.
+    pub fn spawn(topic: &str, bootstrap: &str, port: u16) -> Self {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_anime-chat"))
+            .env("CHAT_ADDR", format!("127.0.0.1:{port}"))
+            .env("CHAT_TOPIC", topic)
+            .env("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
+            .env("RUST_LOG", std::env::var("TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+            .spawn()
+            .expect("server binary starts");
+        Self { addr: SocketAddr::from(([127, 0, 0, 1], port)), child }
+    }
+
+    /// Starts one on the test broker and waits until it is ready.
+    pub async fn start(topic: &str, port: u16) -> Self {
+        let server = Self::spawn(topic, &bootstrap_servers(), port);
+        wait_ready(server.addr).await;
+        server
+    }
+
+    pub async fn connect(&self, path: &str) -> Client {
+        Client::connect(&format!("ws://{}{path}", self.addr)).await
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`) and waits for the process to exit.
+    pub fn signal_and_wait(&mut self, signal: &str) -> std::process::ExitStatus {
+        signal_and_wait(&mut self.child, signal)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -122,6 +200,15 @@ pub struct Client {
 }
 
 impl Client {
+    /// Connects to a WebSocket URL and reads the welcome.
+    pub async fn connect(url: &str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket connects");
+        let mut client = Client { socket, username: String::new() };
+        let welcome = client.expect("welcome").await;
+        client.username = welcome["username"].as_str().expect("welcome has a username").to_owned();
+        client
+    }
+
     pub async fn send_json(&mut self, frame: Value) {
         self.send(Message::text(frame.to_string())).await;
     }
@@ -138,8 +225,12 @@ impl Client {
 
     /// The next JSON frame, heartbeats aside.
     pub async fn next(&mut self) -> Value {
+        self.next_before(tokio::time::Instant::now() + PATIENCE).await
+    }
+
+    async fn next_before(&mut self, deadline: tokio::time::Instant) -> Value {
         loop {
-            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .expect("a frame within the patience window")
                 .expect("socket open")
@@ -157,14 +248,34 @@ impl Client {
         }
     }
 
-    /// Skips frames until one of type `kind` arrives.
+    /// Skips frames until one of type `kind` arrives, within `PATIENCE`.
     pub async fn expect(&mut self, kind: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let frame = self.next().await;
+            let frame = self.next_before(deadline).await;
             if frame["type"] == kind {
                 return frame;
             }
         }
+    }
+
+    /// Sends a message and waits for both its `ack` and its broadcast,
+    /// which may come in either order. Returns `(ack, chat_message)`.
+    pub async fn say_and_confirm(&mut self, text: &str, client_msg_id: &str) -> (Value, Value) {
+        self.say(text, client_msg_id).await;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let (mut ack, mut broadcast) = (None, None);
+        while ack.is_none() || broadcast.is_none() {
+            let frame = self.next_before(deadline).await;
+            match frame["type"].as_str() {
+                Some("ack") if frame["client_msg_id"] == client_msg_id => ack = Some(frame),
+                Some("chat_message") if frame["text"] == text => broadcast = Some(frame),
+                _ => {}
+            }
+        }
+        let (ack, broadcast) = (ack.unwrap_or_default(), broadcast.unwrap_or_default());
+        assert_eq!(ack["message_id"], broadcast["message_id"], "the ack names the broadcast message");
+        (ack, broadcast)
     }
 
     /// The next `count` chat messages.
@@ -187,5 +298,119 @@ impl Client {
                 Some(Ok(_)) => {}
             }
         }
+    }
+}
+
+/// A broker of the test's own, started and stopped by `scripts/kafka.sh`,
+/// for tests that take Kafka away. It has its own ports and state folder,
+/// so the shared test broker is never touched.
+pub struct TestBroker {
+    port: u16,
+    controller_port: u16,
+    state_dir: tempfile::TempDir,
+}
+
+impl TestBroker {
+    /// Picks ports and a state folder; does not start anything.
+    pub fn new() -> Self {
+        Self {
+            port: free_port(),
+            controller_port: free_port(),
+            state_dir: tempfile::tempdir().expect("state folder"),
+        }
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn start(&self) {
+        self.run("start").unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    pub fn stop(&self) {
+        self.run("stop").unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn run(&self, command: &str) -> Result<(), String> {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka.sh");
+        let output = std::process::Command::new(script)
+            .arg(command)
+            .env("KAFKA_PORT", self.port.to_string())
+            .env("KAFKA_CONTROLLER_PORT", self.controller_port.to_string())
+            .env("KAFKA_STATE_DIR", self.state_dir.path())
+            .output()
+            .map_err(|e| format!("scripts/kafka.sh {command}: {e}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "scripts/kafka.sh {command} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        if let Err(e) = self.run("stop") {
+            eprintln!("{e}");
+        }
+    }
+}
+
+/// Debian's nginx in front of several servers, configured from the repo's
+/// `config/nginx/loopback.conf.template`, as the scale-out docs describe.
+pub struct Nginx {
+    pub addr: SocketAddr,
+    prefix: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Nginx {
+    /// Starts nginx on a free loopback port in front of two servers.
+    pub fn start(upstreams: &[SocketAddr; 2]) -> Self {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let template = std::fs::read_to_string(root.join("config/nginx/loopback.conf.template"))
+            .expect("nginx template exists");
+        let prefix = tempfile::tempdir().expect("nginx prefix");
+        let port = free_port();
+        let config = template
+            .replace("${NGINX_PORT}", &port.to_string())
+            .replace("${NGINX_PREFIX}", &prefix.path().display().to_string())
+            .replace("${CHAT_PORT_1}", &upstreams[0].port().to_string())
+            .replace("${CHAT_PORT_2}", &upstreams[1].port().to_string());
+        let config_path = prefix.path().join("nginx.conf");
+        std::fs::write(&config_path, config).expect("write nginx.conf");
+        let child = std::process::Command::new("nginx")
+            .arg("-p")
+            .arg(prefix.path())
+            .arg("-c")
+            .arg(&config_path)
+            .arg("-g")
+            .arg("daemon off;")
+            .spawn()
+            .expect("nginx starts (scripts/test.sh installs it)");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nginx listens on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { addr, prefix, child }
+    }
+
+    /// The upstream addresses nginx sent requests to, from its access log.
+    pub fn upstreams_used(&self) -> HashSet<SocketAddr> {
+        let log = std::fs::read_to_string(self.prefix.path().join("access.log")).unwrap_or_default();
+        log.split_whitespace().filter_map(|word| word.trim_matches('"').parse().ok()).collect()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: the master must take its workers down with it.
+        signal_and_wait(&mut self.child, "TERM");
     }
 }

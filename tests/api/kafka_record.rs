@@ -70,3 +70,27 @@ async fn a_websocket_message_lands_in_the_topic_as_documented() {
     assert_eq!(header("schema").as_deref(), Some("chat_message/v1"));
     assert!(header("producer").is_some_and(|p| !p.is_empty()));
 }
+
+#[actix_web::test]
+async fn inspect_script_shows_a_rooms_records_with_key_and_headers() {
+    let app = spawn_app().await;
+    let mut shown = app.connect_room("shown-room").await;
+    let mut hidden = app.connect_room("shown-room-2").await;
+    shown.say_and_confirm("look at me", "s1").await;
+    hidden.say_and_confirm("not me", "h1").await;
+
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/inspect.sh");
+    let output = tokio::process::Command::new(script)
+        .args(["shown-room", "--", "--timeout-ms", "5000"])
+        .env("CHAT_TOPIC", &app.topic)
+        .env("KAFKA_BOOTSTRAP_SERVERS", bootstrap_servers())
+        .output()
+        .await
+        .expect("scripts/inspect.sh runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains("chat_message")).collect();
+    assert_eq!(lines.len(), 1, "only the room's record:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    for expected in ["shown-room", "look at me", "content-type:application/json", "schema:chat_message/v1", "Offset:0"] {
+        assert!(lines[0].contains(expected), "{expected} in {}", lines[0]);
+    }
+}

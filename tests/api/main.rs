@@ -4,6 +4,8 @@
 
 mod chat;
 mod compose;
+mod faults;
 mod helpers;
 mod http;
+mod instances;
 mod kafka_record;

@@ -64,22 +64,29 @@ async fn read_loop(
                 offset: message.offset(),
                 payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
             }),
-            // librdkafka reconnects by itself; errors here are reports, not ends.
-            Err(e) => log::warn!("Kafka consumer: {e}"),
+            // librdkafka reconnects by itself: errors are reports, not ends
+            // (the producer's probe logs the outage once). Many may have
+            // queued up while nobody polled, so they are drained, not waited on.
+            Err(e) => log::debug!("Kafka consumer: {e}"),
         }
+        // `recv` is ready at once while events are buffered; yield so the
+        // room and the producer on this thread get their turn.
+        tokio::task::yield_now().await;
     }
 }
 
 /// Assigns every partition of the topic at its current end and returns
 /// `(partition, offset)` for each. Creates the topic first if it is missing.
 async fn assign_at_end(setup: &Arc<KafkaClients>) -> Result<Vec<(i32, i64)>, KafkaError> {
-    let partitions = match partition_ids(setup).await? {
-        ids if !ids.is_empty() => ids,
-        _ => {
-            ensure_topic(&setup.admin, &setup.settings).await?;
-            partition_ids(setup).await?
-        }
-    };
+    let mut partitions = partition_ids(setup).await?;
+    if partitions.is_empty() {
+        ensure_topic(&setup.admin, &setup.settings).await?;
+        partitions = partition_ids(setup).await?;
+    }
+    if partitions.is_empty() {
+        // A topic just created may take a moment to show up in metadata.
+        return Err(KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition));
+    }
     let task = setup.clone();
     blocking(move || {
         let (topic, timeout) = (&task.settings.topic, task.settings.request_timeout);

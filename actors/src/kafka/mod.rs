@@ -2,6 +2,7 @@
 //! the embedded cluster, and the shared health flags that HTTP probes read.
 
 mod consumer;
+mod context;
 mod embedded;
 mod producer;
 
@@ -11,13 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::FutureProducer;
 use rdkafka::ClientConfig;
 
 pub use consumer::KafkaConsumer;
+pub use context::ChatContext;
 pub use embedded::EmbeddedKafka;
 pub use producer::{KafkaProducer, PublishError};
 
@@ -55,9 +56,9 @@ impl KafkaHealth {
 /// Everything needed to talk to one Kafka cluster: clients are created
 /// here (no network traffic yet) and handed to the actors that use them.
 pub struct KafkaClients {
-    pub(crate) producer: FutureProducer,
-    pub(crate) consumer: Arc<StreamConsumer>,
-    pub(crate) admin: AdminClient<DefaultClientContext>,
+    pub(crate) producer: FutureProducer<ChatContext>,
+    pub(crate) consumer: Arc<StreamConsumer<ChatContext>>,
+    pub(crate) admin: AdminClient<ChatContext>,
     pub(crate) settings: KafkaSettings,
     pub(crate) health: KafkaHealth,
     pub(crate) instance_id: String,
@@ -81,9 +82,9 @@ impl KafkaClients {
         // group or commits, so each instance's id is its own.
         consumer_props.entry("group.id".into()).or_insert_with(|| client_id.clone());
         Ok(Self {
-            producer: client_config(bootstrap, &client_id, &settings.producer).create()?,
-            consumer: Arc::new(client_config(bootstrap, &client_id, &consumer_props).create()?),
-            admin: client_config(bootstrap, &client_id, &BTreeMap::new()).create()?,
+            producer: client_config(bootstrap, &client_id, &settings.producer).create_with_context(ChatContext)?,
+            consumer: Arc::new(client_config(bootstrap, &client_id, &consumer_props).create_with_context(ChatContext)?),
+            admin: client_config(bootstrap, &client_id, &BTreeMap::new()).create_with_context(ChatContext)?,
             settings: settings.clone(),
             health: KafkaHealth::default(),
             instance_id: instance_id.to_owned(),
@@ -113,7 +114,7 @@ fn merged(base: &BTreeMap<String, String>, overrides: &BTreeMap<String, String>)
 
 /// Creates the chat topic unless it already exists.
 pub(crate) async fn ensure_topic(
-    admin: &AdminClient<DefaultClientContext>,
+    admin: &AdminClient<ChatContext>,
     settings: &KafkaSettings,
 ) -> Result<(), KafkaError> {
     let topic = NewTopic::new(

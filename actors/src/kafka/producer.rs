@@ -7,8 +7,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 
-use super::{blocking, KafkaClients, KafkaHealth};
-use crate::messages::{Publish, Stored};
+use super::{blocking, ChatContext, KafkaClients, KafkaHealth};
+use crate::messages::{Flush, Publish, Stored};
 
 /// Headers every chat record carries, so Control Center and the console
 /// tools can show what a record is and who wrote it.
@@ -30,7 +30,7 @@ pub enum PublishError {
 
 /// Owns the idempotent producer and probes the broker for `/health`.
 pub struct KafkaProducer {
-    producer: FutureProducer,
+    producer: FutureProducer<ChatContext>,
     topic: String,
     headers: OwnedHeaders,
     health: KafkaHealth,
@@ -80,11 +80,21 @@ impl Actor for KafkaProducer {
         ctx.run_interval(self.probe_interval, Self::probe);
     }
 
-    fn stopped(&mut self, _: &mut Self::Context) {
-        // Whatever is still queued gets its last chance to reach the broker.
-        if let Err(e) = self.producer.flush(self.probe_timeout) {
-            log::warn!("producer flush on stop failed: {e}");
-        }
+}
+
+impl Handler<Flush> for KafkaProducer {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Flush, _: &mut Self::Context) -> Self::Result {
+        let producer = self.producer.clone();
+        // Queued records get until their own delivery timeout, so nothing
+        // acknowledged-to-be is cut short; librdkafka bounds that wait.
+        Box::pin(async move {
+            match blocking(move || producer.flush(rdkafka::util::Timeout::Never)).await {
+                Ok(()) => log::info!("producer flushed"),
+                Err(e) => log::warn!("producer flush failed: {e}"),
+            }
+        })
     }
 }
 

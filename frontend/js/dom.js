@@ -1,0 +1,54 @@
+// Tiny DOM helpers. Text always goes in through textContent, never as HTML,
+// so whatever people type is shown literally.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * el('p', {class: 'x', dataset: {testid: 'y'}, text: 'hi'}, child1, child2)
+ * Attributes are set with setAttribute; `text` becomes textContent.
+ */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'text') node.textContent = String(value);
+    else if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child);
+  }
+  return node;
+}
+
+// 24x24 stroke icons (paths only, drawn with currentColor).
+const ICONS = {
+  check: ['M5 12.5l4.2 4.2L19 7'],
+  checks: ['M2.5 12.5l4.2 4.2L16 7.2', 'M11.5 16.2l.5.5L21.5 7.2'],
+  clock: ['M12 7v5l3 2', 'M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0z'],
+  alert: ['M12 8v5', 'M12 16.5v.01', 'M10.3 3.9L2.4 17.6A2 2 0 0 0 4.1 20.6h15.8a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z'],
+  retry: ['M20 11a8 8 0 1 0-2.3 5.7', 'M20 4v7h-7'],
+  arrowDown: ['M12 5v14', 'M6 13l6 6 6-6'],
+};
+
+/** An inline SVG icon (decorative: aria-hidden). */
+export function icon(name, className = 'icon') {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', className);
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.setAttribute('fill', 'none');
+  svg.setAttribute('stroke', 'currentColor');
+  svg.setAttribute('stroke-width', '2');
+  svg.setAttribute('stroke-linecap', 'round');
+  svg.setAttribute('stroke-linejoin', 'round');
+  for (const d of ICONS[name] ?? []) {
+    const path = document.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}

@@ -1,0 +1,261 @@
+// The message list as data: every message shown, in arrival order,
+// deduplicated by message_id, with the lifecycle of our own messages.
+//
+// Own messages are known only by ids, never by username:
+//   addOwn()          -> status "waiting" (not yet on the wire)
+//   markStatus()      -> "sending" / back to "waiting" (from the socket's outbox)
+//   ack()             -> "delivered"; the ack's message_id links the bubble to
+//                        the server's chat_message for it
+//   fail()            -> "failed" with the server's reason; retry() -> "waiting"
+//
+// The server's chat_message for our own message can arrive before or after
+// the ack. If it comes first, we cannot know yet that it is ours, so while
+// any of our messages is still "sending", incoming messages are held back
+// (in order, for at most `holdMs`) until the acks are in. A held message
+// that turns out to be ours merges into its pending bubble; the others are
+// then shown in their arrival order. If an ack comes even later than that,
+// the already shown copy is removed, so a message is never shown twice.
+//
+// The store tells the view what changed through three hooks:
+// insert(entry) (always at the end), update(entry), remove(entry).
+
+export const HOLD_MS = 1500;
+
+/**
+ * @typedef {object} Entry
+ * @property {string} key              stable id for the view ("c:<client id>" or "m:<message id>")
+ * @property {boolean} own
+ * @property {string|null} messageId
+ * @property {string|null} clientMsgId
+ * @property {string} username
+ * @property {string} text
+ * @property {string} timestamp        RFC 3339
+ * @property {number|null} offset
+ * @property {boolean} confirmed       the server's chat_message for it was seen
+ * @property {null|'waiting'|'sending'|'delivered'|'failed'} status  (own messages only)
+ * @property {null|{code: string, message: string}} error
+ */
+
+const noop = () => {};
+
+export class MessageStore {
+  /**
+   * @param {object} [options]
+   * @param {{insert?: (e: Entry) => void, update?: (e: Entry) => void, remove?: (e: Entry) => void}} [options.hooks]
+   * @param {number} [options.holdMs]
+   * @param {() => string} [options.now] current time as RFC 3339
+   */
+  constructor(options = {}) {
+    const hooks = options.hooks ?? {};
+    this.hooks = { insert: hooks.insert ?? noop, update: hooks.update ?? noop, remove: hooks.remove ?? noop };
+    this.holdMs = options.holdMs ?? HOLD_MS;
+    this.now = options.now ?? (() => new Date().toISOString());
+    /** @type {Entry[]} */
+    this.entries = [];
+    /** @type {Map<string, Entry>} */
+    this.byMessageId = new Map();
+    /** @type {Map<string, Entry>} */
+    this.byClientId = new Map();
+    /** client ids of own messages on the wire without an answer yet */
+    this.sending = new Set();
+    /** chat_message frames held back while own messages are unacknowledged */
+    this.held = [];
+    this.holdTimer = null;
+    this.anonymous = 0;
+  }
+
+  get size() {
+    return this.entries.length;
+  }
+
+  /** A message we are about to send. */
+  addOwn({ clientMsgId, text, username }) {
+    const entry = {
+      key: `c:${clientMsgId}`,
+      own: true,
+      messageId: null,
+      clientMsgId,
+      username: username ?? '',
+      text,
+      timestamp: this.now(),
+      offset: null,
+      confirmed: false,
+      status: 'waiting',
+      error: null,
+    };
+    this.byClientId.set(clientMsgId, entry);
+    this._insert(entry);
+    return entry;
+  }
+
+  /** The socket put our message on the wire ("sending") or back in the queue ("waiting"). */
+  markStatus(clientMsgId, status) {
+    const entry = this.byClientId.get(clientMsgId);
+    if (!entry || entry.status === 'delivered') return null;
+    if (entry.status === 'failed' && status === 'waiting') return null;
+    entry.status = status;
+    if (status === 'sending') this.sending.add(clientMsgId);
+    else this.sending.delete(clientMsgId);
+    this.hooks.update(entry);
+    this._maybeFlush();
+    return entry;
+  }
+
+  /** The server wrote our message to Kafka: {client_msg_id, message_id, offset}. */
+  ack(frame) {
+    const clientMsgId = frame.client_msg_id;
+    const messageId = frame.message_id;
+    const entry = this.byClientId.get(clientMsgId);
+    if (!entry || typeof messageId !== 'string' || messageId === '') return null;
+    this.sending.delete(clientMsgId);
+
+    if (entry.messageId && entry.messageId !== messageId) {
+      // A re-send after a reconnect was written twice: treat the second copy
+      // as the same message so it is not shown again.
+      this._adopt(entry, messageId);
+      this._maybeFlush();
+      return entry;
+    }
+
+    entry.messageId = messageId;
+    if (typeof frame.offset === 'number') entry.offset = frame.offset;
+    entry.status = 'delivered';
+    entry.error = null;
+    this._adopt(entry, messageId);
+    this.hooks.update(entry);
+    this._maybeFlush();
+    return entry;
+  }
+
+  /** An error frame; returns the entry it applies to, or null (then show it elsewhere). */
+  fail(frame) {
+    const entry = frame.client_msg_id ? this.byClientId.get(frame.client_msg_id) : null;
+    if (!entry || entry.status === 'delivered') return null;
+    this.sending.delete(entry.clientMsgId);
+    entry.status = 'failed';
+    entry.error = {
+      code: String(frame.code ?? 'error'),
+      message: String(frame.message ?? frame.code ?? 'The server refused this message.'),
+    };
+    this.hooks.update(entry);
+    this._maybeFlush();
+    return entry;
+  }
+
+  /** The user pressed Retry: back to "waiting" until the socket sends it again. */
+  retry(clientMsgId) {
+    const entry = this.byClientId.get(clientMsgId);
+    if (!entry || entry.status !== 'failed') return null;
+    entry.status = 'waiting';
+    entry.error = null;
+    this.hooks.update(entry);
+    return entry;
+  }
+
+  /** A chat_message from the server (anyone's, ours included). */
+  incoming(frame) {
+    const messageId = typeof frame.message_id === 'string' && frame.message_id !== '' ? frame.message_id : null;
+    if (messageId) {
+      const known = this.byMessageId.get(messageId);
+      if (known) {
+        if (known.own && !known.confirmed) {
+          this._mergeServer(known, frame);
+          this.hooks.update(known);
+        }
+        return known; // duplicate (e.g. replayed after a reconnect): never shown twice
+      }
+      if (this.held.some((f) => f.message_id === messageId)) return null;
+    }
+    if (this.sending.size > 0 || this.held.length > 0) {
+      this.held.push(frame);
+      if (this.holdTimer === null) {
+        this.holdTimer = setTimeout(() => {
+          this.holdTimer = null;
+          this._flushHeld();
+        }, this.holdMs);
+      }
+      this._maybeFlush();
+      return null;
+    }
+    return this._insertServer(frame);
+  }
+
+  /** Stop timers (tests, page unload). */
+  dispose() {
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+  }
+
+  // ---- internals -------------------------------------------------------
+
+  _insert(entry) {
+    this.entries.push(entry);
+    this.hooks.insert(entry);
+  }
+
+  _remove(entry) {
+    const i = this.entries.indexOf(entry);
+    if (i >= 0) this.entries.splice(i, 1);
+    this.hooks.remove(entry);
+  }
+
+  _mergeServer(entry, frame) {
+    if (typeof frame.username === 'string' && frame.username) entry.username = frame.username;
+    if (typeof frame.timestamp === 'string' && frame.timestamp) entry.timestamp = frame.timestamp;
+    if (typeof frame.offset === 'number') entry.offset = frame.offset;
+    entry.confirmed = true;
+  }
+
+  /** Link message_id to our own entry, absorbing any copy shown or held for it. */
+  _adopt(entry, messageId) {
+    const shown = this.byMessageId.get(messageId);
+    if (shown && shown !== entry) {
+      this._mergeServer(entry, {
+        username: shown.username,
+        timestamp: shown.timestamp,
+        offset: shown.offset ?? undefined,
+      });
+      this._remove(shown);
+    }
+    this.byMessageId.set(messageId, entry);
+    const i = this.held.findIndex((f) => f.message_id === messageId);
+    if (i >= 0) {
+      const [frame] = this.held.splice(i, 1);
+      this._mergeServer(entry, frame);
+    }
+  }
+
+  _insertServer(frame) {
+    const messageId = typeof frame.message_id === 'string' && frame.message_id !== '' ? frame.message_id : null;
+    if (messageId && this.byMessageId.has(messageId)) return this.byMessageId.get(messageId);
+    this.anonymous += 1;
+    const entry = {
+      key: messageId ? `m:${messageId}` : `x:${this.anonymous}`,
+      own: false,
+      messageId,
+      clientMsgId: null,
+      username: typeof frame.username === 'string' ? frame.username : '',
+      text: typeof frame.text === 'string' ? frame.text : '',
+      timestamp: typeof frame.timestamp === 'string' && frame.timestamp ? frame.timestamp : this.now(),
+      offset: typeof frame.offset === 'number' ? frame.offset : null,
+      confirmed: true,
+      status: null,
+      error: null,
+    };
+    if (messageId) this.byMessageId.set(messageId, entry);
+    this._insert(entry);
+    return entry;
+  }
+
+  _maybeFlush() {
+    if (this.sending.size === 0 && this.held.length > 0) this._flushHeld();
+  }
+
+  _flushHeld() {
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    const frames = this.held;
+    this.held = [];
+    for (const frame of frames) this._insertServer(frame);
+  }
+}

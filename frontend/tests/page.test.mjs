@@ -1,0 +1,410 @@
+// Browser tests of the page against a scripted WebSocket (no server binary
+// needed): protocol edge cases in exact orders, rendering, keyboard, layout.
+// The page is served the way the real server serves it, with the same CSP,
+// and every test asserts the page logged no errors and no CSP violations.
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import {
+  connectionState,
+  launchBrowser,
+  newPage,
+  noHorizontalScroll,
+  readMessages,
+  sel,
+  sendMessage,
+  startStaticServer,
+  waitFor,
+  waitForState,
+} from './helpers.mjs';
+import { MockChat } from './mock-server.mjs';
+
+let browser;
+let web;
+
+let setupError = null;
+before(async () => {
+  try {
+    web = await startStaticServer();
+    browser = await launchBrowser();
+  } catch (err) {
+    setupError = err; // reported by every test (a failed hook alone would count as "# fail 0")
+  }
+});
+
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
+
+after(async () => {
+  await browser?.close();
+  await web?.close();
+});
+
+/** A fresh page (own context) talking to a new MockChat. */
+async function openChat({ mock: mockOptions, query = '', ...pageOptions } = {}) {
+  const page = await newPage(browser, pageOptions);
+  // Record every message node ever added, to catch transient duplicates.
+  await page.addInitScript(() => {
+    window.__inserted = [];
+    new MutationObserver((records) => {
+      for (const r of records) {
+        for (const n of r.addedNodes) {
+          if (n.nodeType === 1 && n.dataset.testid === 'message') {
+            window.__inserted.push({ own: n.dataset.own, text: n.querySelector('[data-testid="message-text"]')?.textContent });
+          }
+        }
+      }
+    }).observe(document, { childList: true, subtree: true });
+  });
+  const mock = await new MockChat(mockOptions).install(page);
+  await page.goto(`${web.baseUrl}/${query}`);
+  await waitForState(page, 'connected');
+  return { page, mock };
+}
+
+async function close(page) {
+  const problems = page.problems;
+  await page.context().close();
+  assert.deepEqual(problems, [], 'no console errors, page errors or CSP violations');
+}
+
+const text = (page, s) => page.$eval(s, (n) => n.textContent.trim());
+
+describe('page with a scripted server', () => {
+  test('welcome: name, room from the URL, online count, welcome card, accessibility basics', async () => {
+    const { page, mock } = await openChat({ query: '?room=shonen-jump', mock: { username: 'Azure Ronin', online: 3 } });
+    assert.equal(new URL(mock.current.url()).searchParams.get('room'), 'shonen-jump');
+    assert.equal(await text(page, sel.myName), 'Azure Ronin');
+    assert.match(await text(page, sel.welcome), /You're chatting as\s*Azure Ronin/);
+    assert.equal(await text(page, '[data-testid="room-name"]'), 'shonen-jump');
+    assert.equal(await text(page, sel.online), '3');
+    assert.equal(await text(page, sel.count), '0');
+    assert.equal((await connectionState(page)).label, 'Connected');
+
+    const a11y = await page.evaluate(() => {
+      const log = document.querySelector('[data-testid="message-list"]');
+      const input = document.querySelector('[data-testid="message-input"]');
+      return {
+        role: log.getAttribute('role'),
+        live: log.getAttribute('aria-live'),
+        label: input.labels?.[0]?.textContent.trim(),
+        send: document.querySelector('[data-testid="send-button"]').getAttribute('aria-label'),
+        theme: document.querySelector('[data-testid="theme-toggle"]').getAttribute('aria-label'),
+      };
+    });
+    assert.deepEqual(a11y, {
+      role: 'log',
+      live: 'polite',
+      label: 'Message',
+      send: 'Send message',
+      theme: 'Switch to light theme',
+    });
+
+    // the first message hides the welcome card
+    mock.push(mock.other('Sakura Blade', 'hi!'));
+    await waitFor(async () => (await page.$(`${sel.welcome}[hidden]`)) !== null, { message: 'welcome card hidden' });
+    assert.equal(await text(page, sel.count), '1');
+    await close(page);
+  });
+
+  test('own message: sending, then delivered after the ack; merged with its chat_message (ack first)', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual', username: 'Me Myself' } });
+    await sendMessage(page, '  hello universe  ');
+    const [frame] = await mock.waitForChatFrames(1);
+    assert.equal(frame.text, 'hello universe', 'trimmed');
+    assert.match(frame.client_msg_id, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(Object.keys(frame).sort(), ['client_msg_id', 'text', 'type']);
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'sending', { message: 'sending' });
+    const { ack, message } = mock.accept(frame, 'anonymous-anime-universe', 'Me Myself');
+    mock.push(ack);
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'delivered' });
+    mock.push(message);
+    mock.push(message); // a duplicate of the same message_id
+    await sleep(300);
+    const msgs = await readMessages(page);
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0].own, true);
+    assert.equal(msgs[0].side, 'right');
+    assert.equal(msgs[0].messageId, message.message_id);
+    assert.match(msgs[0].statusText, /Delivered/);
+    assert.equal(await text(page, sel.count), '1');
+    assert.equal(await page.inputValue(sel.input), '', 'box cleared');
+    await close(page);
+  });
+
+  test('own message: chat_message before the ack never shows as a second (or foreign) bubble', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'message-first' } });
+    for (const t of ['first!', 'second!', 'third!']) await sendMessage(page, t);
+    await mock.waitForChatFrames(3);
+    await waitFor(
+      async () => {
+        const msgs = await readMessages(page);
+        return msgs.length === 3 && msgs.every((m) => m.status === 'delivered');
+      },
+      { message: 'three delivered messages' },
+    );
+    mock.push(mock.other('Sakura Blade', 'after yours'));
+    await waitFor(async () => (await readMessages(page)).length === 4, { message: 'the other message' });
+    const msgs = await readMessages(page);
+    assert.deepEqual(
+      msgs.map((m) => [m.text, m.own, m.side]),
+      [
+        ['first!', true, 'right'],
+        ['second!', true, 'right'],
+        ['third!', true, 'right'],
+        ['after yours', false, 'left'],
+      ],
+    );
+    const inserted = await page.evaluate(() => window.__inserted);
+    assert.equal(inserted.filter((n) => n.own === 'false' && n.text !== 'after yours').length, 0, 'no transient foreign copy');
+    await close(page);
+  });
+
+  test('messages from others: deduplicated by message_id, arrival order, unknown frames ignored', async () => {
+    const { page, mock } = await openChat();
+    const a = mock.other('Sakura Blade', 'one');
+    const b = mock.other('Neon Kitsune', 'two');
+    mock.push(a);
+    mock.push({ type: 'presence', users: ['x'] });
+    mock.push({ type: 'typing', username: 'Neon Kitsune' });
+    mock.push({ type: 'history_end' });
+    mock.push('this is not json');
+    mock.push({ type: 'heartbeat' });
+    mock.push(b);
+    mock.push(a);
+    mock.push({ ...b, text: 'two (replayed)' });
+    mock.push(mock.other('Sakura Blade', 'three', { active_connections: 9 }));
+    await waitFor(async () => (await readMessages(page)).length >= 3, { message: '3 messages' });
+    await sleep(200);
+    const msgs = await readMessages(page);
+    assert.deepEqual(
+      msgs.map((m) => [m.author, m.text, m.side]),
+      [
+        ['Sakura Blade', 'one', 'left'],
+        ['Neon Kitsune', 'two', 'left'],
+        ['Sakura Blade', 'three', 'left'],
+      ],
+    );
+    assert.equal(await text(page, sel.online), '9', 'active_connections of chat_message updates the count');
+    assert.equal((await connectionState(page)).state, 'connected');
+    await close(page);
+  });
+
+  test('error for a message: reason and Retry; retry re-sends the same client_msg_id', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual' } });
+    await sendMessage(page, 'too fast?');
+    const [frame] = await mock.waitForChatFrames(1);
+    mock.push({ type: 'error', code: 'rate_limited', message: 'Slow down: 5 messages per 10 s.', client_msg_id: frame.client_msg_id });
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'failed', { message: 'failed state' });
+    assert.match((await readMessages(page))[0].statusText, /Slow down: 5 messages per 10 s\./);
+    mock.mode = 'ack-first';
+    await page.click('[data-testid="retry-button"]');
+    const frames = await mock.waitForChatFrames(2);
+    assert.deepEqual(frames[1], frame, 'identical frame, same client_msg_id');
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'delivered after retry' });
+    assert.equal((await readMessages(page)).length, 1);
+
+    // an error without client_msg_id shows as a toast, the connection stays up
+    mock.push({ type: 'error', code: 'invalid_json', message: 'frame is not valid JSON' });
+    await page.waitForSelector(sel.toast);
+    assert.match(await text(page, sel.toast), /frame is not valid JSON/);
+    assert.equal((await connectionState(page)).state, 'connected');
+    await close(page);
+  });
+
+  test('HTML in messages is shown as literal text', async () => {
+    const { page, mock } = await openChat();
+    const evil = '<img src=x onerror=window.__xss=1>';
+    mock.push(mock.other('<b>Bold</b> Hacker', evil));
+    await sendMessage(page, `${evil} <script>window.__xss=2</script>`);
+    await waitFor(async () => (await readMessages(page)).length === 2, { message: '2 messages' });
+    await sleep(300);
+    const msgs = await readMessages(page);
+    assert.equal(msgs[0].text, evil);
+    assert.equal(msgs[0].author, '<b>Bold</b> Hacker');
+    assert.equal(msgs[1].text, `${evil} <script>window.__xss=2</script>`);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.$$eval('[data-testid="message-list"] img, [data-testid="message-list"] script, [data-testid="message-list"] b', (n) => n.length), 0);
+    await close(page);
+  });
+
+  test('keyboard: Enter sends, Shift+Enter adds a line, blank text cannot be sent', async () => {
+    const { page, mock } = await openChat();
+    await page.focus(sel.input);
+    assert.equal(await page.$eval(sel.send, (b) => b.disabled), true, 'disabled when empty');
+    await page.keyboard.type('   ');
+    assert.equal(await page.$eval(sel.send, (b) => b.disabled), true, 'disabled when blank');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('line one');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('line two 🌸✨');
+    assert.equal(await page.$eval(sel.send, (b) => b.disabled), false);
+    await page.keyboard.press('Enter');
+    const frames = await mock.waitForChatFrames(1);
+    await sleep(200);
+    assert.equal(mock.chatFrames().length, 1, 'the blank Enter sent nothing');
+    assert.equal(frames[0].text, 'line one\nline two 🌸✨');
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'delivered' });
+    assert.equal((await readMessages(page))[0].text, 'line one\nline two 🌸✨');
+    // Tab reaches the send button and the theme toggle is a button: keyboard-usable
+    await page.fill(sel.input, 'via the button');
+    await page.focus(sel.input);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'send-button');
+    await page.keyboard.press('Enter');
+    await mock.waitForChatFrames(2);
+    await close(page);
+  });
+
+  test('character counter near 2000; longer text cannot be sent', async () => {
+    const { page, mock } = await openChat();
+    await page.fill(sel.input, 'a'.repeat(1500));
+    assert.equal(await page.$eval(sel.counter, (n) => n.hidden), true, 'no counter far from the limit');
+    await page.fill(sel.input, `  ${'b'.repeat(1950)}  `);
+    assert.equal(await page.$eval(sel.counter, (n) => n.hidden), false);
+    assert.equal(await text(page, sel.counter), '1950 / 2000');
+    await page.fill(sel.input, 'c'.repeat(2001));
+    assert.equal(await text(page, sel.counter), '2001 / 2000');
+    assert.equal(await page.$eval(sel.send, (b) => b.disabled), true);
+    await page.press(sel.input, 'Enter');
+    await sleep(200);
+    assert.equal(mock.chatFrames().length, 0);
+    await page.fill(sel.input, `${'🌸'.repeat(2000)}\n`);
+    assert.equal(await page.$eval(sel.send, (b) => b.disabled), false, '2000 emoji are 2000 characters');
+    await page.press(sel.input, 'Enter');
+    const [frame] = await mock.waitForChatFrames(1);
+    assert.equal(Array.from(frame.text).length, 2000);
+    await close(page);
+  });
+
+  test('new messages pill when scrolled up; click scrolls down', async () => {
+    const { page, mock } = await openChat({ width: 800, height: 600 });
+    for (let i = 0; i < 30; i += 1) mock.push(mock.other(i % 2 ? 'Sakura Blade' : 'Neon Kitsune', `message number ${i}`));
+    await waitFor(async () => (await readMessages(page)).length === 30, { message: '30 messages' });
+    const atBottom = () =>
+      page.$eval('#scroller', (s) => s.scrollHeight - s.scrollTop - s.clientHeight < 4);
+    await waitFor(atBottom, { message: 'auto-scrolled to the bottom' });
+    assert.equal(await page.$eval(sel.pill, (n) => n.hidden), true);
+
+    await page.$eval('#scroller', (s) => s.scrollTo({ top: 0 }));
+    await sleep(100);
+    mock.push(mock.other('Sakura Blade', 'you missed this'));
+    await waitFor(async () => !(await page.$eval(sel.pill, (n) => n.hidden)), { message: 'pill shown' });
+    assert.match(await text(page, sel.pill), /1 new message/);
+    assert.equal(await atBottom(), false, 'reader position kept');
+    await page.click(sel.pill);
+    await waitFor(atBottom, { message: 'scrolled down by the pill' });
+    await waitFor(async () => page.$eval(sel.pill, (n) => n.hidden), { message: 'pill hidden' });
+
+    // own messages always scroll down
+    await page.$eval('#scroller', (s) => s.scrollTo({ top: 0 }));
+    await sendMessage(page, 'mine');
+    await waitFor(atBottom, { message: 'scrolled to my message' });
+    await close(page);
+  });
+
+  test('reconnects with a countdown; messages typed meanwhile wait and go out in order', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual' } });
+    await sendMessage(page, 'in flight when the server died');
+    const [inflight] = await mock.waitForChatFrames(1);
+
+    mock.refuse = true;
+    mock.drop();
+    await waitForState(page, 'reconnecting');
+    await waitFor(async () => /Reconnecting in \d+s/.test((await connectionState(page)).label), {
+      message: 'countdown label',
+    });
+    assert.equal(await page.$eval('[data-testid="reconnect-now"]', (b) => b.hidden), false);
+
+    await sendMessage(page, 'typed offline 1');
+    await sendMessage(page, 'typed offline 2');
+    await waitFor(
+      async () => (await readMessages(page)).map((m) => m.status).join() === 'waiting,waiting,waiting',
+      { message: 'all three waiting' },
+    );
+    assert.match((await readMessages(page))[1].statusText, /Waiting/);
+    // the backoff grows while the server refuses
+    await waitFor(() => mock.connects >= 3, { timeout: 10000, message: 'a few reconnect attempts' });
+
+    mock.refuse = false;
+    mock.mode = 'ack-first';
+    mock.username = 'Azure Ronin II';
+    await page.click('[data-testid="reconnect-now"]');
+    await waitForState(page, 'connected');
+    const frames = await mock.waitForChatFrames(4);
+    assert.deepEqual(
+      frames.slice(1).map((f) => f.text),
+      ['in flight when the server died', 'typed offline 1', 'typed offline 2'],
+    );
+    assert.equal(frames[1].client_msg_id, inflight.client_msg_id, 're-sent with the same client_msg_id');
+    await waitFor(
+      async () => (await readMessages(page)).every((m) => m.status === 'delivered'),
+      { message: 'all delivered' },
+    );
+    assert.equal((await readMessages(page)).length, 3);
+    assert.equal(await text(page, sel.myName), 'Azure Ronin II', 'the new welcome name is shown');
+    await close(page);
+  });
+
+  test('no horizontal scroll at 360 px and 1280 px, long words and emoji wrap', async () => {
+    for (const width of [360, 1280]) {
+      const { page, mock } = await openChat({ width, height: 780, query: '?room=a-very-long-room-name-that-keeps-going-and-going' });
+      mock.push(mock.other('Supercalifragilistic Expialidocious', `${'W'.repeat(400)} 🌸🌸🌸 ${'https://example.invalid/'.repeat(10)}`));
+      await sendMessage(page, `${'x'.repeat(300)}🎴🐉`);
+      await waitFor(async () => (await readMessages(page)).length === 2, { message: '2 messages' });
+      await sleep(200);
+      const m = await noHorizontalScroll(page);
+      assert.ok(m.scrollWidth <= m.clientWidth, `no horizontal scroll at ${width}px: ${JSON.stringify(m)}`);
+      const overflow = await page.$eval('#scroller', (s) => s.scrollWidth - s.clientWidth);
+      assert.ok(overflow <= 0, `message list does not overflow sideways at ${width}px (${overflow})`);
+      await close(page);
+    }
+  });
+
+  test('theme: follows the system first, toggle is remembered across reloads', async () => {
+    const { page } = await openChat({ colorScheme: 'light' });
+    const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
+    assert.equal(await theme(), 'light');
+    const bg = () => page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg-0').trim());
+    const bgLight = await bg();
+    await page.click(sel.theme);
+    assert.equal(await theme(), 'dark');
+    assert.notEqual(await bg(), bgLight, 'the colours change');
+    assert.equal(await page.$eval(sel.theme, (b) => b.getAttribute('aria-label')), 'Switch to light theme');
+    await page.reload();
+    await waitForState(page, 'connected');
+    assert.equal(await theme(), 'dark', 'remembered');
+    await page.click(sel.theme);
+    await page.reload();
+    await waitForState(page, 'connected');
+    assert.equal(await theme(), 'light');
+    await close(page);
+  });
+
+  test('an invalid room name in the URL is explained, not retried forever', async () => {
+    const page = await newPage(browser);
+    const mock = await new MockChat().install(page);
+    await page.goto(`${web.baseUrl}/?room=${encodeURIComponent('<b>Bad Room!</b>')}`);
+    await page.waitForSelector('[data-testid="room-error"]:not([hidden])');
+    assert.match(await text(page, '[data-testid="room-error"]'), /“<b>bad room!<\/b>” is not a room name/);
+    assert.equal(await page.$eval(sel.input, (n) => n.disabled), true);
+    await sleep(1500);
+    assert.equal(mock.connects, 0, 'no WebSocket opened');
+    assert.equal(await page.$$eval('[data-testid="room-error"] b', (n) => n.length), 0);
+    await close(page);
+  });
+
+  test('prefers-reduced-motion turns animations off', async () => {
+    const { page, mock } = await openChat({ reducedMotion: 'reduce' });
+    mock.push(mock.other('Sakura Blade', 'calm'));
+    await waitFor(async () => (await readMessages(page)).length === 1, { message: 'message' });
+    const animations = await page.evaluate(() =>
+      ['.msg', '.glow--cyan', '.brand__title', '.stars'].map((s) => getComputedStyle(document.querySelector(s)).animationName),
+    );
+    assert.deepEqual(animations, ['none', 'none', 'none', 'none']);
+    await close(page);
+  });
+});

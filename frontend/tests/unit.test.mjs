@@ -1,0 +1,331 @@
+// Unit tests of the page's DOM-free modules (run in Node, no browser).
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { backoffDelay } from '../js/backoff.js';
+import { MessageStore } from '../js/messages.js';
+import { ChatSocket } from '../js/socket.js';
+import {
+  MAX_MESSAGE_CHARS,
+  chatSocketUrl,
+  checkDraft,
+  initials,
+  isValidRoom,
+  newClientId,
+  roomFromSearch,
+  userHue,
+} from '../js/util.js';
+
+describe('backoff', () => {
+  test('doubles from 0.5 s up to a 15 s cap', () => {
+    const mid = { random: () => 0.5 }; // no jitter
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6, 10, 100].map((n) => backoffDelay(n, mid)),
+      [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000, 15000],
+    );
+  });
+
+  test('jitter stays within +/-30 % and never above the cap', () => {
+    for (const attempt of [0, 1, 3, 8]) {
+      const low = backoffDelay(attempt, { random: () => 0 });
+      const high = backoffDelay(attempt, { random: () => 0.999999 });
+      const raw = Math.min(15000, 500 * 2 ** attempt);
+      assert.equal(low, Math.round(raw * 0.7));
+      assert.ok(high <= Math.min(15000, Math.round(raw * 1.3)));
+      assert.ok(high >= raw || raw === 15000);
+    }
+  });
+});
+
+describe('util', () => {
+  test('drafts are trimmed and limited to 2000 characters (code points)', () => {
+    assert.deepEqual(checkDraft('   '), { text: '', length: 0, ok: false });
+    assert.equal(checkDraft('\n\t hi \n').text, 'hi');
+    assert.equal(checkDraft(`  ${'a'.repeat(MAX_MESSAGE_CHARS)}  `).ok, true);
+    assert.equal(checkDraft('a'.repeat(MAX_MESSAGE_CHARS + 1)).ok, false);
+    // 2000 emoji are 4000 UTF-16 units but 2000 characters
+    assert.equal(checkDraft('🌸'.repeat(MAX_MESSAGE_CHARS)).ok, true);
+    assert.equal(checkDraft('🌸'.repeat(MAX_MESSAGE_CHARS)).length, MAX_MESSAGE_CHARS);
+  });
+
+  test('initials and colours come from the username', () => {
+    assert.equal(initials('Azure Ronin'), 'AR');
+    assert.equal(initials('neo'), 'NE');
+    assert.equal(initials('  '), '?');
+    assert.equal(initials('sakura-blade'), 'SB');
+    assert.equal(userHue('Azure Ronin'), userHue('Azure Ronin'));
+    assert.notEqual(userHue('Azure Ronin'), userHue('Sakura Blade'));
+  });
+
+  test('room and socket URL', () => {
+    assert.equal(roomFromSearch(''), 'anonymous-anime-universe');
+    assert.equal(roomFromSearch('?room=%20'), 'anonymous-anime-universe');
+    assert.equal(roomFromSearch('?room=shonen'), 'shonen');
+    assert.equal(roomFromSearch('?room=%20Shonen-Jump%20'), 'shonen-jump');
+    assert.equal(isValidRoom('shonen-jump'), true);
+    assert.equal(isValidRoom('a'.repeat(64)), true);
+    assert.equal(isValidRoom('a'.repeat(65)), false);
+    assert.equal(isValidRoom('bad room!'), false);
+    assert.equal(isValidRoom('<script>'), false);
+    assert.equal(
+      chatSocketUrl({ protocol: 'http:', host: '127.0.0.1:8080' }, 'a b&c'),
+      'ws://127.0.0.1:8080/ws/chat?room=a%20b%26c',
+    );
+    assert.equal(chatSocketUrl({ protocol: 'https:', host: 'x.test' }, 'r'), 'wss://x.test/ws/chat?room=r');
+  });
+
+  test('client ids are unique UUIDs', () => {
+    const ids = new Set(Array.from({ length: 200 }, () => newClientId()));
+    assert.equal(ids.size, 200);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+/** A store whose hook calls are recorded. */
+function recordingStore(options = {}) {
+  const log = [];
+  const store = new MessageStore({
+    holdMs: options.holdMs ?? 50,
+    hooks: {
+      insert: (e) => log.push(['insert', e.key]),
+      update: (e) => log.push(['update', e.key, e.status]),
+      remove: (e) => log.push(['remove', e.key]),
+    },
+  });
+  return { store, log };
+}
+
+const chat = (id, username, text, extra = {}) => ({
+  type: 'chat_message',
+  message_id: id,
+  username,
+  text,
+  room: 'r',
+  timestamp: '2026-11-25T12:00:00.000Z',
+  active_connections: 2,
+  offset: 0,
+  ...extra,
+});
+
+describe('message store', () => {
+  test('deduplicates by message_id and keeps arrival order', () => {
+    const { store } = recordingStore();
+    store.incoming(chat('m1', 'A', 'one'));
+    store.incoming(chat('m2', 'B', 'two'));
+    store.incoming(chat('m1', 'A', 'one again'));
+    store.incoming(chat('m3', 'A', 'three'));
+    assert.deepEqual(store.entries.map((e) => e.text), ['one', 'two', 'three']);
+  });
+
+  test('own message: waiting -> sending -> delivered, then merged with its chat_message (ack first)', () => {
+    const { store, log } = recordingStore();
+    store.addOwn({ clientMsgId: 'c1', text: 'hi', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1', offset: 5 });
+    assert.equal(store.entries[0].status, 'delivered');
+    store.incoming(chat('m1', 'Me Server Name', 'hi'));
+    assert.equal(store.size, 1);
+    const [e] = store.entries;
+    assert.equal(e.own, true);
+    assert.equal(e.confirmed, true);
+    assert.equal(e.username, 'Me Server Name');
+    assert.equal(log.filter(([op]) => op === 'insert').length, 1);
+    assert.equal(log.filter(([op]) => op === 'remove').length, 0);
+  });
+
+  test('own message: chat_message before the ack is held and merged, never shown as someone else', () => {
+    const { store, log } = recordingStore({ holdMs: 1000 });
+    store.addOwn({ clientMsgId: 'c1', text: 'hi', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    store.incoming(chat('m0', 'Other', 'before mine?'));
+    store.incoming(chat('m1', 'Me', 'hi'));
+    assert.equal(store.size, 1, 'held while our message is unacknowledged');
+    store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1', offset: 1 });
+    assert.deepEqual(
+      store.entries.map((e) => [e.text, e.own]),
+      [
+        ['hi', true],
+        ['before mine?', false],
+      ],
+    );
+    assert.equal(store.entries[0].confirmed, true);
+    assert.equal(log.filter(([op]) => op === 'remove').length, 0);
+    store.dispose();
+  });
+
+  test('a very late ack removes the copy already shown', async () => {
+    const { store } = recordingStore({ holdMs: 20 });
+    store.addOwn({ clientMsgId: 'c1', text: 'hi', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    store.incoming(chat('m1', 'Me', 'hi'));
+    await sleep(60); // hold expires: shown as a normal message
+    assert.equal(store.size, 2);
+    store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1' });
+    assert.equal(store.size, 1);
+    assert.equal(store.entries[0].own, true);
+    assert.equal(store.entries[0].status, 'delivered');
+  });
+
+  test('a second ack for a re-sent message hides the second copy', () => {
+    const { store } = recordingStore();
+    store.addOwn({ clientMsgId: 'c1', text: 'hi', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1' });
+    store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1b' });
+    store.incoming(chat('m1', 'Me', 'hi'));
+    store.incoming(chat('m1b', 'Me', 'hi'));
+    assert.equal(store.size, 1);
+  });
+
+  test('errors mark the message failed; retry puts it back to waiting', () => {
+    const { store } = recordingStore();
+    store.addOwn({ clientMsgId: 'c1', text: 'hi', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    const e = store.fail({ type: 'error', code: 'rate_limited', message: 'Slow down', client_msg_id: 'c1' });
+    assert.equal(e.status, 'failed');
+    assert.deepEqual(e.error, { code: 'rate_limited', message: 'Slow down' });
+    assert.equal(store.fail({ type: 'error', code: 'invalid_json', message: 'bad' }), null);
+    assert.equal(store.retry('c1').status, 'waiting');
+    assert.equal(store.entries[0].error, null);
+  });
+
+  test('a delivered message stays delivered when the socket re-queues it', () => {
+    const { store } = recordingStore();
+    store.addOwn({ clientMsgId: 'c1', text: 'hi', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1' });
+    store.markStatus('c1', 'waiting');
+    assert.equal(store.entries[0].status, 'delivered');
+  });
+});
+
+/** Minimal WebSocket double driven by the test. */
+class FakeWebSocket {
+  static instances = [];
+  constructor(url) {
+    this.url = url;
+    this.sent = [];
+    this.closed = false;
+    FakeWebSocket.instances.push(this);
+  }
+  send(data) {
+    if (this.closed) throw new Error('closed');
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.closed = true;
+  }
+  // test controls
+  serverOpen() {
+    this.onopen?.({});
+  }
+  serverSend(frame) {
+    this.onmessage?.({ data: typeof frame === 'string' ? frame : JSON.stringify(frame) });
+  }
+  serverClose() {
+    this.closed = true;
+    this.onclose?.({ code: 1006 });
+  }
+}
+
+function fakeSocket(extra = {}) {
+  FakeWebSocket.instances = [];
+  const events = [];
+  const socket = new ChatSocket({
+    url: 'ws://test/ws/chat?room=r',
+    WebSocketImpl: FakeWebSocket,
+    backoff: { base: 10, max: 40, jitter: 0 },
+    isOnline: () => true,
+    window: null,
+    ...extra,
+  });
+  for (const type of ['state', 'frame', 'outbox']) {
+    socket.addEventListener(type, (e) => events.push([type, e.detail]));
+  }
+  return { socket, events, last: () => FakeWebSocket.instances.at(-1) };
+}
+
+describe('socket', () => {
+  test('queues until welcome, flushes in order, re-sends unacknowledged frames after a reconnect', async () => {
+    const { socket, events, last } = fakeSocket();
+    socket.start();
+    assert.equal(socket.state, 'connecting');
+    socket.submit('a', { type: 'chat_message', text: 'A', client_msg_id: 'a' });
+    const ws1 = last();
+    ws1.serverOpen();
+    socket.submit('b', { type: 'chat_message', text: 'B', client_msg_id: 'b' });
+    assert.equal(ws1.sent.length, 0, 'nothing before welcome');
+    ws1.serverSend({ type: 'welcome', username: 'Me', room: 'r', session_id: 's' });
+    assert.equal(socket.state, 'connected');
+    assert.deepEqual(ws1.sent.map((f) => f.text), ['A', 'B']);
+    socket.settle('a'); // acked
+
+    ws1.serverClose();
+    assert.equal(socket.state, 'reconnecting');
+    assert.ok(events.some(([t, d]) => t === 'outbox' && d.id === 'b' && d.status === 'waiting'));
+    socket.submit('c', { type: 'chat_message', text: 'C', client_msg_id: 'c' });
+
+    await sleep(30);
+    const ws2 = last();
+    assert.notEqual(ws2, ws1);
+    ws2.serverOpen();
+    ws2.serverSend({ type: 'welcome', username: 'Me2', room: 'r', session_id: 's2' });
+    assert.deepEqual(ws2.sent.map((f) => [f.text, f.client_msg_id]), [
+      ['B', 'b'],
+      ['C', 'c'],
+    ]);
+    socket.stop();
+    assert.equal(socket.state, 'stopped');
+  });
+
+  test('backoff grows while the server stays down and resets after a welcome', async () => {
+    const { socket, events, last } = fakeSocket();
+    socket.start();
+    last().serverClose();
+    await sleep(15);
+    last().serverClose();
+    await sleep(30);
+    last().serverClose();
+    const delays = events
+      .filter(([t, d]) => t === 'state' && d.state === 'reconnecting')
+      .map(([, d]) => d.attempt);
+    assert.deepEqual(delays, [1, 2, 3]);
+    await sleep(50);
+    last().serverOpen();
+    last().serverSend({ type: 'welcome', username: 'Me' });
+    assert.equal(socket.attempt, 0);
+    socket.stop();
+  });
+
+  test('ignores non-JSON and frames without a type; passes unknown types through', () => {
+    const { socket, events, last } = fakeSocket();
+    socket.start();
+    const ws = last();
+    ws.serverOpen();
+    ws.serverSend('not json');
+    ws.serverSend({ no: 'type' });
+    ws.serverSend({ type: 'welcome', username: 'Me' });
+    ws.serverSend({ type: 'presence', users: [] });
+    const frames = events.filter(([t]) => t === 'frame').map(([, f]) => f.type);
+    assert.deepEqual(frames, ['welcome', 'presence']);
+    socket.stop();
+  });
+
+  test('liveness watchdog reconnects when the server goes silent', async () => {
+    const { socket, last } = fakeSocket({ livenessTimeoutMs: 300 });
+    socket.start();
+    const ws = last();
+    ws.serverOpen();
+    ws.serverSend({ type: 'welcome', username: 'Me' });
+    await sleep(200);
+    ws.serverSend({ type: 'heartbeat' });
+    await sleep(200);
+    assert.equal(socket.state, 'connected', 'heartbeat kept it alive');
+    await sleep(400);
+    assert.ok(ws.closed);
+    assert.notEqual(socket.state, 'connected');
+    socket.stop();
+  });
+});

@@ -1,0 +1,82 @@
+//! Several server processes on one Kafka topic, and restarts.
+
+use serde_json::Value;
+
+use crate::helpers::{eventually, free_port, unique_topic, Client, ServerProcess};
+
+/// Has every client send `per_client` messages, interleaved, then checks
+/// that every client saw all of them in one order.
+async fn chat_in_one_order(clients: &mut [Client], per_client: usize) -> Vec<Value> {
+    for round in 0..per_client {
+        for (i, client) in clients.iter_mut().enumerate() {
+            client.say(&format!("client {i} says {round}"), &format!("{i}-{round}")).await;
+        }
+    }
+    let total = clients.len() * per_client;
+    let mut seen = Vec::new();
+    for client in clients.iter_mut() {
+        seen.push(client.chat_messages(total).await);
+    }
+    for other in &seen[1..] {
+        assert_eq!(other, &seen[0], "every client sees the same messages in the same order");
+    }
+    let authors: std::collections::HashSet<&str> = seen[0].iter().filter_map(|m| m["username"].as_str()).collect();
+    assert_eq!(authors.len(), clients.len(), "messages from every client arrive");
+    seen.swap_remove(0)
+}
+
+#[actix_web::test]
+async fn clients_on_two_instances_see_one_order() {
+    let topic = unique_topic();
+    let first = ServerProcess::start(&topic, free_port()).await;
+    let second = ServerProcess::start(&topic, free_port()).await;
+    let mut clients = vec![
+        first.connect("/ws/chat").await,
+        second.connect("/ws/chat").await,
+        first.connect("/ws/chat").await,
+        second.connect("/ws/chat").await,
+    ];
+    let messages = chat_in_one_order(&mut clients, 5).await;
+    let offsets: Vec<i64> = messages.iter().filter_map(|m| m["offset"].as_i64()).collect();
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
+}
+
+#[actix_web::test]
+async fn clients_behind_nginx_see_one_order() {
+    let topic = unique_topic();
+    let first = ServerProcess::start(&topic, free_port()).await;
+    let second = ServerProcess::start(&topic, free_port()).await;
+    let nginx = crate::helpers::Nginx::start(&[first.addr, second.addr]);
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(Client::connect(&format!("ws://{}/ws/chat", nginx.addr)).await);
+    }
+    chat_in_one_order(&mut clients, 3).await;
+    // nginx logs a WebSocket when it closes.
+    drop(clients);
+    let both = [first.addr, second.addr];
+    eventually("nginx's log shows both instances served", || async { both.iter().all(|a| nginx.upstreams_used().contains(a)) }).await;
+}
+
+#[actix_web::test]
+async fn a_restarted_server_continues_the_offsets_without_redelivering() {
+    let (topic, port) = (unique_topic(), free_port());
+    let mut server = ServerProcess::start(&topic, port).await;
+    let mut client = server.connect("/ws/chat").await;
+    for i in 0..3 {
+        client.say(&format!("before restart {i}"), &format!("b{i}")).await;
+    }
+    let before = client.chat_messages(3).await;
+    let last_offset = before[2]["offset"].as_i64().unwrap();
+
+    let status = server.signal_and_wait("TERM");
+    assert!(status.success(), "SIGTERM stops the server cleanly: {status}");
+    assert_eq!(client.closed_with().await, 1001, "sessions are told the server is going away");
+
+    let server = ServerProcess::start(&topic, port).await;
+    let mut client = server.connect("/ws/chat").await;
+    client.say("after restart", "a0").await;
+    let first_seen = client.expect("chat_message").await;
+    assert_eq!(first_seen["text"], "after restart", "nothing old is re-delivered as new");
+    assert_eq!(first_seen["offset"].as_i64().unwrap(), last_offset + 1, "offsets continue");
+}
