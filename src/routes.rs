@@ -7,7 +7,8 @@ use actix::Addr;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actors::protocol::{normalize_text, normalize_username, validate_room, ErrorCode, Refusal};
-use actors::{messages::SendChat, room::now_rfc3339, ChatRoom, ChatSettings, KafkaHealth};
+use actors::messages::{FetchMessages, HistoryStart, ListRooms, SendChat};
+use actors::{room::now_rfc3339, ChatRoom, ChatSettings, KafkaHealth};
 use rust_embed::Embed;
 use serde::Deserialize;
 use serde_json::json;
@@ -35,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
         .route("/chat/send", web::post().to(send))
+        .route("/api/rooms", web::get().to(rooms))
+        .route("/api/rooms/{room}/messages", web::get().to(messages))
         .route("/ws/chat", web::get().to(websocket));
 }
 
@@ -145,9 +148,72 @@ pub fn json_config(max_body_bytes: usize) -> web::JsonConfig {
     })
 }
 
+/// Rooms with people online, on every instance.
+async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rooms = state.hub.send(ListRooms).await.map_err(|_| hub_gone())?;
+    Ok(HttpResponse::Ok().json(rooms))
+}
+
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessagesQuery {
+    since: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// A page of a room's messages: the last `limit`, or the first `limit` after `since`.
+async fn messages(
+    state: web::Data<AppState>,
+    room: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let room = room.into_inner();
+    validate_room(&room)?;
+    let query = parse_query::<MessagesQuery>(&req)?;
+    let limit = history_size(query.limit, &state.chat, "limit")?;
+    let start = query.since.map_or(HistoryStart::Last(limit), HistoryStart::After);
+    let history = state
+        .hub
+        .send(FetchMessages { room: room.clone(), start, max: limit })
+        .await
+        .map_err(|_| hub_gone())??;
+    let messages: Vec<serde_json::Value> = history
+        .messages
+        .iter()
+        .map(|(offset, record)| {
+            let mut message = json!(record.as_ref());
+            message["offset"] = json!(offset);
+            message
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"room": room, "messages": messages, "recovered": history.recovered})))
+}
+
+fn hub_gone() -> ApiError {
+    Refusal::new(ErrorCode::KafkaUnavailable, "the chat room is not running").into()
+}
+
+fn parse_query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("query: {e}")).into())
+}
+
+/// A requested history size, within `chat.history_max`.
+fn history_size(requested: Option<usize>, chat: &ChatSettings, name: &str) -> Result<usize, ApiError> {
+    match requested {
+        None => Ok(chat.history_default),
+        Some(n) if n <= chat.history_max => Ok(n),
+        Some(_) => Err(Refusal::new(ErrorCode::InvalidField, format!("{name} must be at most {}", chat.history_max)).into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WsQuery {
     room: Option<String>,
+    history: Option<usize>,
+    since: Option<i64>,
 }
 
 async fn websocket(
@@ -156,11 +222,17 @@ async fn websocket(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
     check_origin(&req, &state.origins)?;
-    let query = web::Query::<WsQuery>::from_query(req.query_string())
-        .map_err(|e| ApiError::from(Refusal::new(ErrorCode::InvalidField, format!("query: {e}"))))?;
-    let room = query.into_inner().room.unwrap_or_else(|| state.chat.default_room.clone());
+    let query = parse_query::<WsQuery>(&req)?;
+    let room = query.room.unwrap_or_else(|| state.chat.default_room.clone());
     validate_room(&room).map_err(ApiError::from)?;
-    actors::session::serve(&req, stream, room, state.hub.clone(), &state.chat)
+    let history = match query.since {
+        Some(since) if since < -1 => {
+            return Err(ApiError::from(Refusal::new(ErrorCode::InvalidField, "since must be an offset, -1 or more")).into())
+        }
+        Some(since) => HistoryStart::After(since),
+        None => HistoryStart::Last(history_size(query.history, &state.chat, "history")?),
+    };
+    actors::session::serve(&req, stream, room, history, state.hub.clone(), &state.chat)
 }
 
 /// Browsers always send `Origin` on a WebSocket upgrade; other clients may not.

@@ -43,7 +43,7 @@ impl Application {
             .context("creating Kafka clients (check the [kafka.producer] and [kafka.consumer] keys)")?;
         let state = web::Data::new(AppState {
             health: clients.health(),
-            hub: ChatRoom::start(clients),
+            hub: ChatRoom::start(clients, settings.chat.clone()),
             chat: settings.chat.clone(),
             origins: OriginPolicy::new(&settings.server.allowed_origins),
         });

@@ -19,6 +19,27 @@ pub type SessionId = uuid::Uuid;
 pub struct Deliver {
     /// The JSON text of the frame.
     pub frame: Frame,
+    /// The Kafka offset when the frame is a chat message: a session still
+    /// replaying history holds these back and drops any it replayed.
+    pub offset: Option<i64>,
+}
+
+/// ChatRoom → WsSession: the history the session asked for when it joined.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Replay {
+    /// `(offset, frame)` of each message, oldest first.
+    pub frames: Vec<(i64, Frame)>,
+    /// False when some of the asked-for messages could not be recovered.
+    pub recovered: bool,
+}
+
+/// How the room reaches one session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub deliver: Recipient<Deliver>,
+    pub replay: Recipient<Replay>,
+    pub go_away: Recipient<GoAway>,
 }
 
 /// ChatRoom → WsSession: the server is shutting down; close with 1001.
@@ -46,9 +67,9 @@ pub struct Join {
     /// The room to enter (already validated).
     pub room: String,
     /// Where the room sends this session's frames.
-    pub addr: Recipient<Deliver>,
-    /// Where the room says the server is going away.
-    pub go_away: Recipient<GoAway>,
+    pub session: SessionHandle,
+    /// Which history to replay before live messages.
+    pub history: HistoryStart,
 }
 
 /// ChatRoom's answer to [`Join`].
@@ -66,6 +87,47 @@ pub struct Joined {
 pub struct Leave {
     /// The session's id.
     pub id: SessionId,
+}
+
+/// WsSession → ChatRoom: the session's user is typing.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Typing {
+    /// The session's id.
+    pub id: SessionId,
+}
+
+/// HTTP → ChatRoom: rooms with people online on any instance.
+#[derive(Message)]
+#[rtype(result = "Vec<RoomCount>")]
+pub struct ListRooms;
+
+/// One entry of [`ListRooms`]' answer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoomCount {
+    pub room: String,
+    pub active_connections: usize,
+}
+
+/// HTTP → ChatRoom: a page of a room's messages.
+#[derive(Message)]
+#[rtype(result = "Result<History, Refusal>")]
+pub struct FetchMessages {
+    /// The room (already validated).
+    pub room: String,
+    /// Where the page starts.
+    pub start: HistoryStart,
+    /// Most messages in the page.
+    pub max: usize,
+}
+
+/// Messages of one room, oldest first.
+#[derive(Debug, Default)]
+pub struct History {
+    /// `(offset, record)` of each message.
+    pub messages: Vec<(i64, std::sync::Arc<crate::protocol::ChatRecord>)>,
+    /// False when some of the asked-for messages could not be recovered.
+    pub recovered: bool,
 }
 
 /// WsSession or HTTP → ChatRoom: post a message to a room.
@@ -93,13 +155,27 @@ pub struct Posted {
     pub offset: i64,
 }
 
+/// Which of the two topics a record belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// The chat topic, the log of record.
+    Chat,
+    /// The presence topic: who is online and typing, shared by instances.
+    Presence,
+}
+
 /// ChatRoom → KafkaProducer: write one record.
 #[derive(Message)]
 #[rtype(result = "Result<Stored, crate::kafka::PublishError>")]
 pub struct Publish {
-    /// Record key: the room.
+    /// The topic to write to.
+    pub topic: Topic,
+    /// Record key: the room (chat) or the instance id (presence).
     pub key: String,
-    /// Record value: the JSON chat record.
+    /// Partition: chosen by the room for chat records, so history reads
+    /// know where a room lives; `None` lets Kafka choose.
+    pub partition: Option<i32>,
+    /// Record value: JSON.
     pub payload: Vec<u8>,
 }
 
@@ -110,6 +186,64 @@ pub struct Stored {
     pub partition: i32,
     /// Offset of the record in that partition.
     pub offset: i64,
+}
+
+/// KafkaConsumer → ChatRoom: a record read from the presence topic.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct PresenceReceived {
+    /// The record's value.
+    pub payload: Vec<u8>,
+}
+
+/// Where a history read starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryStart {
+    /// Every message after this offset (a client resuming).
+    After(i64),
+    /// The last this-many messages (a client joining).
+    Last(usize),
+}
+
+/// ChatRoom → KafkaConsumer: read a room's messages from the log itself.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<RoomRecords, rdkafka::error::KafkaError>")]
+pub struct ReadRoom {
+    /// The room (the record key to keep).
+    pub room: String,
+    /// The partition the room lives in.
+    pub partition: i32,
+    /// Where to start.
+    pub start: HistoryStart,
+    /// Most records to return.
+    pub max: usize,
+    /// Which end to keep when there are more than `max`.
+    pub keep: Keep,
+}
+
+/// Which records a capped history keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The oldest: a page that the next `since` continues.
+    Oldest,
+    /// The newest: a replay that must join up with live messages.
+    Newest,
+}
+
+/// A room's records read from Kafka: every record of the room in
+/// `[from, until)` (unless `truncated`), oldest first.
+#[derive(Debug, Default)]
+pub struct RoomRecords {
+    /// `(offset, value)` of each record.
+    pub records: Vec<(i64, Vec<u8>)>,
+    /// First offset the read covered.
+    pub from: i64,
+    /// The partition's end when the read began.
+    pub until: i64,
+    /// The partition's start (low watermark) when the read began.
+    pub low: i64,
+    /// Some of the requested range was no longer in Kafka, or `max` cut it.
+    pub truncated: bool,
 }
 
 /// KafkaConsumer → ChatRoom: a record read from the chat topic.
@@ -129,6 +263,6 @@ pub struct RecordReceived {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct ConsumerAssigned {
-    /// `(partition, offset)` where reading starts.
+    /// `(partition, offset)` of the chat topic where reading starts.
     pub partitions: Vec<(i32, i64)>,
 }

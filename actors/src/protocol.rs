@@ -108,6 +108,9 @@ pub enum ServerFrame<'a> {
         client_msg_id: Option<&'a str>,
     },
     Heartbeat,
+    HistoryEnd { room: &'a str, recovered: bool },
+    Presence { room: &'a str, users: &'a [&'a str] },
+    Typing { room: &'a str, username: &'a str },
 }
 
 impl<'a> ServerFrame<'a> {
@@ -143,6 +146,20 @@ impl<'a> ServerFrame<'a> {
 pub enum ClientCommand {
     /// Post `text` (already normalised) to the session's room.
     Chat { text: String, client_msg_id: Option<String> },
+    /// Tell the others in the room that this user is typing.
+    Typing,
+}
+
+/// A record of the presence topic: what each instance tells the others.
+/// Key = instance id. Never part of the chat topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PresenceRecord {
+    /// Everyone online on `instance`, by room. An empty map means the
+    /// instance is leaving.
+    Snapshot { instance: String, rooms: std::collections::BTreeMap<String, Vec<String>>, timestamp_ms: i64 },
+    /// `username` is typing in `room` on `instance`.
+    Typing { instance: String, room: String, username: String, timestamp_ms: i64 },
 }
 
 /// Limits that client input is checked against.
@@ -176,6 +193,8 @@ pub fn parse_client_frame(raw: &str, limits: InputLimits) -> Result<ClientComman
             .for_message(client_msg_id)),
         Some("chat_message") => parse_chat(value.clone(), limits)
             .map_err(|refusal| refusal.for_message(client_msg_id)),
+        Some("typing") if object.len() == 1 => Ok(ClientCommand::Typing),
+        Some("typing") => Err(Refusal::new(ErrorCode::InvalidField, "typing takes no fields")),
         Some(other) => Err(Refusal::new(
             ErrorCode::UnknownType,
             format!("unknown frame type \"{}\"", truncate(other, 40)),
@@ -290,10 +309,16 @@ mod tests {
             (r#"{"type":"chat_message","text":"x","client_msg_id":"123456789"}"#, ErrorCode::InvalidField),
             (r#"{"type":"chat_message","text":" \t\n "}"#, ErrorCode::EmptyText),
             (r#"{"type":"chat_message","text":"12345678901"}"#, ErrorCode::TextTooLong),
+            (r#"{"type":"typing","room":"x"}"#, ErrorCode::InvalidField),
         ];
         for (raw, code) in cases {
             assert_eq!(refusal(raw).code, code, "{raw}");
         }
+    }
+
+    #[test]
+    fn accepts_typing() {
+        assert_eq!(parse_client_frame(r#"{"type":"typing"}"#, LIMITS), Ok(ClientCommand::Typing));
     }
 
     #[test]

@@ -11,19 +11,22 @@ use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
-use crate::messages::{Deliver, Frame, GoAway, Join, Joined, Leave, SendChat, SessionId};
+use crate::messages::{
+    Deliver, Frame, GoAway, HistoryStart, Join, Joined, Leave, Replay, SendChat, SessionHandle, SessionId, Typing,
+};
 use crate::protocol::{parse_client_frame, ClientCommand, ErrorCode, InputLimits, Refusal, ServerFrame};
 use crate::room::{now_rfc3339, ChatRoom};
 use crate::settings::ChatSettings;
 
 const HEARTBEAT_FRAME: &str = r#"{"type":"heartbeat"}"#;
 
-/// Upgrades the request to a WebSocket served by a new [`WsSession`] in `room`.
-/// `room` must already be validated.
+/// Upgrades the request to a WebSocket served by a new [`WsSession`] in
+/// `room` (already validated), which first replays `history`.
 pub fn serve(
     req: &HttpRequest,
     stream: web::Payload,
     room: String,
+    history: HistoryStart,
     hub: Addr<ChatRoom>,
     settings: &ChatSettings,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -32,6 +35,10 @@ pub fn serve(
         room,
         username: String::new(),
         hb: Instant::now(),
+        history,
+        held_back: Some(Vec::new()),
+        last_typing: None,
+        typing_interval: settings.typing_interval,
         hub,
         limits: InputLimits {
             max_text_chars: settings.max_text_chars,
@@ -51,6 +58,14 @@ pub struct WsSession {
     username: String,
     /// Last time the peer showed it is alive (any frame, ping or pong).
     hb: Instant,
+    /// The history asked for at connect.
+    history: HistoryStart,
+    /// Live chat messages that arrive while history is replayed: sent after
+    /// it, minus any the replay already contained. `None` once replayed.
+    held_back: Option<Vec<(i64, Frame)>>,
+    /// When this session's last typing notice went out.
+    last_typing: Option<Instant>,
+    typing_interval: Duration,
     hub: Addr<ChatRoom>,
     limits: InputLimits,
     heartbeat_interval: Duration,
@@ -89,6 +104,7 @@ impl WsSession {
     fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
         match parse_client_frame(text, self.limits) {
             Ok(ClientCommand::Chat { text, client_msg_id }) => self.post(text, client_msg_id, ctx),
+            Ok(ClientCommand::Typing) => self.typing(),
             Err(refusal) => refuse(&refusal, ctx),
         }
     }
@@ -117,6 +133,18 @@ impl WsSession {
     }
 }
 
+impl WsSession {
+    /// Typing notices are throttled here by design: extra ones within the
+    /// interval carry no news.
+    fn typing(&mut self) {
+        if self.last_typing.is_some_and(|at| at.elapsed() < self.typing_interval) {
+            return;
+        }
+        self.last_typing = Some(Instant::now());
+        self.hub.do_send(Typing { id: self.id });
+    }
+}
+
 fn refuse(refusal: &Refusal, ctx: &mut ws::WebsocketContext<WsSession>) {
     log::warn!("refused: {}: {}", refusal.code.as_str(), refusal.message);
     ctx.text(ServerFrame::error(refusal).encode());
@@ -128,7 +156,12 @@ impl Actor for WsSession {
     fn started(&mut self, ctx: &mut Self::Context) {
         self.heartbeat(ctx);
         let me = ctx.address();
-        let join = Join { id: self.id, room: self.room.clone(), addr: me.clone().recipient(), go_away: me.recipient() };
+        let session = SessionHandle {
+            deliver: me.clone().recipient(),
+            replay: me.clone().recipient(),
+            go_away: me.recipient(),
+        };
+        let join = Join { id: self.id, room: self.room.clone(), session, history: self.history };
         // `wait` holds back every other frame until the welcome is written,
         // so the welcome is always the first frame a client sees.
         ctx.wait(self.hub.send(join).into_actor(self).map(|joined, act, ctx| match joined {
@@ -151,7 +184,34 @@ impl Handler<Deliver> for WsSession {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
-        ctx.text(msg.frame);
+        match (&mut self.held_back, msg.offset) {
+            (Some(held_back), Some(offset)) => held_back.push((offset, msg.frame)),
+            _ => ctx.text(msg.frame),
+        }
+    }
+}
+
+impl Handler<Replay> for WsSession {
+    type Result = ();
+
+    /// Writes the history, `history_end`, then the live messages held back
+    /// meanwhile that the history did not already contain: no gap, no duplicate.
+    fn handle(&mut self, msg: Replay, ctx: &mut Self::Context) {
+        let mut seen = match self.history {
+            HistoryStart::After(offset) => offset,
+            HistoryStart::Last(_) => -1,
+        };
+        for (offset, frame) in msg.frames {
+            seen = seen.max(offset);
+            ctx.text(frame);
+        }
+        ctx.text(ServerFrame::HistoryEnd { room: &self.room, recovered: msg.recovered }.encode());
+        for (offset, frame) in self.held_back.take().unwrap_or_default() {
+            if offset > seen {
+                seen = offset;
+                ctx.text(frame);
+            }
+        }
     }
 }
 

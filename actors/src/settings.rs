@@ -23,6 +23,26 @@ pub struct ChatSettings {
     /// A peer that sends nothing (not even a pong) for this long is dropped.
     #[serde(with = "humantime_serde")]
     pub client_timeout: Duration,
+    /// Messages of history a new connection gets when it names no `since`.
+    pub history_default: usize,
+    /// Most history a client may ask for with `history=N` or `limit=N`.
+    pub history_max: usize,
+    /// Most messages one `since` resume replays; older ones are skipped and
+    /// the client is told `recovered: false`.
+    pub replay_max: usize,
+    /// Recent messages kept in memory per room, so most joins and resumes
+    /// need no Kafka read.
+    pub cache_per_room: usize,
+    /// A session's typing notices reach the others at most this often.
+    #[serde(with = "humantime_serde")]
+    pub typing_interval: Duration,
+    /// How often each instance publishes who is online on it.
+    #[serde(with = "humantime_serde")]
+    pub presence_interval: Duration,
+    /// An instance not heard from for this long is taken as gone, and its
+    /// users leave presence.
+    #[serde(with = "humantime_serde")]
+    pub presence_ttl: Duration,
 }
 
 /// `[kafka]`: where the log is and how we talk to it.
@@ -69,5 +89,11 @@ impl KafkaSettings {
     /// True when no broker is configured and the mock cluster is used.
     pub fn is_embedded(&self) -> bool {
         self.bootstrap_servers.trim().is_empty()
+    }
+
+    /// The topic instances share presence and typing through: the chat
+    /// topic's name with `-presence`. Never holds chat messages.
+    pub fn presence_topic(&self) -> String {
+        format!("{}-presence", self.topic)
     }
 }

@@ -8,16 +8,20 @@ const MAX_ROWS_PX = 168;
 export class Composer {
   /**
    * @param {Document} doc
-   * @param {{onSend: (text: string) => void}} handlers
+   * @param {{onSend: (text: string) => void, onInput?: (draft: string) => void}} handlers
    */
-  constructor(doc, { onSend }) {
+  constructor(doc, { onSend, onInput }) {
     this.form = doc.getElementById('composer');
     this.input = doc.getElementById('message-input');
     this.button = doc.getElementById('send-button');
     this.counter = doc.getElementById('char-counter');
     this.onSend = onSend;
+    this.onInput = onInput ?? (() => {});
 
-    this.input.addEventListener('input', () => this.refresh());
+    this.input.addEventListener('input', () => {
+      this.refresh();
+      this.onInput(this.input.value);
+    });
     this.input.addEventListener('keydown', (event) => {
       if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return;
       event.preventDefault();

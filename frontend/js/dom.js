@@ -31,6 +31,7 @@ const ICONS = {
   alert: ['M12 8v5', 'M12 16.5v.01', 'M10.3 3.9L2.4 17.6A2 2 0 0 0 4.1 20.6h15.8a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z'],
   retry: ['M20 11a8 8 0 1 0-2.3 5.7', 'M20 4v7h-7'],
   arrowDown: ['M12 5v14', 'M6 13l6 6 6-6'],
+  arrowUp: ['M12 19V5', 'M6 11l6-6 6 6'],
 };
 
 /** An inline SVG icon (decorative: aria-hidden). */

@@ -16,6 +16,17 @@
 // then shown in their arrival order. If an ack comes even later than that,
 // the already shown copy is removed, so a message is never shown twice.
 //
+// After a reconnect the server replays what we missed (`since`), which can
+// include our own message that was in flight when the connection dropped:
+// written to Kafka, but its ack lost. Such a message comes back under one of
+// the names we had in this room (addOwnName) with the text of one of our
+// unacknowledged messages; it is adopted by that bubble (delivered) instead
+// of being shown a second time, and the app does not send it again.
+//
+// Markers (dividers, notices) are entries too, so they keep their place in
+// the arrival order even while messages are held back; they do not count as
+// messages (`size`).
+//
 // The store tells the view what changed through three hooks:
 // insert(entry) (always at the end), update(entry), remove(entry).
 
@@ -34,7 +45,18 @@ export const HOLD_MS = 1500;
  * @property {boolean} confirmed       the server's chat_message for it was seen
  * @property {null|'waiting'|'sending'|'delivered'|'failed'} status  (own messages only)
  * @property {null|{code: string, message: string}} error
+ * @property {boolean} [history]       part of the replay sent when joining (or resuming)
+ * @property {null|string} [marker]    a divider/notice, not a message: its kind
  */
+
+/** The server's text normalisation (docs/protocol.md), to recognise our own replayed messages. */
+export function normalizeText(text) {
+  return String(text ?? '')
+    .replace(/\r\n?/g, '\n')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .trim();
+}
 
 const noop = () => {};
 
@@ -62,10 +84,52 @@ export class MessageStore {
     this.held = [];
     this.holdTimer = null;
     this.anonymous = 0;
+    this.markers = 0;
+    /** names the server gave us in this room (every welcome) */
+    this.ownNames = new Set();
   }
 
+  /** Number of messages (markers not counted). */
   get size() {
-    return this.entries.length;
+    return this.entries.length - this.markers;
+  }
+
+  /** Known message_id (shown, or held back)? */
+  has(messageId) {
+    return this.byMessageId.has(messageId) || this.held.some((h) => h.frame?.message_id === messageId);
+  }
+
+  /** A name the server gave us (welcome); our replayed messages carry it. */
+  addOwnName(name) {
+    if (typeof name === 'string' && name) this.ownNames.add(name);
+  }
+
+  /**
+   * A divider or notice in the message flow, after everything received so
+   * far (held messages included).
+   * @param {string} kind
+   * @param {object} [data] anything the view needs (text, ...)
+   */
+  addMarker(kind, data = {}) {
+    this.anonymous += 1;
+    const entry = {
+      key: `d:${this.anonymous}`,
+      marker: kind,
+      own: false,
+      messageId: null,
+      clientMsgId: null,
+      username: '',
+      text: '',
+      timestamp: this.now(),
+      offset: null,
+      confirmed: true,
+      status: null,
+      error: null,
+      ...data,
+    };
+    if (this.held.length > 0) this.held.push({ marker: entry });
+    else this._insert(entry);
+    return entry;
   }
 
   /** A message we are about to send. */
@@ -152,8 +216,13 @@ export class MessageStore {
     return entry;
   }
 
-  /** A chat_message from the server (anyone's, ours included). */
-  incoming(frame) {
+  /**
+   * A chat_message from the server (anyone's, ours included).
+   * @param {object} frame
+   * @param {{history?: boolean}} [meta] history: part of a replay
+   * @returns {Entry|null} the entry shown for it (null while held back)
+   */
+  incoming(frame, meta = {}) {
     const messageId = typeof frame.message_id === 'string' && frame.message_id !== '' ? frame.message_id : null;
     if (messageId) {
       const known = this.byMessageId.get(messageId);
@@ -164,10 +233,23 @@ export class MessageStore {
         }
         return known; // duplicate (e.g. replayed after a reconnect): never shown twice
       }
-      if (this.held.some((f) => f.message_id === messageId)) return null;
+      if (this.held.some((h) => h.frame?.message_id === messageId)) return null;
+      const mine = this._unackedOwnFor(frame);
+      if (mine) {
+        // Ours, written before the ack could reach us (or echoed before it).
+        this.sending.delete(mine.clientMsgId);
+        mine.messageId = messageId;
+        mine.status = 'delivered';
+        mine.error = null;
+        this._mergeServer(mine, frame);
+        this.byMessageId.set(messageId, mine);
+        this.hooks.update(mine);
+        this._maybeFlush();
+        return mine;
+      }
     }
     if (this.sending.size > 0 || this.held.length > 0) {
-      this.held.push(frame);
+      this.held.push({ frame, meta });
       if (this.holdTimer === null) {
         this.holdTimer = setTimeout(() => {
           this.holdTimer = null;
@@ -177,7 +259,7 @@ export class MessageStore {
       this._maybeFlush();
       return null;
     }
-    return this._insertServer(frame);
+    return this._insertServer(frame, meta);
   }
 
   /** Stop timers (tests, page unload). */
@@ -190,13 +272,32 @@ export class MessageStore {
 
   _insert(entry) {
     this.entries.push(entry);
+    if (entry.marker) this.markers += 1;
     this.hooks.insert(entry);
   }
 
   _remove(entry) {
     const i = this.entries.indexOf(entry);
-    if (i >= 0) this.entries.splice(i, 1);
+    if (i >= 0) {
+      this.entries.splice(i, 1);
+      if (entry.marker) this.markers -= 1;
+    }
     this.hooks.remove(entry);
+  }
+
+  /** The oldest of our unacknowledged messages that `frame` (under one of our names) is a copy of. */
+  _unackedOwnFor(frame) {
+    if (this.ownNames.size === 0 || !this.ownNames.has(frame.username)) return null;
+    const text = normalizeText(frame.text);
+    return (
+      this.entries.find(
+        (e) =>
+          e.own &&
+          !e.messageId &&
+          (e.status === 'waiting' || e.status === 'sending') &&
+          normalizeText(e.text) === text,
+      ) ?? null
+    );
   }
 
   _mergeServer(entry, frame) {
@@ -218,14 +319,14 @@ export class MessageStore {
       this._remove(shown);
     }
     this.byMessageId.set(messageId, entry);
-    const i = this.held.findIndex((f) => f.message_id === messageId);
+    const i = this.held.findIndex((h) => h.frame?.message_id === messageId);
     if (i >= 0) {
-      const [frame] = this.held.splice(i, 1);
+      const [{ frame }] = this.held.splice(i, 1);
       this._mergeServer(entry, frame);
     }
   }
 
-  _insertServer(frame) {
+  _insertServer(frame, meta = {}) {
     const messageId = typeof frame.message_id === 'string' && frame.message_id !== '' ? frame.message_id : null;
     if (messageId && this.byMessageId.has(messageId)) return this.byMessageId.get(messageId);
     this.anonymous += 1;
@@ -241,6 +342,7 @@ export class MessageStore {
       confirmed: true,
       status: null,
       error: null,
+      history: Boolean(meta.history),
     };
     if (messageId) this.byMessageId.set(messageId, entry);
     this._insert(entry);
@@ -254,8 +356,11 @@ export class MessageStore {
   _flushHeld() {
     if (this.holdTimer !== null) clearTimeout(this.holdTimer);
     this.holdTimer = null;
-    const frames = this.held;
+    const items = this.held;
     this.held = [];
-    for (const frame of frames) this._insertServer(frame);
+    for (const item of items) {
+      if (item.marker) this._insert(item.marker);
+      else this._insertServer(item.frame, item.meta);
+    }
   }
 }

@@ -8,6 +8,13 @@
 // Everything else is handed to listeners as a `frame` event, so new frame
 // types (presence, typing, history_end, ...) need no change here.
 //
+// The URL may be a function, called for every connection attempt (the page
+// adds `since=<last offset>` on reconnects). With `flushAfter`, queued
+// messages wait after the welcome until a frame matching it (history_end)
+// arrived, or `flushGraceMs` passed: the replay of missed messages comes
+// first, so the app can see which of its in-flight messages already made it
+// before anything is sent again.
+//
 // Events (all CustomEvent, read `event.detail`):
 //   state  {state, retryAt, attempt}  state: connecting | connected | reconnecting | offline | stopped
 //   frame  the parsed server frame (object with a string `type`)
@@ -18,11 +25,13 @@ import { backoffDelay } from './backoff.js';
 export const CONNECT_TIMEOUT_MS = 10000;
 /** Three missed heartbeats (the server sends one every 15 s). */
 export const LIVENESS_TIMEOUT_MS = 45000;
+/** How long queued messages wait for `flushAfter` (history_end) after a welcome. */
+export const FLUSH_GRACE_MS = 3000;
 
 export class ChatSocket extends EventTarget {
   /**
    * @param {object} options
-   * @param {string} options.url ws:// or wss:// URL
+   * @param {string | (() => string)} options.url ws:// or wss:// URL, or a function giving it for each attempt
    * @param {typeof WebSocket} [options.WebSocketImpl]
    * @param {object} [options.backoff] options for backoffDelay (base, max, jitter, random)
    * @param {number} [options.connectTimeoutMs]
@@ -30,6 +39,8 @@ export class ChatSocket extends EventTarget {
    * @param {(frame: any) => boolean} [options.isReadyFrame]
    * @param {() => boolean} [options.isOnline]
    * @param {EventTarget | null} [options.window] where `online`/`offline` events come from
+   * @param {(frame: any) => boolean} [options.flushAfter] hold the outbox after the welcome until such a frame
+   * @param {number} [options.flushGraceMs] ... or at most this long
    */
   constructor(options) {
     super();
@@ -41,9 +52,16 @@ export class ChatSocket extends EventTarget {
     this.isReadyFrame = options.isReadyFrame ?? ((frame) => frame.type === 'welcome');
     this.isOnline = options.isOnline ?? (() => globalThis.navigator?.onLine !== false);
     this.win = options.window === undefined ? globalThis.window ?? null : options.window;
+    this.flushAfter = options.flushAfter ?? null;
+    this.flushGraceMs = options.flushGraceMs ?? FLUSH_GRACE_MS;
 
     this.ws = null;
     this.ready = false;
+    /** ready, but the outbox waits for `flushAfter` */
+    this.gated = false;
+    this._gateTimer = null;
+    /** URL of the current (or last) connection attempt */
+    this.currentUrl = null;
     this.attempt = 0;
     this.retryAt = null;
     this._state = 'stopped';
@@ -112,7 +130,7 @@ export class ChatSocket extends EventTarget {
    */
   submit(id, frame) {
     this.outbox.set(id, { frame, status: 'waiting' });
-    if (this.ready) this._sendQueued(id);
+    if (this.ready && !this.gated) this._sendQueued(id);
     else this._emit('outbox', { id, status: 'waiting' });
   }
 
@@ -121,7 +139,7 @@ export class ChatSocket extends EventTarget {
     this.outbox.delete(id);
   }
 
-  /** Best-effort frame (e.g. a future typing indicator): dropped when not connected. */
+  /** Best-effort frame (the typing indicator): dropped when not connected. */
   sendVolatile(frame) {
     if (!this.ready || !this.ws) return false;
     try {
@@ -171,7 +189,20 @@ export class ChatSocket extends EventTarget {
     }, ms);
   }
 
+  _clearGate() {
+    if (this._gateTimer !== null) clearTimeout(this._gateTimer);
+    this._gateTimer = null;
+    this.gated = false;
+  }
+
+  _openGate() {
+    if (!this.gated) return;
+    this._clearGate();
+    this._flush();
+  }
+
   _detach() {
+    this._clearGate();
     const ws = this.ws;
     if (ws) {
       ws.onopen = null;
@@ -189,7 +220,8 @@ export class ChatSocket extends EventTarget {
     this._setState('connecting');
     let ws;
     try {
-      ws = new this.WebSocketImpl(this.url);
+      this.currentUrl = typeof this.url === 'function' ? this.url() : this.url;
+      ws = new this.WebSocketImpl(this.currentUrl);
     } catch {
       this._lost();
       return;
@@ -215,13 +247,23 @@ export class ChatSocket extends EventTarget {
       if (becomesReady) {
         this.ready = true;
         this.attempt = 0;
+        if (this.flushAfter) {
+          this.gated = true;
+          this._gateTimer = setTimeout(() => {
+            this._gateTimer = null;
+            if (this.ws === ws) this._openGate();
+          }, this.flushGraceMs);
+        }
       }
-      // Listeners see the welcome before the queue is flushed, so they can
-      // update names/status first.
+      // Listeners see the welcome (and the replay) before the queue is
+      // flushed, so they can update names/status and settle messages first.
       this._emit('frame', frame);
-      if (becomesReady && this.ws === ws) {
+      if (this.ws !== ws) return;
+      if (becomesReady) {
         this._setState('connected');
-        this._flush();
+        if (!this.gated) this._flush();
+      } else if (this.gated && this.flushAfter(frame)) {
+        this._openGate();
       }
     };
     ws.onerror = () => {
@@ -264,7 +306,7 @@ export class ChatSocket extends EventTarget {
 
   _flush() {
     for (const id of [...this.outbox.keys()]) {
-      if (!this.ready) break;
+      if (!this.ready || this.gated) break;
       const item = this.outbox.get(id);
       if (item && item.status === 'waiting') this._sendQueued(id);
     }

@@ -84,12 +84,39 @@ export function roomFromSearch(search) {
 
 /** Room names the server accepts: 1 to 64 of a-z, 0-9 and '-'. */
 export const ROOM_PATTERN = /^[a-z0-9-]{1,64}$/;
+export const MAX_ROOM_CHARS = 64;
 export function isValidRoom(room) {
   return ROOM_PATTERN.test(room);
 }
 
-/** ws:// or wss:// URL of the chat endpoint for a page location and room. */
-export function chatSocketUrl(location, room) {
+/**
+ * What the user typed in "join a room": trimmed and lower-cased, then checked
+ * with the server's rule. `error` is a sentence for the form, or null.
+ * @returns {{room: string, ok: boolean, error: string|null}}
+ */
+export function checkRoomInput(value) {
+  const room = String(value ?? '').trim().toLowerCase();
+  if (room === '') return { room, ok: false, error: 'Type a room name.' };
+  if (charCount(room) > MAX_ROOM_CHARS) return { room, ok: false, error: `At most ${MAX_ROOM_CHARS} characters.` };
+  if (!isValidRoom(room)) {
+    return { room, ok: false, error: 'Only a–z, 0–9 and “-” (no spaces), like shonen-jump.' };
+  }
+  return { room, ok: true, error: null };
+}
+
+/** The page URL (path and query) that opens a room. */
+export function roomPath(room) {
+  return `/?room=${encodeURIComponent(room)}`;
+}
+
+/**
+ * ws:// or wss:// URL of the chat endpoint for a page location and room;
+ * with `since` (the offset of the last chat_message seen in the room) the
+ * server replays only what came after it.
+ */
+export function chatSocketUrl(location, room, { since = null } = {}) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/ws/chat?room=${encodeURIComponent(room)}`;
+  let url = `${scheme}://${location.host}/ws/chat?room=${encodeURIComponent(room)}`;
+  if (Number.isSafeInteger(since) && since >= 0) url += `&since=${since}`;
+  return url;
 }

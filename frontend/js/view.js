@@ -1,9 +1,11 @@
 // Everything the user sees: header stats, connection state, the message
-// list, the welcome card, the "new messages" pill and toasts.
+// list (with history dividers and notices), the welcome card, the "new
+// messages" pill, who is typing, who is online, the room list and toasts.
 // Message data only ever reaches the DOM through textContent (see dom.js).
 
 import { el, icon } from './dom.js';
-import { initials, userHue, userMood } from './util.js';
+import { typingText } from './people.js';
+import { initials, roomPath, userHue, userMood } from './util.js';
 
 /** A reader within this many pixels of the bottom counts as "at the bottom". */
 const STICKY_PX = 96;
@@ -36,6 +38,11 @@ function plural(n, one, many) {
 }
 
 /** Paint an avatar element for a username (initials + per-user hue + mood badge). */
+/** Give an element the colour of a user (without the avatar content). */
+function paintAvatarHue(node, username) {
+  node.style.setProperty('--hue', String(userHue(username)));
+}
+
 export function paintAvatar(node, username) {
   node.style.setProperty('--hue', String(userHue(username)));
   node.dataset.initials = initials(username);
@@ -48,7 +55,7 @@ export function paintAvatar(node, username) {
 export class ChatView {
   /**
    * @param {Document} doc
-   * @param {{onRetry?: (clientMsgId: string) => void, onReconnectNow?: () => void}} handlers
+   * @param {{onRetry?: (clientMsgId: string) => void, onReconnectNow?: () => void, onPickRoom?: (room: string) => void}} handlers
    */
   constructor(doc, handlers = {}) {
     this.doc = doc;
@@ -56,16 +63,13 @@ export class ChatView {
     const $ = (id) => doc.getElementById(id);
     this.els = {
       roomName: $('room-name'),
-      sideRoom: $('side-room-name'),
       conn: $('connection-status'),
       connLabel: $('connection-label'),
       reconnectNow: $('reconnect-now'),
       online: $('online-count'),
       onlineLabel: $('online-label'),
-      sideOnline: $('side-online-count'),
       count: $('message-count'),
       countLabel: $('message-label'),
-      sideCount: $('side-message-count'),
       myName: $('my-name'),
       sideName: $('side-name'),
       sideAvatar: $('side-avatar'),
@@ -81,6 +85,18 @@ export class ChatView {
       pillCount: $('new-messages-count'),
       toasts: $('toasts'),
       announcer: $('announcer'),
+      roomError: $('room-error'),
+      roomErrorName: $('room-error-name'),
+      typing: $('typing'),
+      typingText: $('typing-text'),
+      roomList: $('room-list'),
+      roomsStatus: $('rooms-status'),
+      people: $('presence-list'),
+      peopleCount: $('people-count'),
+      peopleEmpty: $('presence-empty'),
+      panelCount: $('panel-toggle-count'),
+      joinInput: $('join-input'),
+      joinError: $('join-error'),
     };
     /** @type {Map<string, HTMLElement>} */
     this.nodes = new Map();
@@ -91,6 +107,9 @@ export class ChatView {
     this.joinedAt = null;
     this.wasConnected = false;
     this.connection = { state: 'connecting', retryAt: null };
+    /** the list starts with history (then the "You joined" line is in its divider) */
+    this.hasHistory = false;
+    this.room = '';
 
     this.els.scroller.addEventListener('scroll', () => {
       if (this.isNearBottom()) this.clearUnread();
@@ -100,6 +119,13 @@ export class ChatView {
       this.clearUnread();
     });
     this.els.reconnectNow.addEventListener('click', () => this.handlers.onReconnectNow?.());
+    // Room links: a plain click switches in place (modified clicks open a tab).
+    this.els.roomList?.addEventListener('click', (event) => {
+      const link = event.target instanceof Element ? event.target.closest('a[data-room]') : null;
+      if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      this.handlers.onPickRoom?.(link.dataset.room);
+    });
     // Retry buttons live inside messages: one delegated listener.
     this.els.list.addEventListener('click', (event) => {
       const button = event.target instanceof Element ? event.target.closest('[data-action="retry"]') : null;
@@ -117,28 +143,58 @@ export class ChatView {
   // ---- header & side panel --------------------------------------------
 
   setRoom(room) {
+    this.room = room;
     this.els.roomName.textContent = room;
-    if (this.els.sideRoom) this.els.sideRoom.textContent = room;
     this.baseTitle = `#${room} · Anonymous Anime Universe`;
-    if (!this.doc.hidden || this.hiddenUnread === 0) this.doc.title = this.baseTitle;
+    this.hiddenUnread = 0;
+    this.doc.title = this.baseTitle;
+    this.els.list.setAttribute('aria-label', `Messages in #${room}`);
+  }
+
+  /**
+   * A new room (or the same one opened afresh): empty list, no names, no
+   * counts; the connection shows "Connecting…" again.
+   */
+  resetRoom(room) {
+    this.setRoom(room);
+    this.els.list.replaceChildren();
+    this.nodes.clear();
+    this.clearUnread();
+    this.hasHistory = false;
+    this.joinedAt = null;
+    this.wasConnected = false;
+    this.els.online.textContent = '–';
+    this.setMessageCount(0);
+    this.setPresence([]);
+    this.setTyping([]);
+    this.hideInvalidRoom();
+    this.setConnection({ state: 'connecting', retryAt: null });
+    this.updateWelcome();
   }
 
   /** The URL names a room the server would refuse: say so instead of connecting. */
   showInvalidRoom(room) {
-    const byId = (id) => this.doc.getElementById(id);
-    byId('room-error-name').textContent = room;
-    byId('room-error').hidden = false;
-    this.els.welcome.remove();
-    this.els.roomName.textContent = room;
-    this.els.conn.dataset.state = 'stopped';
+    this.els.roomErrorName.textContent = room;
+    this.els.roomError.hidden = false;
+    this.els.welcome.hidden = true;
+    this.els.welcome.dataset.off = 'true';
+    this.setRoom(room);
+    this.setConnection({ state: 'stopped', retryAt: null });
     this.els.connLabel.textContent = 'Not connected';
-    for (const id of ['message-input', 'send-button']) byId(id).disabled = true;
+    for (const id of ['message-input', 'send-button']) this.doc.getElementById(id).disabled = true;
+  }
+
+  hideInvalidRoom() {
+    if (this.els.roomError.hidden) return;
+    this.els.roomError.hidden = true;
+    delete this.els.welcome.dataset.off;
+    this.doc.getElementById('message-input').disabled = false; // the app refreshes the composer (send button)
   }
 
   setIdentity(username) {
     this.els.myName.textContent = username;
     this.els.welcomeName.textContent = username;
-    if (this.els.sideName) this.els.sideName.textContent = username;
+    this.els.sideName.textContent = username;
     if (this.els.sideMood) this.els.sideMood.textContent = `Mood: ${userMood(username)}`;
     if (this.els.sideAvatar) paintAvatar(this.els.sideAvatar, username);
     if (this.els.welcomeAvatar) paintAvatar(this.els.welcomeAvatar, username);
@@ -147,6 +203,7 @@ export class ChatView {
       this.joinedAt = new Date();
       this.els.introText.textContent = `You joined at ${timeFormat.format(this.joinedAt)}`;
     }
+    this.markMe(username);
   }
 
   setOnline(count) {
@@ -154,15 +211,116 @@ export class ChatView {
     const n = Math.max(0, Math.round(count));
     this.els.online.textContent = String(n);
     this.els.onlineLabel.textContent = ' online';
-    if (this.els.sideOnline) this.els.sideOnline.textContent = String(n);
     this.els.online.closest('.chip')?.setAttribute('title', `${plural(n, 'person', 'people')} in this room`);
+    this.els.panelCount.textContent = String(n);
+    this.els.panelCount.hidden = false;
+    this.syncCurrentRoomCount(n);
   }
 
   setMessageCount(count) {
     this.els.count.textContent = String(count);
     this.els.countLabel.textContent = count === 1 ? ' message' : ' messages';
-    if (this.els.sideCount) this.els.sideCount.textContent = String(count);
     this.updateWelcome();
+  }
+
+  // ---- people: online list and typing -----------------------------------
+
+  /** @param {{name: string, me: boolean}[]} people (from presenceList) */
+  setPresence(people) {
+    const nodes = people.map(({ name, me }) => {
+      const avatar = el('span', { class: 'avatar avatar--sm', 'aria-hidden': 'true' });
+      paintAvatar(avatar, name);
+      return el(
+        'li',
+        { class: `person${me ? ' person--me' : ''}`, dataset: { testid: 'presence-person', name, me: me ? 'true' : 'false' } },
+        avatar,
+        el('span', { class: 'person__name', dataset: { testid: 'presence-name' }, text: name }),
+        me ? el('span', { class: 'person__you', text: 'you' }) : null,
+      );
+    });
+    this.els.people.replaceChildren(...nodes);
+    this.els.peopleCount.textContent = String(people.length);
+    this.els.peopleEmpty.hidden = people.length > 0;
+  }
+
+  /** Our name arrived after the presence list: mark it. */
+  markMe(username) {
+    for (const node of this.els.people.children) {
+      const me = node.dataset.name === username;
+      if ((node.dataset.me === 'true') === me) continue;
+      node.dataset.me = String(me);
+      node.classList.toggle('person--me', me);
+      node.querySelector('.person__you')?.remove();
+      if (me) node.append(el('span', { class: 'person__you', text: 'you' }));
+    }
+  }
+
+  /** @param {string[]} names others typing right now */
+  setTyping(names) {
+    const text = typingText(names);
+    const stick = this.isNearBottom();
+    this.els.typing.hidden = text === '';
+    if (this.els.typingText.textContent !== text) this.els.typingText.textContent = text;
+    this.els.typing.dataset.count = String(names.length);
+    if (names.length > 0) paintAvatarHue(this.els.typing, names[0]);
+    if (stick) this.scrollToBottom(false);
+  }
+
+  // ---- rooms ------------------------------------------------------------
+
+  /**
+   * @param {{room: string, active_connections: number}[]} rooms (current room included)
+   * @param {{error?: string|null, loading?: boolean}} [status]
+   */
+  setRooms(rooms, { error = null, loading = false } = {}) {
+    const items = rooms.map(({ room, active_connections: n }) => {
+      const current = room === this.room;
+      return el(
+        'li',
+        {},
+        el(
+          'a',
+          {
+            class: `room${current ? ' room--current' : ''}`,
+            href: roomPath(room),
+            'aria-current': current ? 'page' : null,
+            dataset: { room, testid: 'room-link' },
+          },
+          el('span', { class: 'room__hash', 'aria-hidden': 'true', text: '#' }),
+          el('span', { class: 'room__name', dataset: { testid: 'room-link-name' }, text: room }),
+          el('span', {
+            class: 'room__count',
+            dataset: { testid: 'room-link-count' },
+            'aria-label': `${plural(n, 'person', 'people')} online`,
+            title: `${plural(n, 'person', 'people')} online`,
+            text: String(n),
+          }),
+        ),
+      );
+    });
+    const focused = this.doc.activeElement?.closest?.('a[data-room]')?.dataset.room ?? null;
+    this.els.roomList.replaceChildren(...items);
+    if (focused) this.els.roomList.querySelector(`a[data-room="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+    this.els.roomsStatus.textContent = error ? error : loading && rooms.length <= 1 ? 'Loading…' : 'Live';
+    this.els.roomsStatus.dataset.state = error ? 'error' : 'ok';
+  }
+
+  syncCurrentRoomCount(n) {
+    const count = this.els.roomList?.querySelector('a[aria-current="page"] .room__count');
+    if (count) {
+      count.textContent = String(n);
+      count.setAttribute('aria-label', `${plural(n, 'person', 'people')} online`);
+    }
+  }
+
+  /** Inline error of the "join a room" form (null clears it). */
+  setJoinError(message) {
+    const { joinInput, joinError } = this.els;
+    joinError.textContent = message ?? '';
+    joinError.hidden = !message;
+    joinInput.setAttribute('aria-invalid', message ? 'true' : 'false');
+    if (message) joinError.setAttribute('role', 'alert');
+    else joinError.removeAttribute('role');
   }
 
   /** @param {{state: string, retryAt: number|null}} connection */
@@ -235,18 +393,32 @@ export class ChatView {
 
   insert(entry) {
     const stick = entry.own || this.isNearBottom();
+    if (entry.marker) {
+      const node = this.renderMarker(entry);
+      this.nodes.set(entry.key, node);
+      this.els.list.append(node);
+      if (stick) this.scrollToBottom(false);
+      this.updateWelcome();
+      return;
+    }
     const node = this.renderMessage(entry);
+    if (entry.history) {
+      node.classList.add('msg--settled'); // fifty bubbles popping in at once is too much
+      if (this.els.list.querySelector('.msg') === null) this.hasHistory = true;
+    }
     this.nodes.set(entry.key, node);
     this.els.list.append(node);
     this.regroup(node);
     if (stick) {
       this.scrollToBottom(false);
+    } else if (entry.history) {
+      // replayed while the reader is scrolled up: no pill for old news
     } else {
       this.unread += 1;
       this.els.pillCount.textContent = this.unread === 1 ? '1 new message' : `${this.unread} new messages`;
       this.els.pill.hidden = false;
     }
-    if (!entry.own && this.doc.hidden) {
+    if (!entry.own && !entry.history && this.doc.hidden) {
       this.hiddenUnread += 1;
       this.doc.title = `(${this.hiddenUnread}) ${this.baseTitle}`;
     }
@@ -278,6 +450,7 @@ export class ChatView {
 
   /** Hide avatar and name on a message that continues the previous person's run. */
   regroup(node) {
+    if (!node.classList.contains('msg')) return;
     const prev = node.previousElementSibling;
     let cont = false;
     if (prev) {
@@ -292,11 +465,42 @@ export class ChatView {
   }
 
   updateWelcome() {
-    if (!this.els.welcome.isConnected) return;
-    const empty = this.els.list.childElementCount === 0;
-    this.els.welcome.hidden = !empty;
-    this.els.intro.hidden = empty || !this.joinedAt;
-    this.els.scroller.classList.toggle('chat__scroll--empty', empty);
+    const empty = this.els.list.querySelector('.msg') === null;
+    const off = this.els.welcome.dataset.off === 'true';
+    this.els.welcome.hidden = off || !empty;
+    this.els.intro.hidden = empty || !this.joinedAt || this.hasHistory;
+    this.els.scroller.classList.toggle('chat__scroll--empty', empty && this.els.list.childElementCount === 0);
+  }
+
+  /**
+   * Dividers and notices in the message flow:
+   *   history-end  between the replayed history and live messages
+   *   resumed      before the messages replayed after a reconnect
+   *   gap          the server could not replay everything (recovered: false)
+   */
+  renderMarker(entry) {
+    if (entry.marker === 'gap') {
+      return el(
+        'li',
+        { class: 'notice', dataset: { testid: 'history-notice', key: entry.key }, role: 'note' },
+        icon('alert'),
+        el('span', { text: entry.text || 'Some older messages are no longer available.' }),
+      );
+    }
+    if (entry.marker === 'history-end') {
+      const joined = this.joinedAt ? ` · you joined at ${timeFormat.format(this.joinedAt)}` : '';
+      return el(
+        'li',
+        { class: 'divider divider--live', dataset: { testid: 'history-divider', key: entry.key } },
+        el('span', { class: 'divider__label' }, icon('arrowUp'), el('span', { text: 'Earlier messages' })),
+        el('span', { class: 'divider__live' }, el('span', { class: 'divider__dot', 'aria-hidden': 'true' }), el('span', { text: `Live${joined}` })),
+      );
+    }
+    return el(
+      'li',
+      { class: 'divider divider--resumed', dataset: { testid: 'resume-divider', key: entry.key } },
+      el('span', { class: 'divider__label' }, icon('retry'), el('span', { text: entry.text || 'While you were away' })),
+    );
   }
 
   /** @param {import('./messages.js').Entry} entry */

@@ -1,11 +1,20 @@
-// A scripted stand-in for the chat server's WebSocket, living inside the
-// browser through playwright's page.routeWebSocket. It speaks protocol v1
-// (welcome, connection_update, chat_message, ack, error, heartbeat) and lets
-// a test decide exactly when and in which order frames arrive.
+// A scripted stand-in for the chat server's WebSocket (and GET /api/rooms),
+// living inside the browser through playwright's page.routeWebSocket and
+// page.route. It speaks protocol v1 (welcome, connection_update, presence,
+// history replay + history_end, chat_message, typing, ack, error, heartbeat)
+// and lets a test decide exactly when and in which order frames arrive.
+//
+// Every room has a log of chat_message frames (offsets are one sequence for
+// all rooms, like records of one Kafka partition). A new connection gets the
+// room's last `history` messages, or with `since=O` every logged message
+// with a larger offset, then history_end; `history: false` behaves like a
+// server without history (welcome and connection_update only).
 
 import { randomUUID } from 'node:crypto';
 
 import { waitFor } from './helpers.mjs';
+
+export const DEFAULT_ROOM = 'anonymous-anime-universe';
 
 export class MockChat {
   /**
@@ -13,22 +22,45 @@ export class MockChat {
    * @param {string} [options.username] name given in `welcome`
    * @param {number} [options.online] active_connections
    * @param {'ack-first'|'message-first'|'manual'} [options.mode] what happens when the page sends a message
+   * @param {boolean} [options.history] replay history + history_end + presence after the welcome (default true)
+   * @param {string[]} [options.users] others in the presence list (our name is added)
+   * @param {{room: string, active_connections: number}[] | null} [options.rooms] GET /api/rooms (default: derived)
    */
-  constructor({ username = 'Azure Ronin', online = 2, mode = 'ack-first' } = {}) {
+  constructor({ username = 'Azure Ronin', online = 2, mode = 'ack-first', history = true, users = [], rooms = null } = {}) {
     this.username = username;
     this.online = online;
     this.mode = mode;
+    this.history = history;
+    this.users = users;
+    this.rooms = rooms;
     this.routes = [];
+    /** frames from the page, as sent */
     this.received = [];
+    /** frame -> {at, room} */
+    this.receivedMeta = new WeakMap();
     this.offset = 0;
+    /** room -> chat_message frames, in offset order */
+    this.logs = new Map();
     /** while true, new connections are closed right away (server down) */
     this.refuse = false;
     this.connects = 0;
+    /** the `recovered` of the next history_end frames */
+    this.recovered = true;
+    /** replay this many already-seen messages before the `since` ones too (a sloppy server) */
+    this.replayOverlap = 0;
+    /** hold back history_end (and the replay) until releaseHistory() */
+    this.holdHistory = false;
+    this.roomRequests = 0;
   }
 
-  /** Route the page's /ws/chat connections to this mock. */
+  /** Route the page's /ws/chat connections (and /api/rooms) to this mock. */
   async install(page) {
+    this.page = page;
     await page.routeWebSocket(/\/ws\/chat/, (route) => this._accept(route));
+    await page.route(/\/api\/rooms(\?.*)?$/, (route) => {
+      this.roomRequests += 1;
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(this.roomList()) });
+    });
     return this;
   }
 
@@ -36,16 +68,50 @@ export class MockChat {
     return this.routes[this.routes.length - 1] ?? null;
   }
 
+  /** URLs of all connection attempts, as URL objects. */
+  get urls() {
+    return this._urls ?? [];
+  }
+
+  log(room) {
+    if (!this.logs.has(room)) this.logs.set(room, []);
+    return this.logs.get(room);
+  }
+
+  /** Put past messages into a room's log: [[username, text], ...]. */
+  seed(room, messages) {
+    for (const [username, text] of messages) this.record(this.other(username, text, { room }));
+  }
+
+  /** Log a chat_message (as Kafka would) without sending it to anyone. */
+  record(frame) {
+    this.log(frame.room).push(frame);
+    return frame;
+  }
+
+  roomList() {
+    if (this.rooms) return this.rooms;
+    const counts = new Map();
+    for (const r of this.routes) if (r.open) counts.set(r.room, this.online);
+    return [...counts].map(([room, n]) => ({ room, active_connections: n }));
+  }
+
+  presenceFrame(room = this.current?.room ?? DEFAULT_ROOM, users = [this.username, ...this.users]) {
+    return { type: 'presence', room, users };
+  }
+
   _accept(route) {
     this.connects += 1;
+    const url = new URL(route.url());
+    (this._urls ??= []).push(url);
     if (this.refuse) {
       route.close({ code: 1011, reason: 'server down' });
       return;
     }
-    const url = new URL(route.url());
-    const room = url.searchParams.get('room') ?? 'anonymous-anime-universe';
+    const room = url.searchParams.get('room') ?? DEFAULT_ROOM;
     route.room = room;
     route.open = true;
+    route.since = url.searchParams.has('since') ? Number(url.searchParams.get('since')) : null;
     this.routes.push(route);
     route.onClose(() => {
       route.open = false;
@@ -58,6 +124,7 @@ export class MockChat {
         frame = { invalid: String(raw) };
       }
       this.received.push(frame);
+      if (frame && typeof frame === 'object') this.receivedMeta.set(frame, { at: Date.now(), room: route.room });
       if (frame.type === 'chat_message') this._onChat(route, frame);
     });
     this.sendTo(route, { type: 'welcome', username: this.username, room, session_id: randomUUID() });
@@ -67,6 +134,33 @@ export class MockChat {
       room,
       timestamp: new Date().toISOString(),
     });
+    if (!this.history) return;
+    this.sendTo(route, this.presenceFrame(room));
+    if (this.holdHistory) route.pendingHistory = true;
+    else this._replay(route);
+  }
+
+  /** Send the held-back replay + history_end to the current connection. */
+  releaseHistory(route = this.current) {
+    if (route?.pendingHistory) {
+      route.pendingHistory = false;
+      this._replay(route);
+    }
+  }
+
+  _replay(route) {
+    const log = this.log(route.room);
+    let frames;
+    if (route.since !== null && Number.isFinite(route.since)) {
+      const first = log.findIndex((f) => f.offset > route.since);
+      const from = first < 0 ? log.length : first;
+      frames = log.slice(Math.max(0, from - this.replayOverlap));
+    } else {
+      const n = Number(new URL(route.url()).searchParams.get('history') ?? 50);
+      frames = n > 0 ? log.slice(-n) : [];
+    }
+    for (const f of frames) this.sendTo(route, f);
+    this.sendTo(route, { type: 'history_end', room: route.room, recovered: this.recovered });
   }
 
   _onChat(route, frame) {
@@ -81,39 +175,44 @@ export class MockChat {
     }
   }
 
-  /** The ack and chat_message the server would produce for a client frame. */
-  accept(frame, room = 'anonymous-anime-universe', username = this.username) {
+  /** The ack and chat_message the server would produce for a client frame (logged in the room). */
+  accept(frame, room = this.current?.room ?? DEFAULT_ROOM, username = this.username) {
     const offset = this.offset++;
     const messageId = randomUUID();
+    const message = this.record({
+      type: 'chat_message',
+      message_id: messageId,
+      username,
+      text: frame.text,
+      room,
+      timestamp: new Date().toISOString(),
+      active_connections: this.online,
+      offset,
+    });
     return {
       ack: { type: 'ack', client_msg_id: frame.client_msg_id, message_id: messageId, offset },
-      message: {
-        type: 'chat_message',
-        message_id: messageId,
-        username,
-        text: frame.text,
-        room,
-        timestamp: new Date().toISOString(),
-        active_connections: this.online,
-        offset,
-      },
+      message,
     };
   }
 
-  /** A chat_message from someone else. */
+  /** A chat_message from someone else, logged in its room (the current one unless `extra.room`). */
   other(username, text, extra = {}) {
     const offset = this.offset++;
-    return {
+    return this.record({
       type: 'chat_message',
       message_id: randomUUID(),
       username,
       text,
-      room: this.current?.room ?? 'anonymous-anime-universe',
+      room: this.current?.room ?? DEFAULT_ROOM,
       timestamp: new Date().toISOString(),
       active_connections: this.online,
       offset,
       ...extra,
-    };
+    });
+  }
+
+  typing(username, room = this.current?.room ?? DEFAULT_ROOM) {
+    return { type: 'typing', room, username };
   }
 
   sendTo(route, frame) {
@@ -138,8 +237,18 @@ export class MockChat {
     return this.received.filter((f) => f.type === 'chat_message');
   }
 
+  /** Typing frames from the page, each with `at` (ms) and `room` of its connection. */
+  typingFrames() {
+    return this.received.filter((f) => f.type === 'typing').map((f) => ({ frame: f, ...this.receivedMeta.get(f) }));
+  }
+
   async waitForChatFrames(n, timeout = 10000) {
     await waitFor(() => this.chatFrames().length >= n, { timeout, message: `${n} chat_message frame(s) from the page` });
     return this.chatFrames();
+  }
+
+  async waitForConnects(n, timeout = 10000) {
+    await waitFor(() => this.routes.length >= n, { timeout, message: `${n} accepted connection(s)` });
+    return this.routes[n - 1];
   }
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Screenshots of the chat page: 360x780 and 1280x800, light and dark, with a
-// short conversation between two people.
+// short conversation: a bit of history, the "live" divider, new messages,
+// someone typing, the room list and who is online (side panel on desktop;
+// on the light phone shot the rooms & people drawer is open).
 //
 //   node frontend/tests/screenshots.mjs                # scripted server (in-browser mock), deterministic names
 //   node frontend/tests/screenshots.mjs --live         # the real server binary (CHAT_BIN), two browser contexts
@@ -35,12 +37,26 @@ export const THEMES = ['dark', 'light'];
 
 const ME = 'Azure Ronin';
 const THEM = 'Sakura Blade';
+const ROOM = 'frieren-fans';
+/** Said before we joined: the server replays it as history. */
+const HISTORY = [
+  ['Crimson Oni', 'Reminder: spoiler tags for the manga chapters, please 🙏'],
+  ['Neon Kitsune', 'Himmel would have wanted us to be nice about it 🌼'],
+];
 const CONVERSATION = [
   [THEM, 'Konbanwa, universe! 🌙 Anyone else rewatching Frieren this week?'],
   [ME, 'Yes!! Episode 10 hits completely different the second time ✨'],
   [THEM, 'The flower field at the end… I am not crying, you are 🌸'],
   [THEM, 'Also: best opening of the season? Go.'],
   [ME, 'Idol by YOASOBI, no contest 🎤🔥'],
+];
+const ONLINE = [ME, THEM, 'Neon Kitsune', 'Crimson Oni', 'Velvet Tanuki', 'Lunar Mage', 'Jade Shinobi'];
+const ROOMS = [
+  { room: 'shonen-jump', active_connections: 12 },
+  { room: ROOM, active_connections: ONLINE.length },
+  { room: 'anonymous-anime-universe', active_connections: 5 },
+  { room: 'mecha-hangar', active_connections: 3 },
+  { room: 'studio-ghibli', active_connections: 2 },
 ];
 
 async function openThemed(browser, baseUrl, { width, height }, theme) {
@@ -79,16 +95,37 @@ async function shootMock(browser, outDir) {
     for (const size of SIZES) {
       for (const theme of THEMES) {
         const page = await openThemed(browser, web.baseUrl, size, theme);
-        const mock = await new MockChat({ username: ME, online: 7 }).install(page);
-        await page.goto(`${web.baseUrl}/`);
+        const mock = await new MockChat({
+          username: ME,
+          online: ONLINE.length,
+          users: ONLINE.filter((n) => n !== ME),
+          rooms: ROOMS,
+        }).install(page);
+        const earlier = Date.now() - 42 * 60 * 1000;
+        HISTORY.forEach(([who, text], i) => {
+          mock.record(mock.other(who, text, { room: ROOM, timestamp: new Date(earlier + i * 60000).toISOString() }));
+        });
+        await page.goto(`${web.baseUrl}/?room=${ROOM}`);
         await waitForState(page, 'connected');
+        await page.waitForSelector('[data-testid="history-divider"]');
         for (const [who, text] of CONVERSATION) {
           if (who === ME) await sendMessage(page, text);
           else mock.push(mock.other(who, text));
           await sleep(60);
         }
-        await waitDelivered(page, CONVERSATION.length);
-        await page.click(sel.input); // show the focused composer
+        await waitDelivered(page, HISTORY.length + CONVERSATION.length);
+        mock.push(mock.typing('Neon Kitsune'));
+        await page.waitForSelector('[data-testid="typing-indicator"]:not([hidden])');
+        await page.waitForSelector('[data-testid="room-link"][aria-current="page"]', { state: 'attached' });
+        const drawer = size.width < 1000 && theme === 'light';
+        if (drawer) {
+          await page.click('[data-testid="panel-toggle"]');
+          await page.waitForSelector('[data-testid="side-panel"].side--open');
+          await sleep(400); // the slide-in
+          await page.evaluate(() => document.activeElement?.blur());
+        } else {
+          await page.click(sel.input); // show the focused composer
+        }
         await settle(page);
         const file = path.join(outDir, `chat-${theme}-${size.name}.png`);
         await page.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
@@ -124,6 +161,8 @@ async function shootLive(browser, outDir) {
           await waitFor(async () => (await readMessages(me)).length >= expected, { message: 'message to arrive' });
         }
         await waitDelivered(me, CONVERSATION.length);
+        await them.type(sel.input, 'same', { delay: 30 });
+        await me.waitForSelector('[data-testid="typing-indicator"]:not([hidden])', { timeout: 5000 }).catch(() => {});
         await me.click(sel.input);
         await settle(me);
         const file = path.join(outDir, `chat-${theme}-${size.name}.png`);

@@ -25,11 +25,13 @@ impl EmbeddedKafka {
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (brokers, topic, partitions) =
             (settings.embedded.brokers, settings.topic.clone(), settings.partitions);
+        let presence_topic = settings.presence_topic();
         thread::Builder::new()
             .name("embedded-kafka".into())
             .spawn(move || {
                 let cluster = MockCluster::new(brokers).and_then(|cluster| {
                     cluster.create_topic(&topic, partitions, 1)?;
+                    cluster.create_topic(&presence_topic, 1, 1)?;
                     Ok(cluster)
                 });
                 match cluster {

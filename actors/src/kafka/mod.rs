@@ -4,6 +4,7 @@
 mod consumer;
 mod context;
 mod embedded;
+mod history;
 mod producer;
 
 use std::collections::BTreeMap;
@@ -17,7 +18,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::FutureProducer;
 use rdkafka::ClientConfig;
 
-pub use consumer::KafkaConsumer;
+pub use consumer::{ConsumerOutputs, KafkaConsumer};
 pub use context::ChatContext;
 pub use embedded::EmbeddedKafka;
 pub use producer::{KafkaProducer, PublishError};
@@ -59,6 +60,8 @@ pub struct KafkaClients {
     pub(crate) producer: FutureProducer<ChatContext>,
     pub(crate) consumer: Arc<StreamConsumer<ChatContext>>,
     pub(crate) admin: AdminClient<ChatContext>,
+    /// Settings for the short-lived consumers that read history.
+    pub(crate) reader_config: ClientConfig,
     pub(crate) settings: KafkaSettings,
     pub(crate) health: KafkaHealth,
     pub(crate) instance_id: String,
@@ -81,7 +84,9 @@ impl KafkaClients {
         // librdkafka wants a group id even for `assign`; it never joins the
         // group or commits, so each instance's id is its own.
         consumer_props.entry("group.id".into()).or_insert_with(|| client_id.clone());
+        let reader_config = client_config(bootstrap, &format!("{client_id}-history"), &consumer_props);
         Ok(Self {
+            reader_config,
             producer: client_config(bootstrap, &client_id, &settings.producer).create_with_context(ChatContext)?,
             consumer: Arc::new(client_config(bootstrap, &client_id, &consumer_props).create_with_context(ChatContext)?),
             admin: client_config(bootstrap, &client_id, &BTreeMap::new()).create_with_context(ChatContext)?,
@@ -112,21 +117,34 @@ fn merged(base: &BTreeMap<String, String>, overrides: &BTreeMap<String, String>)
     all
 }
 
-/// Creates the chat topic unless it already exists.
-pub(crate) async fn ensure_topic(
+/// Presence records only matter for a few intervals; a short retention keeps
+/// the topic small, and small segments let retention act.
+const PRESENCE_TOPIC_CONFIG: [(&str, &str); 2] = [("retention.ms", "600000"), ("segment.ms", "60000")];
+
+/// The partition a room's messages go to. Chosen by us rather than by the
+/// client library, so that a history read knows where to look.
+pub fn partition_for(room: &str, partitions: i32) -> i32 {
+    // FNV-1a: stable across versions and processes.
+    let hash = room.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    (hash % partitions.max(1).unsigned_abs()) as i32
+}
+
+/// Creates the chat and presence topics unless they already exist.
+pub(crate) async fn ensure_topics(
     admin: &AdminClient<ChatContext>,
     settings: &KafkaSettings,
 ) -> Result<(), KafkaError> {
-    let topic = NewTopic::new(
-        &settings.topic,
-        settings.partitions,
-        TopicReplication::Fixed(settings.replication_factor),
-    );
+    let replication = || TopicReplication::Fixed(settings.replication_factor);
+    let presence_topic = settings.presence_topic();
+    let chat = NewTopic::new(&settings.topic, settings.partitions, replication());
+    let presence = PRESENCE_TOPIC_CONFIG
+        .iter()
+        .fold(NewTopic::new(&presence_topic, 1, replication()), |topic, (k, v)| topic.set(k, v));
     let options = AdminOptions::new().request_timeout(Some(settings.request_timeout));
-    let results = admin.create_topics([&topic], &options).await?;
+    let results = admin.create_topics([&chat, &presence], &options).await?;
     for result in results {
         match result {
-            Ok(name) => log::info!("created topic {name} with {} partitions", settings.partitions),
+            Ok(name) => log::info!("created topic {name}"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((name, code)) => {
                 log::warn!("could not create topic {name}: {code}");

@@ -8,12 +8,13 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 
 use super::{blocking, ChatContext, KafkaClients, KafkaHealth};
-use crate::messages::{Flush, Publish, Stored};
+use crate::messages::{Flush, Publish, Stored, Topic};
 
 /// Headers every chat record carries, so Control Center and the console
 /// tools can show what a record is and who wrote it.
 pub const CONTENT_TYPE: &str = "application/json";
 pub const SCHEMA: &str = "chat_message/v1";
+pub const PRESENCE_SCHEMA: &str = "presence/v1";
 
 /// Mailbox size: a burst of sends waits here rather than parking senders,
 /// which would not keep their order.
@@ -32,7 +33,9 @@ pub enum PublishError {
 pub struct KafkaProducer {
     producer: FutureProducer<ChatContext>,
     topic: String,
+    presence_topic: String,
     headers: OwnedHeaders,
+    presence_headers: OwnedHeaders,
     health: KafkaHealth,
     probe_interval: Duration,
     probe_timeout: Duration,
@@ -40,14 +43,18 @@ pub struct KafkaProducer {
 
 impl KafkaProducer {
     pub fn new(clients: &KafkaClients) -> Self {
-        let headers = OwnedHeaders::new_with_capacity(3)
-            .insert(Header { key: "content-type", value: Some(CONTENT_TYPE) })
-            .insert(Header { key: "schema", value: Some(SCHEMA) })
-            .insert(Header { key: "producer", value: Some(clients.instance_id.as_str()) });
+        let headers = |schema: &str| {
+            OwnedHeaders::new_with_capacity(3)
+                .insert(Header { key: "content-type", value: Some(CONTENT_TYPE) })
+                .insert(Header { key: "schema", value: Some(schema) })
+                .insert(Header { key: "producer", value: Some(clients.instance_id.as_str()) })
+        };
         Self {
             producer: clients.producer.clone(),
             topic: clients.settings.topic.clone(),
-            headers,
+            presence_topic: clients.settings.presence_topic(),
+            headers: headers(SCHEMA),
+            presence_headers: headers(PRESENCE_SCHEMA),
             health: clients.health.clone(),
             probe_interval: clients.settings.health_interval,
             probe_timeout: clients.settings.request_timeout,
@@ -102,10 +109,12 @@ impl Handler<Publish> for KafkaProducer {
     type Result = ResponseFuture<Result<Stored, PublishError>>;
 
     fn handle(&mut self, msg: Publish, _: &mut Self::Context) -> Self::Result {
-        let record = FutureRecord::to(&self.topic)
-            .key(&msg.key)
-            .payload(&msg.payload)
-            .headers(self.headers.clone());
+        let (topic, headers) = match msg.topic {
+            Topic::Chat => (&self.topic, &self.headers),
+            Topic::Presence => (&self.presence_topic, &self.presence_headers),
+        };
+        let mut record = FutureRecord::to(topic).key(&msg.key).payload(&msg.payload).headers(headers.clone());
+        record.partition = msg.partition;
         // Enqueue now, in mailbox order, so one session's messages keep
         // their order in the log; only the acknowledgement is awaited.
         let delivery = self.producer.send_result(record).map_err(|(e, _)| PublishError::Kafka(e));

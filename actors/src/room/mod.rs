@@ -1,0 +1,461 @@
+//! `ChatRoom`: the hub every session registers with. It owns the two Kafka
+//! actors, sends chat messages to the log, fans out what comes back, answers
+//! history from its per-room cache or from Kafka, and shares presence and
+//! typing with the other instances through the presence topic.
+
+mod log;
+mod presence;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use self::log::{Entry, RoomLog};
+use self::presence::Directory;
+use crate::kafka::{partition_for, ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer};
+use crate::messages::{
+    ConsumerAssigned, Deliver, FetchMessages, Flush, GoAway, History, HistoryStart, Join, Joined, Keep,
+    Leave, ListRooms, Posted, PresenceReceived, Publish, ReadRoom, RecordReceived, Replay, RoomCount,
+    SendChat, SessionHandle, SessionId, Shutdown, Topic, Typing,
+};
+use crate::names;
+use crate::protocol::{ChatRecord, ErrorCode, PresenceRecord, Refusal, ServerFrame};
+use crate::settings::ChatSettings;
+
+/// Same reasoning as the producer's: bursts queue in order instead of parking.
+const MAILBOX_CAPACITY: usize = 65_536;
+
+/// Presence changes are published at most this often (joins come in bursts).
+const PRESENCE_DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// A typing notice older than this when it arrives is not shown.
+const TYPING_FRESHNESS_MS: i64 = 5_000;
+
+struct Member {
+    session: SessionHandle,
+    room: String,
+    username: String,
+}
+
+/// Sessions by id, rooms as sets of ids, the names in use, recent messages
+/// per room, and the other instances' presence.
+pub struct ChatRoom {
+    members: HashMap<SessionId, Member>,
+    rooms: HashMap<String, HashSet<SessionId>>,
+    usernames: HashSet<String>,
+    logs: HashMap<String, RoomLog>,
+    directory: Directory,
+    producer: Addr<KafkaProducer>,
+    consumer: Addr<KafkaConsumer>,
+    /// Next offset the consumer will hand over, per chat partition. Empty
+    /// until the consumer is assigned: a record written before then might be
+    /// behind where it starts and never be broadcast, so sends wait for it.
+    positions: HashMap<i32, i64>,
+    settings: ChatSettings,
+    instance_id: String,
+    presence_dirty: bool,
+}
+
+impl ChatRoom {
+    /// Starts the hub together with its Kafka producer and consumer.
+    pub fn start(clients: KafkaClients, settings: ChatSettings) -> Addr<Self> {
+        let clients = Arc::new(clients);
+        Self::create(move |ctx| {
+            ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+            let producer = KafkaProducer::new(&clients).start();
+            let me = ctx.address();
+            let outputs = ConsumerOutputs {
+                records: me.clone().recipient(),
+                presence: me.clone().recipient(),
+                assigned: me.recipient(),
+            };
+            let instance_id = clients.instance_id.clone();
+            let consumer = KafkaConsumer::new(clients, outputs).start();
+            Self {
+                members: HashMap::new(),
+                rooms: HashMap::new(),
+                usernames: HashSet::new(),
+                logs: HashMap::new(),
+                directory: Directory::default(),
+                producer,
+                consumer,
+                positions: HashMap::new(),
+                settings,
+                instance_id,
+                presence_dirty: false,
+            }
+        })
+    }
+
+    /// Connections in `room` on every instance.
+    fn occupancy(&self, room: &str) -> usize {
+        self.rooms.get(room).map_or(0, HashSet::len) + self.directory.count(room)
+    }
+
+    /// Sends one encoded frame to every session in `room` except `skip`.
+    fn broadcast(&self, room: &str, frame: &crate::Frame, offset: Option<i64>, skip: Option<SessionId>) {
+        let Some(ids) = self.rooms.get(room) else { return };
+        for id in ids.iter().filter(|id| Some(**id) != skip) {
+            if let Some(member) = self.members.get(id) {
+                member.session.deliver.do_send(Deliver { frame: frame.clone(), offset });
+            }
+        }
+    }
+
+    /// Tells a room's sessions who is there and how many: after any join or
+    /// leave, here or on another instance.
+    fn announce(&self, room: &str, skip_count_for: Option<SessionId>) {
+        if !self.rooms.contains_key(room) {
+            return;
+        }
+        let timestamp = now_rfc3339();
+        let count = ServerFrame::ConnectionUpdate { active_connections: self.occupancy(room), room, timestamp: &timestamp };
+        self.broadcast(room, &count.encode(), None, skip_count_for);
+        let mut users: Vec<&str> = self.local_users(room).chain(self.directory.users(room)).collect();
+        users.sort_unstable();
+        self.broadcast(room, &ServerFrame::Presence { room, users: &users }.encode(), None, None);
+    }
+
+    fn local_users<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.rooms
+            .get(room)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.members.get(id))
+            .map(|m| m.username.as_str())
+    }
+
+    fn partition_of(&self, room: &str) -> Option<i32> {
+        let partitions = i32::try_from(self.positions.len()).ok().filter(|n| *n > 0)?;
+        Some(partition_for(room, partitions))
+    }
+
+    /// A room's recent messages, from its cache when it holds them,
+    /// otherwise read from Kafka (and the cache extended with what was read).
+    fn history(&mut self, room: String, start: HistoryStart, max: usize, keep: Keep) -> ResponseActFuture<Self, Result<History, Refusal>> {
+        let cached = self.logs.get(&room).and_then(|log| match start {
+            HistoryStart::After(offset) => log.after(offset),
+            HistoryStart::Last(count) => log.last(count),
+        });
+        if let Some(entries) = cached {
+            return Box::pin(fut::ready(Ok(capped(entries, max, keep))));
+        }
+        let Some(partition) = self.partition_of(&room) else {
+            return Box::pin(fut::ready(Err(unavailable("the server is still connecting to Kafka"))));
+        };
+        let read = self.consumer.send(ReadRoom { room: room.clone(), partition, start, max, keep });
+        Box::pin(read.into_actor(self).map(move |result, act, _| {
+            let read = match result {
+                Ok(Ok(read)) => read,
+                Ok(Err(e)) => {
+                    ::log::warn!("kafka_unavailable: history of {room} not read: {e}");
+                    return Err(unavailable("Kafka could not be read for history"));
+                }
+                Err(_) => return Err(unavailable("the Kafka consumer is not running")),
+            };
+            let entries: Vec<Entry> = read.records.iter().filter_map(|(offset, payload)| parse(*offset, payload)).collect();
+            if let Some(log) = act.logs.get_mut(&room) {
+                log.absorb(read.from, read.until, read.from <= read.low, entries.clone());
+            }
+            Ok(History { messages: entries, recovered: !read.truncated })
+        }))
+    }
+
+    /// Sends a joining session the history it asked for.
+    fn replay(&mut self, id: SessionId, room: String, start: HistoryStart, ctx: &mut Context<Self>) {
+        let (max, keep) = match start {
+            HistoryStart::After(_) => (self.settings.replay_max, Keep::Newest),
+            HistoryStart::Last(count) => (count, Keep::Newest),
+        };
+        let history = self.history(room.clone(), start, max, keep);
+        ctx.spawn(history.map(move |history, act, _| {
+            let Some(member) = act.members.get(&id) else { return };
+            let history = history.unwrap_or_else(|_| History { messages: Vec::new(), recovered: false });
+            let count = act.occupancy(&room);
+            let frames = history
+                .messages
+                .iter()
+                .map(|(offset, record)| (*offset, ServerFrame::chat(record, count, *offset).encode()))
+                .collect();
+            member.session.replay.do_send(Replay { frames, recovered: history.recovered });
+        }));
+    }
+
+    fn publish_presence(&mut self) {
+        self.presence_dirty = false;
+        let mut rooms: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for member in self.members.values() {
+            rooms.entry(member.room.clone()).or_default().push(member.username.clone());
+        }
+        let snapshot = PresenceRecord::Snapshot { instance: self.instance_id.clone(), rooms, timestamp_ms: now_ms() };
+        self.announce_to_instances(&snapshot);
+    }
+
+    fn announce_to_instances(&self, record: &PresenceRecord) {
+        if self.positions.is_empty() {
+            return;
+        }
+        // Presence is soft state, re-sent every interval: a lost record is
+        // corrected by the next, so it is not awaited.
+        let payload = serde_json::to_vec(record).expect("presence records serialize");
+        self.producer.do_send(Publish { topic: Topic::Presence, key: self.instance_id.clone(), partition: None, payload });
+    }
+
+    fn on_remote_presence(&mut self, record: PresenceRecord) {
+        match record {
+            PresenceRecord::Snapshot { instance, .. } if instance == self.instance_id => {}
+            PresenceRecord::Snapshot { timestamp_ms, .. }
+                if now_ms() - timestamp_ms > self.settings.presence_ttl.as_millis() as i64 => {}
+            PresenceRecord::Snapshot { instance, rooms, .. } => {
+                for room in self.directory.apply(&instance, rooms, Instant::now()) {
+                    self.announce(&room, None);
+                }
+            }
+            PresenceRecord::Typing { instance, room, username, timestamp_ms } => {
+                if instance != self.instance_id && now_ms() - timestamp_ms < TYPING_FRESHNESS_MS {
+                    self.broadcast(&room, &ServerFrame::Typing { room: &room, username: &username }.encode(), None, None);
+                }
+            }
+        }
+    }
+}
+
+impl Actor for ChatRoom {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(PRESENCE_DEBOUNCE, |act, _| {
+            if act.presence_dirty {
+                act.publish_presence();
+            }
+        });
+        ctx.run_interval(self.settings.presence_interval, |act, _| {
+            act.publish_presence();
+            for room in act.directory.expire(Instant::now(), act.settings.presence_ttl) {
+                act.announce(&room, None);
+            }
+        });
+    }
+}
+
+impl Handler<Join> for ChatRoom {
+    type Result = Joined;
+
+    fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Joined {
+        let username = names::unique_name(&self.usernames);
+        self.usernames.insert(username.clone());
+        self.rooms.entry(msg.room.clone()).or_default().insert(msg.id);
+        if let (false, Some(partition)) = (self.logs.contains_key(&msg.room), self.partition_of(&msg.room)) {
+            let next = self.positions.get(&partition).copied().unwrap_or_default();
+            self.logs.insert(msg.room.clone(), RoomLog::new(next, self.settings.cache_per_room));
+        }
+        ::log::debug!("{username} joined {} ({})", msg.room, msg.id);
+        let member = Member { session: msg.session, room: msg.room.clone(), username: username.clone() };
+        self.members.insert(msg.id, member);
+        // The newcomer learns the count from the reply, right after its welcome.
+        self.announce(&msg.room, Some(msg.id));
+        self.presence_dirty = true;
+        self.replay(msg.id, msg.room.clone(), msg.history, ctx);
+        Joined { username, active_connections: self.occupancy(&msg.room) }
+    }
+}
+
+impl Handler<Leave> for ChatRoom {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, _: &mut Self::Context) {
+        let Some(member) = self.members.remove(&msg.id) else { return };
+        self.usernames.remove(&member.username);
+        if let Some(ids) = self.rooms.get_mut(&member.room) {
+            ids.remove(&msg.id);
+            if ids.is_empty() {
+                self.rooms.remove(&member.room);
+                self.logs.remove(&member.room);
+            }
+        }
+        ::log::debug!("{} left {} ({})", member.username, member.room, msg.id);
+        self.announce(&member.room, None);
+        self.presence_dirty = true;
+    }
+}
+
+impl Handler<Typing> for ChatRoom {
+    type Result = ();
+
+    fn handle(&mut self, msg: Typing, _: &mut Self::Context) {
+        let Some(member) = self.members.get(&msg.id) else { return };
+        let frame = ServerFrame::Typing { room: &member.room, username: &member.username }.encode();
+        self.broadcast(&member.room, &frame, None, Some(msg.id));
+        self.announce_to_instances(&PresenceRecord::Typing {
+            instance: self.instance_id.clone(),
+            room: member.room.clone(),
+            username: member.username.clone(),
+            timestamp_ms: now_ms(),
+        });
+    }
+}
+
+impl Handler<SendChat> for ChatRoom {
+    type Result = ResponseFuture<Result<Posted, Refusal>>;
+
+    fn handle(&mut self, msg: SendChat, _: &mut Self::Context) -> Self::Result {
+        let Some(partition) = self.partition_of(&msg.room) else {
+            let refusal = unavailable("the server is still connecting to Kafka; try again shortly");
+            return Box::pin(async move { Err(refusal) });
+        };
+        let record = ChatRecord {
+            message_id: uuid::Uuid::now_v7().to_string(),
+            username: msg.username,
+            text: msg.text,
+            room: msg.room,
+            timestamp: now_rfc3339(),
+        };
+        // A record holds only strings: serializing cannot fail.
+        let payload = serde_json::to_vec(&record).expect("chat records serialize");
+        let publish = Publish { topic: Topic::Chat, key: record.room.clone(), partition: Some(partition), payload };
+        let stored = self.producer.send(publish);
+        Box::pin(async move {
+            match stored.await {
+                Ok(Ok(stored)) => Ok(Posted {
+                    message_id: record.message_id,
+                    timestamp: record.timestamp,
+                    partition: stored.partition,
+                    offset: stored.offset,
+                }),
+                Ok(Err(e)) => {
+                    ::log::warn!("kafka_unavailable: message {} not stored: {e}", record.message_id);
+                    Err(unavailable("Kafka did not store the message; it was not sent"))
+                }
+                Err(e) => {
+                    ::log::warn!("kafka_unavailable: producer unreachable: {e}");
+                    Err(unavailable("the Kafka producer is not running; the message was not sent"))
+                }
+            }
+        })
+    }
+}
+
+impl Handler<FetchMessages> for ChatRoom {
+    type Result = ResponseActFuture<Self, Result<History, Refusal>>;
+
+    fn handle(&mut self, msg: FetchMessages, _: &mut Self::Context) -> Self::Result {
+        let keep = match msg.start {
+            HistoryStart::After(_) => Keep::Oldest,
+            HistoryStart::Last(_) => Keep::Newest,
+        };
+        self.history(msg.room, msg.start, msg.max, keep)
+    }
+}
+
+impl Handler<ListRooms> for ChatRoom {
+    type Result = MessageResult<ListRooms>;
+
+    fn handle(&mut self, _: ListRooms, _: &mut Self::Context) -> Self::Result {
+        let mut counts: HashMap<&str, usize> = self.directory.counts();
+        for (room, ids) in &self.rooms {
+            *counts.entry(room.as_str()).or_default() += ids.len();
+        }
+        let mut rooms: Vec<RoomCount> = counts
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(room, active_connections)| RoomCount { room: room.to_owned(), active_connections })
+            .collect();
+        rooms.sort_by(|a, b| b.active_connections.cmp(&a.active_connections).then_with(|| a.room.cmp(&b.room)));
+        MessageResult(rooms)
+    }
+}
+
+impl Handler<Shutdown> for ChatRoom {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Shutdown, _: &mut Self::Context) -> Self::Result {
+        ::log::info!("closing {} sessions", self.members.len());
+        for member in self.members.values() {
+            member.session.go_away.do_send(GoAway);
+        }
+        // Tell the other instances at once rather than after the TTL.
+        let goodbye = PresenceRecord::Snapshot { instance: self.instance_id.clone(), rooms: BTreeMap::new(), timestamp_ms: now_ms() };
+        self.announce_to_instances(&goodbye);
+        let flushed = self.producer.send(Flush);
+        Box::pin(async move {
+            if flushed.await.is_err() {
+                ::log::warn!("the producer stopped before it could flush");
+            }
+        })
+    }
+}
+
+impl Handler<ConsumerAssigned> for ChatRoom {
+    type Result = ();
+
+    fn handle(&mut self, msg: ConsumerAssigned, _: &mut Self::Context) {
+        self.positions = msg.partitions.into_iter().collect();
+        // Rooms joined before Kafka was reachable get their cache now.
+        for room in self.rooms.keys() {
+            if let Some(partition) = self.partition_of(room) {
+                let next = self.positions[&partition];
+                self.logs.entry(room.clone()).or_insert_with(|| RoomLog::new(next, self.settings.cache_per_room));
+            }
+        }
+        self.publish_presence();
+    }
+}
+
+impl Handler<RecordReceived> for ChatRoom {
+    type Result = ();
+
+    fn handle(&mut self, msg: RecordReceived, _: &mut Self::Context) {
+        self.positions.insert(msg.partition, msg.offset + 1);
+        let Some((offset, record)) = parse(msg.offset, &msg.payload) else {
+            ::log::warn!("skipping record {}@{}: not a chat record", msg.partition, msg.offset);
+            return;
+        };
+        let Some(log) = self.logs.get_mut(&record.room) else { return };
+        log.push(offset, record.clone());
+        let frame = ServerFrame::chat(&record, self.occupancy(&record.room), offset).encode();
+        self.broadcast(&record.room, &frame, Some(offset), None);
+    }
+}
+
+impl Handler<PresenceReceived> for ChatRoom {
+    type Result = ();
+
+    fn handle(&mut self, msg: PresenceReceived, _: &mut Self::Context) {
+        match serde_json::from_slice(&msg.payload) {
+            Ok(record) => self.on_remote_presence(record),
+            Err(e) => ::log::warn!("skipping presence record: {e}"),
+        }
+    }
+}
+
+fn parse(offset: i64, payload: &[u8]) -> Option<Entry> {
+    serde_json::from_slice::<ChatRecord>(payload).ok().map(|record| (offset, Arc::new(record)))
+}
+
+/// Applies a page size to entries that are complete for their range. A
+/// replay cut short has not recovered everything; a page has.
+fn capped(mut entries: Vec<Entry>, max: usize, keep: Keep) -> History {
+    let recovered = entries.len() <= max || keep == Keep::Oldest;
+    if entries.len() > max {
+        match keep {
+            Keep::Newest => drop(entries.drain(..entries.len() - max)),
+            Keep::Oldest => entries.truncate(max),
+        }
+    }
+    History { messages: entries, recovered }
+}
+
+fn unavailable(message: &str) -> Refusal {
+    Refusal::new(ErrorCode::KafkaUnavailable, message)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// RFC 3339 in UTC with milliseconds, the timestamp format of every frame.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
