@@ -44,7 +44,7 @@ after(async () => {
 });
 
 /** A fresh page (own context) talking to a new MockChat. */
-async function openChat({ mock: mockOptions, query = '', ...pageOptions } = {}) {
+async function openChat({ mock: mockOptions, query = '', beforeGoto, ...pageOptions } = {}) {
   const page = await newPage(browser, pageOptions);
   // Record every message node ever added, to catch transient duplicates.
   await page.addInitScript(() => {
@@ -60,6 +60,7 @@ async function openChat({ mock: mockOptions, query = '', ...pageOptions } = {}) 
     }).observe(document, { childList: true, subtree: true });
   });
   const mock = await new MockChat(mockOptions).install(page);
+  await beforeGoto?.(mock);
   await page.goto(`${web.baseUrl}/${query}`);
   await waitForState(page, 'connected');
   return { page, mock };
@@ -405,6 +406,391 @@ describe('page with a scripted server', () => {
       ['.msg', '.glow--cyan', '.brand__title', '.stars'].map((s) => getComputedStyle(document.querySelector(s)).animationName),
     );
     assert.deepEqual(animations, ['none', 'none', 'none', 'none']);
+    await close(page);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// rooms, history/resume, presence, typing
+
+const texts = async (page) => (await readMessages(page)).map((m) => m.text);
+
+/** The message list's children in order: message texts, and markers as [testid]. */
+const flow = (page) =>
+  page.$$eval('[data-testid="message-list"] > li', (nodes) =>
+    nodes.map((n) =>
+      n.dataset.testid === 'message' ? n.querySelector('[data-testid="message-text"]').textContent : `[${n.dataset.testid}]`,
+    ),
+  );
+
+const visible = (page, selector) =>
+  page.$eval(selector, (n) => !n.hidden && n.getClientRects().length > 0 && getComputedStyle(n).visibility !== 'hidden').catch(() => false);
+
+const pathAndQuery = (page) => page.evaluate(() => location.pathname + location.search);
+
+describe('history, resume, presence, typing and rooms (scripted server)', () => {
+  test('history: replayed messages, then a divider between earlier and live messages', async () => {
+    const { page, mock } = await openChat({
+      query: '?room=lobby',
+      beforeGoto: (m) => m.seed('lobby', [
+        ['Sakura Blade', 'old one'],
+        ['Neon Kitsune', 'old two'],
+        ['Sakura Blade', 'old three'],
+      ]),
+    });
+    assert.equal(mock.urls[0].searchParams.get('since'), null, 'first connect: no since');
+    assert.equal(mock.urls[0].searchParams.get('room'), 'lobby');
+    await page.waitForSelector('[data-testid="history-divider"]');
+    mock.push(mock.other('Crimson Oni', 'live one'));
+    await waitFor(async () => (await texts(page)).length === 4, { message: '4 messages' });
+    assert.deepEqual(await flow(page), ['old one', 'old two', 'old three', '[history-divider]', 'live one']);
+    assert.match(await text(page, '[data-testid="history-divider"]'), /Earlier messages.*Live/s);
+    assert.equal(await text(page, sel.count), '4');
+    assert.equal(await page.$eval(sel.welcome, (n) => n.hidden), true);
+    assert.equal(await page.$eval('#chat-intro', (n) => n.hidden), true, 'the divider says when we joined');
+    assert.equal(await page.$$eval('[data-testid="history-notice"]', (n) => n.length), 0);
+    // a replay is not "new": no pill, no unread badge
+    assert.equal(await page.$eval(sel.pill, (n) => n.hidden), true);
+    await close(page);
+
+    // an empty room: no divider, the welcome card stays
+    const empty = await openChat({ query: '?room=quiet' });
+    await sleep(300);
+    assert.equal(await empty.page.$$eval('[data-testid="history-divider"]', (n) => n.length), 0);
+    assert.equal(await empty.page.$eval(sel.welcome, (n) => n.hidden), false);
+    await close(empty.page);
+  });
+
+  test('reconnect resumes with since=<last offset>; missed messages appear once, in order', async () => {
+    const { page, mock } = await openChat({
+      query: '?room=lobby',
+      beforeGoto: (m) => m.seed('lobby', [
+        ['Sakura Blade', 'h1'],
+        ['Neon Kitsune', 'h2'],
+      ]),
+    });
+    mock.push(mock.other('Sakura Blade', 'live 1'));
+    mock.push(mock.other('Neon Kitsune', 'live 2'));
+    await waitFor(async () => (await texts(page)).length === 4, { message: '4 messages' });
+    const lastSeen = mock.log('lobby').at(-1).offset;
+
+    // the server goes away; three messages are written meanwhile
+    mock.refuse = true;
+    mock.drop();
+    await waitForState(page, 'reconnecting');
+    for (const t of ['missed 1', 'missed 2', 'missed 3']) mock.record(mock.other('Crimson Oni', t, { room: 'lobby' }));
+    // ... and the server resends the last message we saw too (dedup by message_id)
+    mock.replayOverlap = 1;
+    mock.refuse = false;
+    await page.click('[data-testid="reconnect-now"]');
+    await waitForState(page, 'connected');
+    const url = mock.urls.at(-1);
+    assert.equal(url.searchParams.get('since'), String(lastSeen), `reconnect URL ${url}`);
+    assert.equal(url.searchParams.get('room'), 'lobby');
+    await waitFor(async () => (await texts(page)).length >= 7, { message: '7 messages' });
+    await sleep(300);
+    assert.deepEqual(await flow(page), [
+      'h1', 'h2', '[history-divider]', 'live 1', 'live 2', '[resume-divider]', 'missed 1', 'missed 2', 'missed 3',
+    ]);
+    const inserted = await page.evaluate(() => window.__inserted.map((n) => n.text));
+    assert.equal(new Set(inserted).size, inserted.length, `no message node inserted twice: ${inserted}`);
+    assert.equal(await text(page, sel.count), '7');
+
+    // a second reconnect continues from the newest offset; nothing missed: no divider
+    mock.drop();
+    await waitFor(() => mock.routes.length === 3, { message: 'third connection' });
+    await waitForState(page, 'connected');
+    assert.equal(mock.urls.at(-1).searchParams.get('since'), String(mock.log('lobby').at(-1).offset));
+    await sleep(300);
+    assert.equal((await flow(page)).filter((x) => x === '[resume-divider]').length, 1);
+    assert.equal((await texts(page)).length, 7);
+    await close(page);
+  });
+
+  test('an own message in flight when the connection dropped is matched in the replay, not sent or shown twice', async () => {
+    const { page, mock } = await openChat({ query: '?room=lobby', mock: { mode: 'manual', username: 'Old Name' } });
+    mock.push(mock.other('Sakura Blade', 'before'));
+    await waitFor(async () => (await texts(page)).length === 1, { message: 'first message' });
+    await sendMessage(page, 'did this make it?');
+    const [frame] = await mock.waitForChatFrames(1);
+    mock.accept(frame, 'lobby', 'Old Name'); // written to the log; the ack never reaches the page
+    mock.refuse = true;
+    mock.drop();
+    await waitForState(page, 'reconnecting');
+    mock.username = 'New Name'; // a fresh connection gets a fresh name
+    mock.mode = 'ack-first';
+    mock.refuse = false;
+    await page.click('[data-testid="reconnect-now"]');
+    await waitForState(page, 'connected');
+    await waitFor(async () => (await readMessages(page))[1]?.status === 'delivered', { message: 'delivered through the replay' });
+    await sleep(3500); // past the flush grace period: nothing is re-sent
+    assert.equal(mock.chatFrames().length, 1, 'not sent again');
+    const msgs = await readMessages(page);
+    assert.deepEqual(msgs.map((m) => [m.text, m.own]), [
+      ['before', false],
+      ['did this make it?', true],
+    ]);
+    await close(page);
+  });
+
+  test('recovered:false shows a notice that older messages are gone', async () => {
+    const { page, mock } = await openChat({ query: '?room=lobby' });
+    mock.push(mock.other('Sakura Blade', 'seen'));
+    await waitFor(async () => (await texts(page)).length === 1, { message: 'message' });
+    mock.recovered = false;
+    mock.record(mock.other('Sakura Blade', 'after the gap', { room: 'lobby' }));
+    mock.drop();
+    await waitForState(page, 'reconnecting');
+    await waitForState(page, 'connected');
+    await page.waitForSelector('[data-testid="history-notice"]');
+    assert.match(await text(page, '[data-testid="history-notice"]'), /some older messages are no longer available/i);
+    assert.deepEqual(await flow(page), ['seen', '[resume-divider]', 'after the gap', '[history-notice]']);
+    await close(page);
+  });
+
+  test('presence: who is online, me first and marked; the header count comes from active_connections', async () => {
+    const { page, mock } = await openChat({
+      query: '?room=lobby',
+      mock: { username: 'Azure Ronin', online: 4, users: ['Sakura Blade', '<b>Neon</b> Kitsune'] },
+    });
+    const people = () =>
+      page.$$eval('[data-testid="presence-person"]', (nodes) =>
+        nodes.map((n) => [n.querySelector('[data-testid="presence-name"]').textContent, n.dataset.me === 'true', n.textContent.includes('you')]),
+      );
+    await waitFor(async () => (await people()).length === 3, { message: 'presence list' });
+    assert.deepEqual(await people(), [
+      ['Azure Ronin', true, true],
+      ['<b>Neon</b> Kitsune', false, false],
+      ['Sakura Blade', false, false],
+    ]);
+    assert.equal(await page.$$eval('[data-testid="presence-list"] b', (n) => n.length), 0, 'names are text');
+    assert.equal(await text(page, '[data-testid="people-count"]'), '3');
+    assert.equal(await text(page, sel.online), '4', 'header: active_connections');
+    assert.equal(await visible(page, '[data-testid="presence-list"]'), true, 'in the side column at 1280 px');
+
+    // someone leaves, someone joins (another room's presence is ignored)
+    mock.push({ type: 'presence', room: 'elsewhere', users: ['Nobody'] });
+    mock.push(mock.presenceFrame('lobby', ['Sakura Blade', 'Azure Ronin', 'Crimson Oni']));
+    await waitFor(async () => (await people()).map((p) => p[0]).join() === 'Azure Ronin,Crimson Oni,Sakura Blade', {
+      message: 'updated presence',
+    });
+    await close(page);
+  });
+
+  test('typing: others typing are shown for ~4 s (one, two, several names); never ourselves', async () => {
+    const { page, mock } = await openChat({ query: '?room=lobby', mock: { username: 'Azure Ronin' } });
+    const typingShown = () => visible(page, '[data-testid="typing-indicator"]');
+    const typingText = () => text(page, '[data-testid="typing-text"]');
+
+    mock.push(mock.typing('Azure Ronin')); // ourselves: never
+    await sleep(300);
+    assert.equal(await typingShown(), false);
+
+    mock.push(mock.typing('Sakura Blade'));
+    await waitFor(typingShown, { message: 'typing indicator' });
+    assert.equal(await typingText(), 'Sakura Blade is typing…');
+    mock.push(mock.typing('Neon Kitsune'));
+    await waitFor(async () => (await typingText()) === 'Sakura Blade and Neon Kitsune are typing…', { message: 'two names' });
+    mock.push(mock.typing('Crimson Oni'));
+    await waitFor(async () => (await typingText()) === '3 people are typing…', { message: 'three people' });
+    // a message from Crimson Oni ends Crimson's typing
+    mock.push(mock.other('Crimson Oni', 'done typing'));
+    await waitFor(async () => (await typingText()) === 'Sakura Blade and Neon Kitsune are typing…', { message: 'two again' });
+
+    // Sakura keeps typing; Neon stops: Neon disappears ~4 s after the last frame
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i += 1) {
+      await sleep(1000);
+      mock.push(mock.typing('Sakura Blade'));
+    }
+    assert.equal(await typingText(), 'Sakura Blade and Neon Kitsune are typing…', 'still within 4 s of Neon\'s frame');
+    await waitFor(async () => (await typingText()) === 'Sakura Blade is typing…', { timeout: 3000, message: 'Neon gone' });
+    assert.ok(Date.now() - t0 >= 3800, `Neon shown for about 4 s (${Date.now() - t0} ms)`);
+    await waitFor(async () => !(await typingShown()), { timeout: 6000, message: 'indicator gone' });
+    assert.equal(await page.$eval('[data-testid="typing-indicator"]', (n) => n.getAttribute('role')), 'status');
+    await close(page);
+  });
+
+  test('typing: the page sends {type:"typing"} while the user types, at most every 2 s, never for blank text', async () => {
+    const { page, mock } = await openChat({ query: '?room=lobby' });
+    await page.focus(sel.input);
+    await page.keyboard.type('     ', { delay: 50 });
+    await sleep(200);
+    assert.equal(mock.typingFrames().length, 0, 'no typing frame for blank text');
+
+    await page.keyboard.type('a'.repeat(40), { delay: 120 }); // ~4.8 s of typing
+    await sleep(100);
+    const frames = mock.typingFrames();
+    assert.ok(frames.length >= 2 && frames.length <= 3, `2 or 3 typing frames in ~5 s, got ${frames.length}`);
+    for (const f of frames) {
+      assert.deepEqual(f.frame, { type: 'typing' });
+      assert.equal(f.room, 'lobby');
+    }
+    for (let i = 1; i < frames.length; i += 1) {
+      assert.ok(frames[i].at - frames[i - 1].at >= 1900, `throttled: ${frames[i].at - frames[i - 1].at} ms apart`);
+    }
+    // sending and clearing the box sends no typing frame
+    const before = frames.length;
+    await page.keyboard.press('Enter');
+    await mock.waitForChatFrames(1);
+    await sleep(300);
+    assert.equal(mock.typingFrames().length, before);
+    await close(page);
+  });
+
+  test('room switcher: live rooms, join by name (invalid names explained), URL, new socket, back/forward', async () => {
+    const { page, mock } = await openChat({
+      mock: {
+        rooms: [
+          { room: 'shonen-jump', active_connections: 5 },
+          { room: 'lobby', active_connections: 3 },
+        ],
+      },
+      beforeGoto: (m) => m.seed('mecha-hangar', [['Gundam Pilot', 'welcome to the hangar']]),
+    });
+    const rooms = () =>
+      page.$$eval('[data-testid="room-link"]', (nodes) =>
+        nodes.map((n) => [n.dataset.room, n.querySelector('[data-testid="room-link-count"]').textContent, n.getAttribute('aria-current') === 'page']),
+      );
+    await waitFor(async () => (await rooms()).length === 3, { message: 'room list' });
+    assert.deepEqual(await rooms(), [
+      ['shonen-jump', '5', false],
+      ['lobby', '3', false],
+      ['anonymous-anime-universe', '2', true],
+    ]);
+    assert.ok(mock.roomRequests >= 1);
+    mock.push(mock.other('Sakura Blade', 'in the main room'));
+    await waitFor(async () => (await texts(page)).length === 1, { message: 'a message' });
+
+    // invalid names: an inline error, no navigation, no socket
+    for (const bad of ['Bad Room!', 'x'.repeat(65), '   ']) {
+      await page.fill('[data-testid="join-input"]', bad);
+      await page.press('[data-testid="join-input"]', 'Enter');
+      await page.waitForSelector('[data-testid="join-error"]:not([hidden])');
+      assert.ok((await text(page, '[data-testid="join-error"]')).length > 5);
+      assert.equal(await page.$eval('[data-testid="join-input"]', (n) => n.getAttribute('aria-invalid')), 'true');
+    }
+    assert.equal(await pathAndQuery(page), '/');
+    assert.equal(mock.connects, 1);
+    // fixing the name clears the error
+    await page.fill('[data-testid="join-input"]', 'fine-name');
+    assert.equal(await page.$eval('[data-testid="join-error"]', (n) => n.hidden), true);
+
+    // a valid name (lower-cased): new URL, the old socket closed, a new one for the room, empty list
+    const first = mock.current;
+    await page.fill('[data-testid="join-input"]', '  Mecha-Hangar ');
+    await page.click('[data-testid="join-button"]');
+    await waitFor(() => mock.routes.length === 2, { message: 'a second socket' });
+    assert.equal(mock.current.room, 'mecha-hangar');
+    assert.equal(mock.current.since, null, 'a new room starts without since');
+    await waitFor(() => !first.open, { message: 'old socket closed' });
+    await waitForState(page, 'connected');
+    assert.equal(await pathAndQuery(page), '/?room=mecha-hangar');
+    assert.equal(await text(page, '[data-testid="room-name"]'), 'mecha-hangar');
+    assert.match(await page.title(), /#mecha-hangar/);
+    await waitFor(async () => (await texts(page)).join() === 'welcome to the hangar', { message: 'the new room\'s history only' });
+    assert.equal(await page.inputValue('[data-testid="join-input"]'), '');
+    assert.equal(await page.$eval('[data-testid="room-link"][aria-current="page"]', (n) => n.dataset.room), 'mecha-hangar');
+
+    // a room from the list, by keyboard
+    await page.focus('[data-testid="room-link"][data-room="shonen-jump"]');
+    await page.keyboard.press('Enter');
+    await waitFor(() => mock.current.room === 'shonen-jump', { message: 'socket for shonen-jump' });
+    await waitForState(page, 'connected');
+    assert.equal(await pathAndQuery(page), '/?room=shonen-jump');
+    assert.deepEqual(await texts(page), []);
+
+    // back, back, forward
+    await page.goBack();
+    await waitFor(() => mock.current.room === 'mecha-hangar' && mock.current.open, { message: 'back to mecha-hangar' });
+    await waitForState(page, 'connected');
+    assert.equal(await text(page, '[data-testid="room-name"]'), 'mecha-hangar');
+    assert.equal(mock.current.since, null);
+    await waitFor(async () => (await texts(page)).join() === 'welcome to the hangar', { message: 'hangar history again' });
+    await page.goBack();
+    await waitFor(() => mock.current.room === 'anonymous-anime-universe', { message: 'back to the main room' });
+    assert.equal(await pathAndQuery(page), '/');
+    await waitFor(async () => (await texts(page)).join() === 'in the main room', { message: 'main room history' });
+    await page.goForward();
+    await waitFor(() => mock.current.room === 'mecha-hangar', { message: 'forward to mecha-hangar' });
+    await waitForState(page, 'connected');
+    assert.equal(mock.routes.filter((r) => r.open).length, 1, 'one socket at a time');
+    // a /?room=NAME link (reload) opens that room
+    await page.reload();
+    await waitForState(page, 'connected');
+    assert.equal(mock.current.room, 'mecha-hangar');
+    await close(page);
+  });
+
+  test('an invalid room in the URL can be left through the switcher', async () => {
+    const page = await newPage(browser);
+    const mock = await new MockChat().install(page);
+    await page.goto(`${web.baseUrl}/?room=${encodeURIComponent('not valid!')}`);
+    await page.waitForSelector('[data-testid="room-error"]:not([hidden])');
+    assert.equal(mock.connects, 0);
+    await page.fill('[data-testid="join-input"]', 'lobby');
+    await page.press('[data-testid="join-input"]', 'Enter');
+    await waitForState(page, 'connected');
+    assert.equal(await page.$eval('[data-testid="room-error"]', (n) => n.hidden), true);
+    assert.equal(await page.$eval(sel.input, (n) => n.disabled), false);
+    assert.equal(await page.$eval(sel.welcome, (n) => n.hidden), false);
+    await sendMessage(page, 'made it');
+    await mock.waitForChatFrames(1);
+    await close(page);
+  });
+
+  test('phone (360 px): rooms and people in a drawer; fits, keyboard-usable, no horizontal scroll', async () => {
+    const { page, mock } = await openChat({
+      width: 360,
+      height: 740,
+      query: '?room=lobby',
+      mock: {
+        users: ['Sakura Blade', 'Supercalifragilistic Expialidocious Ninja'],
+        rooms: [
+          { room: 'lobby', active_connections: 3 },
+          { room: 'a-very-long-room-name-that-keeps-going-and-going-and-going-on', active_connections: 1 },
+        ],
+      },
+    });
+    const panel = '[data-testid="side-panel"]';
+    assert.equal(await visible(page, panel), false, 'closed at first');
+    assert.equal(await visible(page, '[data-testid="panel-toggle"]'), true);
+    const requests = mock.roomRequests;
+    await page.focus('[data-testid="panel-toggle"]');
+    await page.keyboard.press('Enter');
+    await waitFor(() => visible(page, panel), { message: 'drawer open' });
+    assert.equal(await page.$eval('[data-testid="panel-toggle"]', (n) => n.getAttribute('aria-expanded')), 'true');
+    await waitFor(() => mock.roomRequests > requests, { message: 'room list refreshed on open' });
+    await sleep(450); // slide-in
+    const box = await page.$eval(panel, (n) => n.getBoundingClientRect().toJSON());
+    assert.ok(box.left >= 0 && box.right <= 360, `drawer inside the screen: ${JSON.stringify(box)}`);
+    assert.equal(await visible(page, '[data-testid="presence-list"]'), true);
+    assert.equal(await visible(page, '[data-testid="join-input"]'), true);
+    assert.equal(
+      await page.evaluate(() => document.querySelector('[data-testid="side-panel"]').contains(document.activeElement)),
+      true,
+      'focus moved into the drawer',
+    );
+    let m = await noHorizontalScroll(page);
+    assert.ok(m.scrollWidth <= m.clientWidth, `no horizontal scroll with the drawer open: ${JSON.stringify(m)}`);
+    const overflow = await page.$eval(panel, (n) => n.scrollWidth - n.clientWidth);
+    assert.ok(overflow <= 0, `nothing in the drawer overflows sideways (${overflow})`);
+
+    await page.keyboard.press('Escape');
+    await waitFor(async () => !(await visible(page, panel)), { message: 'drawer closed by Escape' });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'panel-toggle', 'focus back on the toggle');
+    m = await noHorizontalScroll(page);
+    assert.ok(m.scrollWidth <= m.clientWidth, JSON.stringify(m));
+
+    // switching from the drawer closes it
+    await page.click('[data-testid="panel-toggle"]');
+    await waitFor(() => visible(page, panel), { message: 'drawer open again' });
+    await page.click('[data-testid="room-link"][data-room^="a-very-long"]');
+    await waitFor(() => mock.current.room.startsWith('a-very-long'), { message: 'switched' });
+    await waitFor(async () => !(await visible(page, panel)), { message: 'drawer closed after switching' });
+    await waitForState(page, 'connected');
+    m = await noHorizontalScroll(page);
+    assert.ok(m.scrollWidth <= m.clientWidth, JSON.stringify(m));
     await close(page);
   });
 });

@@ -5,12 +5,16 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { backoffDelay } from '../js/backoff.js';
-import { MessageStore } from '../js/messages.js';
+import { MessageStore, normalizeText } from '../js/messages.js';
+import { TypingNotifier, TypingTracker, presenceList, typingText } from '../js/people.js';
+import { RoomDirectory, parseRooms, withCurrentRoom } from '../js/rooms.js';
 import { ChatSocket } from '../js/socket.js';
 import {
   MAX_MESSAGE_CHARS,
   chatSocketUrl,
   checkDraft,
+  checkRoomInput,
+  roomPath,
   initials,
   isValidRoom,
   newClientId,
@@ -74,6 +78,24 @@ describe('util', () => {
       'ws://127.0.0.1:8080/ws/chat?room=a%20b%26c',
     );
     assert.equal(chatSocketUrl({ protocol: 'https:', host: 'x.test' }, 'r'), 'wss://x.test/ws/chat?room=r');
+    const loc = { protocol: 'http:', host: 'h' };
+    assert.equal(chatSocketUrl(loc, 'r', { since: 0 }), 'ws://h/ws/chat?room=r&since=0');
+    assert.equal(chatSocketUrl(loc, 'r', { since: 41 }), 'ws://h/ws/chat?room=r&since=41');
+    assert.equal(chatSocketUrl(loc, 'r', { since: null }), 'ws://h/ws/chat?room=r');
+    assert.equal(chatSocketUrl(loc, 'r', { since: -1 }), 'ws://h/ws/chat?room=r');
+    assert.equal(chatSocketUrl(loc, 'r', { since: 1.5 }), 'ws://h/ws/chat?room=r');
+    assert.equal(roomPath('shonen-jump'), '/?room=shonen-jump');
+  });
+
+  test('room names typed by the user: trimmed, lower-cased, checked like the server', () => {
+    assert.deepEqual(checkRoomInput('  Mecha-Hangar '), { room: 'mecha-hangar', ok: true, error: null });
+    assert.equal(checkRoomInput('a'.repeat(64)).ok, true);
+    for (const bad of ['', '   ', 'bad room', 'émigré', 'x_y', '<b>', 'a'.repeat(65), 'room!']) {
+      const r = checkRoomInput(bad);
+      assert.equal(r.ok, false, bad);
+      assert.ok(r.error, `an explanation for ${JSON.stringify(bad)}`);
+    }
+    assert.match(checkRoomInput('a'.repeat(65)).error, /64/);
   });
 
   test('client ids are unique UUIDs', () => {
@@ -201,6 +223,184 @@ describe('message store', () => {
   });
 });
 
+describe('message store: history, markers, replayed own messages', () => {
+  test('markers keep their place (also behind held messages) and do not count as messages', () => {
+    const { store, log } = recordingStore({ holdMs: 1000 });
+    store.incoming(chat('m1', 'A', 'old'), { history: true });
+    store.addMarker('history-end');
+    assert.equal(store.size, 1);
+    assert.equal(store.entries[0].history, true);
+    store.addOwn({ clientMsgId: 'c1', text: 'mine', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    store.incoming(chat('m2', 'B', 'held'));
+    store.addMarker('gap', { text: 'lost' });
+    assert.equal(store.entries.length, 3, 'the marker waits behind the held message');
+    store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm3' });
+    assert.deepEqual(
+      store.entries.map((e) => e.marker ?? e.text),
+      ['old', 'history-end', 'mine', 'held', 'gap'],
+    );
+    assert.equal(store.size, 3);
+    assert.equal(store.entries[4].text, 'lost');
+    assert.ok(store.has('m2'));
+    assert.equal(log.filter(([op]) => op === 'insert').length, 5);
+    store.dispose();
+  });
+
+  test('our message replayed under an earlier name is adopted, not shown twice', () => {
+    const { store } = recordingStore();
+    store.addOwnName('Old Name');
+    store.addOwn({ clientMsgId: 'c1', text: 'line\r\nbreak ', username: 'Old Name' });
+    store.addOwn({ clientMsgId: 'c2', text: 'later', username: 'Old Name' });
+    store.markStatus('c1', 'sending');
+    store.markStatus('c1', 'waiting'); // connection lost before the ack
+    store.addOwnName('New Name');
+    const e = store.incoming(chat('m1', 'Old Name', 'line\nbreak'));
+    assert.equal(e.clientMsgId, 'c1');
+    assert.equal(e.status, 'delivered');
+    assert.equal(e.messageId, 'm1');
+    // the same text from somebody else is somebody else's
+    store.incoming(chat('m2', 'Stranger', 'later'));
+    assert.deepEqual(
+      store.entries.map((x) => [x.text, x.own, x.status]),
+      [
+        ['line\r\nbreak ', true, 'delivered'],
+        ['later', true, 'waiting'],
+        ['later', false, null],
+      ],
+    );
+    // replayed again: still once
+    store.incoming(chat('m1', 'Old Name', 'line\nbreak'));
+    assert.equal(store.size, 3);
+  });
+
+  test('normalizeText follows the server', () => {
+    assert.equal(normalizeText(' a\r\nb\rc\u0000\u0007\td '), 'a\nb\nc\td');
+  });
+});
+
+describe('people', () => {
+  test('presence list: our name first and marked, then alphabetical, no junk', () => {
+    assert.deepEqual(presenceList(['Zed', 'Me', 'amy', 'Zed', '', 7, null], 'Me'), [
+      { name: 'Me', me: true },
+      { name: 'amy', me: false },
+      { name: 'Zed', me: false },
+    ]);
+    assert.deepEqual(presenceList(undefined, 'Me'), []);
+  });
+
+  test('typing text', () => {
+    assert.equal(typingText([]), '');
+    assert.equal(typingText(['A']), 'A is typing…');
+    assert.equal(typingText(['A', 'B']), 'A and B are typing…');
+    assert.equal(typingText(['A', 'B', 'C']), '3 people are typing…');
+  });
+
+  test('typing tracker: names expire after the TTL, refreshed by new frames', async () => {
+    const changes = [];
+    const t = new TypingTracker({ ttlMs: 120, onChange: (names) => changes.push(names) });
+    t.seen('A');
+    await sleep(70);
+    t.seen('A'); // refresh
+    t.seen('B');
+    await sleep(80);
+    assert.deepEqual(t.names(), ['A', 'B'], 'A refreshed, still typing');
+    await sleep(120);
+    assert.deepEqual(t.names(), []);
+    assert.deepEqual(changes.at(-1), []);
+    t.seen('C');
+    t.retain(['X']);
+    assert.deepEqual(t.names(), []);
+    t.seen('D');
+    t.remove('D');
+    t.clear();
+    t.dispose();
+  });
+
+  test('typing notifier: at most once per interval, never for blank text, not counted when not sent', () => {
+    let now = 0;
+    let connected = true;
+    let sent = 0;
+    const n = new TypingNotifier({ intervalMs: 2000, now: () => now, send: () => connected && (sent += 1) > 0 });
+    assert.equal(n.input('   '), false);
+    assert.equal(n.input('h'), true);
+    now = 1999;
+    assert.equal(n.input('he'), false);
+    now = 2000;
+    assert.equal(n.input('hel'), true);
+    connected = false;
+    now = 5000;
+    assert.equal(n.input('hell'), false);
+    connected = true;
+    now = 5001;
+    assert.equal(n.input('hello'), true);
+    n.reset();
+    assert.equal(n.input('hello!'), true);
+    assert.equal(sent, 4);
+  });
+});
+
+describe('rooms', () => {
+  test('parseRooms: valid names, busiest first', () => {
+    assert.deepEqual(
+      parseRooms([
+        { room: 'b', active_connections: 2 },
+        { room: 'a', active_connections: 2 },
+        { room: 'Bad Room', active_connections: 9 },
+        { room: 'c', active_connections: 7 },
+        { nope: true },
+        { room: 'd' },
+      ]),
+      [
+        { room: 'c', active_connections: 7 },
+        { room: 'a', active_connections: 2 },
+        { room: 'b', active_connections: 2 },
+        { room: 'd', active_connections: 0 },
+      ],
+    );
+    assert.deepEqual(parseRooms({ not: 'a list' }), []);
+  });
+
+  test('withCurrentRoom: the current room is always listed, with our count', () => {
+    const list = [{ room: 'a', active_connections: 3 }];
+    assert.deepEqual(withCurrentRoom(list, 'b', 5), [
+      { room: 'b', active_connections: 5 },
+      { room: 'a', active_connections: 3 },
+    ]);
+    assert.deepEqual(withCurrentRoom(list, 'a', 9), [{ room: 'a', active_connections: 9 }]);
+    assert.deepEqual(withCurrentRoom(list, 'a', null), [{ room: 'a', active_connections: 3 }]);
+    assert.deepEqual(withCurrentRoom(list, 'Not Valid', 1), list);
+    assert.equal(list[0].active_connections, 3, 'input untouched');
+  });
+
+  test('RoomDirectory: fetches, reports errors, stops asking a server without the list', async () => {
+    const answers = [
+      { status: 200, body: [{ room: 'x', active_connections: 1 }] },
+      { status: 503, body: {} },
+      { status: 404, body: {} },
+    ];
+    let calls = 0;
+    const fetch = async () => {
+      const a = answers[Math.min(calls, answers.length - 1)];
+      calls += 1;
+      return { status: a.status, ok: a.status === 200, json: async () => a.body };
+    };
+    const updates = [];
+    const d = new RoomDirectory({ fetch, intervalMs: 60000, isHidden: () => false, onUpdate: (u) => updates.push(u) });
+    await d.refresh();
+    assert.deepEqual(d.rooms, [{ room: 'x', active_connections: 1 }]);
+    assert.equal(d.error, null);
+    await d.refresh();
+    assert.match(d.error, /503/);
+    assert.deepEqual(d.rooms, [{ room: 'x', active_connections: 1 }], 'the last good list stays');
+    await d.refresh();
+    assert.equal(d.unsupported, true);
+    await d.refresh();
+    assert.equal(calls, 3, 'no more requests after a 404');
+    assert.ok(updates.some((u) => u.loading));
+  });
+});
+
 /** Minimal WebSocket double driven by the test. */
 class FakeWebSocket {
   static instances = [];
@@ -310,6 +510,41 @@ describe('socket', () => {
     ws.serverSend({ type: 'presence', users: [] });
     const frames = events.filter(([t]) => t === 'frame').map(([, f]) => f.type);
     assert.deepEqual(frames, ['welcome', 'presence']);
+    socket.stop();
+  });
+
+  test('the URL is asked for on every attempt (since=…); flushAfter holds the outbox until history_end', async () => {
+    let since = null;
+    const { socket, last } = fakeSocket({
+      url: () => `ws://test/ws/chat?room=r${since === null ? '' : `&since=${since}`}`,
+      flushAfter: (f) => f.type === 'history_end',
+      flushGraceMs: 60,
+    });
+    socket.start();
+    const ws1 = last();
+    assert.equal(ws1.url, 'ws://test/ws/chat?room=r');
+    ws1.serverOpen();
+    ws1.serverSend({ type: 'welcome', username: 'Me' });
+    socket.submit('a', { type: 'chat_message', text: 'A', client_msg_id: 'a' });
+    assert.equal(socket.state, 'connected');
+    assert.equal(ws1.sent.length, 0, 'held until history_end');
+    ws1.serverSend({ type: 'chat_message', offset: 7 });
+    ws1.serverSend({ type: 'history_end', room: 'r', recovered: true });
+    assert.deepEqual(ws1.sent.map((f) => f.text), ['A']);
+    socket.submit('b', { type: 'chat_message', text: 'B', client_msg_id: 'b' });
+    assert.deepEqual(ws1.sent.map((f) => f.text), ['A', 'B'], 'live: sent at once');
+
+    since = 7;
+    ws1.serverClose();
+    await sleep(30);
+    const ws2 = last();
+    assert.equal(ws2.url, 'ws://test/ws/chat?room=r&since=7');
+    assert.equal(socket.currentUrl, ws2.url);
+    ws2.serverOpen();
+    ws2.serverSend({ type: 'welcome', username: 'Me' });
+    assert.equal(ws2.sent.length, 0);
+    await sleep(100); // an older server never sends history_end: the grace period ends the wait
+    assert.deepEqual(ws2.sent.map((f) => f.text), ['A', 'B']);
     socket.stop();
   });
 

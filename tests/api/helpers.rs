@@ -81,7 +81,8 @@ impl TestApp {
         self.connect_to(&format!("/ws/chat?room={room}")).await
     }
 
-    async fn connect_to(&self, path: &str) -> Client {
+    /// Connects with a path and query of the test's choosing.
+    pub async fn connect_to(&self, path: &str) -> Client {
         Client::connect(&format!("ws://{}{path}", self.addr)).await
     }
 
@@ -153,24 +154,38 @@ pub fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::pr
 pub struct ServerProcess {
     pub addr: SocketAddr,
     child: std::process::Child,
+    _config: tempfile::NamedTempFile,
 }
 
 impl ServerProcess {
     /// Starts `anime-chat` on `port` with `topic` on `bootstrap`, without waiting.
     pub fn spawn(topic: &str, bootstrap: &str, port: u16) -> Self {
+        Self::spawn_with(topic, bootstrap, port, "")
+    }
+
+    /// Like [`ServerProcess::spawn`], with `config` (TOML) layered over the defaults.
+    pub fn spawn_with(topic: &str, bootstrap: &str, port: u16, config: &str) -> Self {
+        let config_file = tempfile::NamedTempFile::new().expect("config file");
+        std::fs::write(config_file.path(), config).expect("write config");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_anime-chat"))
+            .env("CHAT_CONFIG", config_file.path())
             .env("CHAT_ADDR", format!("127.0.0.1:{port}"))
             .env("CHAT_TOPIC", topic)
             .env("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
             .env("RUST_LOG", std::env::var("TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .spawn()
             .expect("server binary starts");
-        Self { addr: SocketAddr::from(([127, 0, 0, 1], port)), child }
+        Self { addr: SocketAddr::from(([127, 0, 0, 1], port)), child, _config: config_file }
     }
 
     /// Starts one on the test broker and waits until it is ready.
     pub async fn start(topic: &str, port: u16) -> Self {
-        let server = Self::spawn(topic, &bootstrap_servers(), port);
+        Self::start_with(topic, port, "").await
+    }
+
+    /// Starts one with extra configuration and waits until it is ready.
+    pub async fn start_with(topic: &str, port: u16, config: &str) -> Self {
+        let server = Self::spawn_with(topic, &bootstrap_servers(), port, config);
         wait_ready(server.addr).await;
         server
     }
@@ -276,6 +291,36 @@ impl Client {
         let (ack, broadcast) = (ack.unwrap_or_default(), broadcast.unwrap_or_default());
         assert_eq!(ack["message_id"], broadcast["message_id"], "the ack names the broadcast message");
         (ack, broadcast)
+    }
+
+    /// The history replayed at connect: its chat messages and `history_end`.
+    pub async fn history(&mut self) -> (Vec<Value>, Value) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut messages = Vec::new();
+        loop {
+            let frame = self.next_before(deadline).await;
+            match frame["type"].as_str() {
+                Some("chat_message") => messages.push(frame),
+                Some("history_end") => return (messages, frame),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends `count` messages without waiting, then waits for every ack.
+    pub async fn say_many(&mut self, count: usize, prefix: &str) {
+        for i in 0..count {
+            self.say(&format!("{prefix} {i}"), &format!("{prefix}-{i}")).await;
+        }
+        let deadline = tokio::time::Instant::now() + PATIENCE * 3;
+        let mut acked = 0;
+        while acked < count {
+            match self.next_before(deadline).await["type"].as_str() {
+                Some("ack") => acked += 1,
+                Some("error") => panic!("a message of the burst was refused"),
+                _ => {}
+            }
+        }
     }
 
     /// The next `count` chat messages.

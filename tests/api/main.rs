@@ -6,6 +6,8 @@ mod chat;
 mod compose;
 mod faults;
 mod helpers;
+mod history;
 mod http;
 mod instances;
 mod kafka_record;
+mod presence;
