@@ -162,3 +162,48 @@ async fn sends_without_kafka_get_kafka_unavailable() {
     assert_eq!(body["code"], "kafka_unavailable");
     assert_eq!(body["success"], false);
 }
+
+#[actix_web::test]
+async fn heartbeats_flow_and_silent_peers_are_dropped() {
+    use futures_util::StreamExt;
+    let mut settings = test_settings();
+    settings.chat.heartbeat_interval = std::time::Duration::from_millis(200);
+    settings.chat.client_timeout = std::time::Duration::from_millis(700);
+    let app = start(settings).await;
+    app.wait_ready().await;
+    let mut lively = app.connect().await;
+    let silent = app.connect().await;
+    lively.count_becomes(2).await;
+
+    let (mut heartbeats, mut pings) = (0, 0);
+    while heartbeats == 0 || pings == 0 {
+        match tokio::time::timeout(crate::helpers::PATIENCE, lively.socket.next()).await.unwrap().unwrap().unwrap() {
+            Message::Text(text) if text.contains(r#""type":"heartbeat""#) => heartbeats += 1,
+            Message::Ping(_) => pings += 1,
+            _ => {}
+        }
+    }
+    // `silent` never reads, so it never answers a ping: it is dropped,
+    // while `lively` (whose reads answer pings) stays.
+    lively.count_becomes(1).await;
+    drop(silent);
+    lively.say_and_confirm("still alive", "alive").await;
+}
+
+#[actix_web::test]
+async fn cors_allows_local_origins_and_refuses_others() {
+    let app = spawn_app().await;
+    let preflight = |origin: &'static str| {
+        awc::Client::default()
+            .request(actix_web::http::Method::OPTIONS, app.url("/chat/send"))
+            .insert_header(("Origin", origin))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .insert_header(("Access-Control-Request-Headers", "content-type"))
+            .send()
+    };
+    let allowed = preflight("http://localhost:3000").await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(allowed.headers().get("access-control-allow-origin").unwrap(), "http://localhost:3000");
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+}

@@ -323,6 +323,17 @@ impl Client {
         }
     }
 
+    /// Reads `connection_update` frames until one counts `count`.
+    pub async fn count_becomes(&mut self, count: u64) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = self.next_before(deadline).await;
+            if frame["type"] == "connection_update" && frame["active_connections"] == count {
+                return;
+            }
+        }
+    }
+
     /// The next `count` chat messages.
     pub async fn chat_messages(&mut self, count: usize) -> Vec<Value> {
         let mut messages = Vec::with_capacity(count);
