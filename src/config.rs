@@ -16,6 +16,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 /// Environment variables and the keys they override.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CHAT_ADDR", "server.addr"),
+    ("CHAT_ADMIN_TOKEN", "server.admin_token"),
     ("CHAT_TOPIC", "kafka.topic"),
     ("KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap_servers"),
 ];
@@ -41,6 +42,8 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest JSON body accepted by `POST /chat/send`.
     pub max_body_bytes: usize,
+    /// Bearer token for `/admin` and `/api/admin/*`; empty turns them off.
+    pub admin_token: String,
     /// On SIGTERM, how long workers may take to finish after sessions are closed.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: std::time::Duration,
@@ -90,7 +93,7 @@ impl Settings {
     pub fn summary(&self) -> String {
         let kafka = if self.kafka.is_embedded() { "embedded" } else { self.kafka.bootstrap_servers.as_str() };
         format!(
-            "addr={} kafka={} topic={} partitions={} allowed_origins={:?} max_text_chars={} heartbeat={:?}",
+            "addr={} kafka={} topic={} partitions={} allowed_origins={:?} max_text_chars={} heartbeat={:?} admin={}",
             self.server.addr,
             kafka,
             self.kafka.topic,
@@ -98,6 +101,7 @@ impl Settings {
             self.server.allowed_origins,
             self.chat.max_text_chars,
             self.chat.heartbeat_interval,
+            if self.server.admin_token.is_empty() { "off" } else { "on (token set)" },
         )
     }
 }

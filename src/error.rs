@@ -14,6 +14,12 @@ pub enum ApiError {
     /// The browser origin is not allowed.
     #[error("origin {0} is not allowed")]
     OriginNotAllowed(String),
+    /// `/admin` is off: no token is configured.
+    #[error("the admin view is off; set CHAT_ADMIN_TOKEN to turn it on")]
+    AdminOff,
+    /// The admin token is missing or wrong.
+    #[error("a valid admin token is required (Authorization: Bearer <token>)")]
+    Unauthorized,
 }
 
 impl ApiError {
@@ -21,6 +27,8 @@ impl ApiError {
         match self {
             Self::Refused(refusal) => refusal.code.as_str(),
             Self::OriginNotAllowed(_) => "origin_not_allowed",
+            Self::AdminOff => "not_found",
+            Self::Unauthorized => "unauthorized",
         }
     }
 }
@@ -37,10 +45,13 @@ impl ResponseError for ApiError {
             Self::Refused(refusal) if refusal.code == ErrorCode::KafkaUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Refused(_) => StatusCode::BAD_REQUEST,
             Self::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::AdminOff => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        metrics::counter!(actors::metrics::ERRORS, "code" => self.code()).increment(1);
         HttpResponse::build(self.status_code())
             .json(json!({"success": false, "error": self.to_string(), "code": self.code()}))
     }

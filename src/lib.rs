@@ -6,13 +6,17 @@
 //! - [`startup`]: [`startup::Application`] binds the listener, starts Kafka
 //!   (embedded or real) and the actors, and runs the HTTP server.
 //! - [`routes`]: the HTTP endpoints, the WebSocket upgrade and the page.
+//! - [`admin`]: `/admin`, the token-protected view of rooms, topic and metrics.
 //! - [`error`]: HTTP errors as JSON with a code.
 //! - [`origin`]: which browser origins may connect.
+//! - [`telemetry`]: the Prometheus recorder behind `/metrics` and `/api/stats`.
 //!
 //! The actors themselves live in the `actors` crate.
 
+pub mod admin;
 pub mod config;
 pub mod error;
 pub mod origin;
 pub mod routes;
 pub mod startup;
+pub mod telemetry;

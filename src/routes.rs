@@ -19,9 +19,12 @@ use crate::origin::OriginPolicy;
 /// What every handler can reach.
 pub struct AppState {
     pub hub: Addr<ChatRoom>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub health: KafkaHealth,
     pub chat: ChatSettings,
     pub origins: OriginPolicy,
+    /// Empty when `/admin` is off.
+    pub admin_token: String,
 }
 
 /// The browser page, compiled into the binary.
@@ -35,10 +38,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/assets/{path:.*}", web::get().to(asset))
         .route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(prometheus))
+        .route("/api/stats", web::get().to(stats))
         .route("/chat/send", web::post().to(send))
         .route("/api/rooms", web::get().to(rooms))
         .route("/api/rooms/{room}/messages", web::get().to(messages))
-        .route("/ws/chat", web::get().to(websocket));
+        .route("/ws/chat", web::get().to(websocket))
+        .configure(crate::admin::configure);
 }
 
 /// Browsers get the page; API clients get a status document.
@@ -62,7 +68,7 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     embedded_file(&req, &path)
 }
 
-fn embedded_file(req: &HttpRequest, path: &str) -> HttpResponse {
+pub(crate) fn embedded_file(req: &HttpRequest, path: &str) -> HttpResponse {
     let Some(file) = Page::get(path) else {
         return HttpResponse::NotFound().json(json!({"error": format!("no asset {path}"), "code": "not_found"}));
     };
@@ -109,6 +115,16 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
         None => HttpResponse::Ok().json(json!({"status": "ready"})),
         Some(reason) => HttpResponse::ServiceUnavailable().json(json!({"status": "not_ready", "reason": reason})),
     }
+}
+
+/// Prometheus text format.
+async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+}
+
+/// The same figures as `/metrics`, as JSON for pages.
+async fn stats(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(crate::telemetry::as_json(&state.metrics.render()))
 }
 
 /// Body of `POST /chat/send`. Other fields are ignored, as the original

@@ -42,10 +42,12 @@ impl Application {
         let clients = KafkaClients::new(&settings.kafka, bootstrap, &instance_id)
             .context("creating Kafka clients (check the [kafka.producer] and [kafka.consumer] keys)")?;
         let state = web::Data::new(AppState {
+            metrics: crate::telemetry::recorder(),
             health: clients.health(),
             hub: ChatRoom::start(clients, settings.chat.clone()),
             chat: settings.chat.clone(),
             origins: OriginPolicy::new(&settings.server.allowed_origins),
+            admin_token: settings.server.admin_token.clone(),
         });
 
         let listener = TcpListener::bind(settings.server.addr)

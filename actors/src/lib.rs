@@ -30,6 +30,7 @@
 
 pub mod kafka;
 pub mod messages;
+pub mod metrics;
 pub mod names;
 pub mod protocol;
 pub mod room;

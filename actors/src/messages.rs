@@ -230,12 +230,24 @@ pub enum Keep {
     Newest,
 }
 
+/// One record as Kafka holds it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RawRecord {
+    pub partition: i32,
+    pub offset: i64,
+    /// Milliseconds since the epoch.
+    pub timestamp_ms: Option<i64>,
+    pub key: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// The value as text (chat values are JSON).
+    pub value: String,
+}
+
 /// A room's records read from Kafka: every record of the room in
 /// `[from, until)` (unless `truncated`), oldest first.
 #[derive(Debug, Default)]
 pub struct RoomRecords {
-    /// `(offset, value)` of each record.
-    pub records: Vec<(i64, Vec<u8>)>,
+    pub records: Vec<RawRecord>,
     /// First offset the read covered.
     pub from: i64,
     /// The partition's end when the read began.
@@ -246,6 +258,47 @@ pub struct RoomRecords {
     pub truncated: bool,
 }
 
+/// Admin → ChatRoom: what the Control Center view shows.
+#[derive(Message)]
+#[rtype(result = "Result<Overview, Refusal>")]
+pub struct DescribeChat;
+
+/// ChatRoom → KafkaConsumer: the chat topic's partitions and their offsets.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<PartitionInfo>, rdkafka::error::KafkaError>")]
+pub struct DescribeTopic;
+
+/// One partition of the chat topic.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PartitionInfo {
+    pub partition: i32,
+    /// First offset still in Kafka.
+    pub low: i64,
+    /// Next offset to be written.
+    pub high: i64,
+    /// Next offset this instance will read (`None` before it reads).
+    pub position: Option<i64>,
+    /// `high - position`.
+    pub lag: Option<i64>,
+}
+
+/// Answer to [`DescribeChat`].
+#[derive(Debug, serde::Serialize)]
+pub struct Overview {
+    pub instance: String,
+    pub topic: String,
+    pub partitions: Vec<PartitionInfo>,
+    pub rooms: Vec<RoomCount>,
+}
+
+/// Admin → ChatRoom: a room's last records, as Kafka holds them.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<RawRecord>, Refusal>")]
+pub struct RoomRecordsRequest {
+    pub room: String,
+    pub limit: usize,
+}
+
 /// KafkaConsumer → ChatRoom: a record read from the chat topic.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -254,6 +307,8 @@ pub struct RecordReceived {
     pub partition: i32,
     /// The record's offset.
     pub offset: i64,
+    /// The record's Kafka timestamp (ms since the epoch), when it has one.
+    pub timestamp_ms: Option<i64>,
     /// The record's value.
     pub payload: Vec<u8>,
 }

@@ -147,6 +147,7 @@ impl WsSession {
 
 fn refuse(refusal: &Refusal, ctx: &mut ws::WebsocketContext<WsSession>) {
     log::warn!("refused: {}: {}", refusal.code.as_str(), refusal.message);
+    crate::metrics::error(refusal.code);
     ctx.text(ServerFrame::error(refusal).encode());
 }
 

@@ -80,6 +80,20 @@ export class ChatSocket extends EventTarget {
       if (this._state === 'reconnecting') {
         this._clearRetry();
         this._setState('offline');
+      } else if (this._state === 'connected' || this._state === 'connecting') {
+        // The browser says there is no network: the connection is as good as
+        // dead (it may take minutes to notice). Drop it now and come back
+        // (resuming where we left off) on `online`.
+        const ws = this.ws;
+        this._detach();
+        this._clearWatchdog();
+        try {
+          ws?.close(4001, 'offline');
+        } catch {
+          /* ignore */
+        }
+        this._requeueInFlight();
+        this._setState('offline');
       }
     };
   }

@@ -1,6 +1,7 @@
 // End-to-end: the real server binary (CHAT_BIN, default target/debug/anime-chat)
 // with Kafka (KAFKA_BOOTSTRAP_SERVERS, or the server's embedded one when unset),
-// two browser contexts chatting with each other, and a server restart.
+// two browser contexts chatting with each other: presence and typing, a
+// resume after being offline (since=<offset>), a server restart, rooms.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +25,7 @@ import {
 } from './helpers.mjs';
 
 const ROOM = `e2e-${randomBytes(4).toString('hex')}`;
+const ROOM2 = `${ROOM}-two`;
 const RECONNECT_TIMEOUT_MS = 45000;
 
 let server;
@@ -33,10 +35,20 @@ let bob;
 
 async function open(options = {}) {
   const page = await newPage(browser, options);
+  // every WebSocket the page opens, to check the room and since= parameters
+  page.wsUrls = [];
+  page.on('websocket', (ws) => page.wsUrls.push(new URL(ws.url())));
   await page.goto(`${server.baseUrl}/?room=${ROOM}`);
   await waitForState(page, 'connected');
   return page;
 }
+
+/** How many bubbles show exactly this text. */
+const countText = async (page, text) => (await texts(page)).filter((t) => t === text).length;
+const textOf = (page, selector) => page.$eval(selector, (n) => n.textContent.trim());
+const onlineNames = (page) =>
+  page.$$eval('[data-testid="presence-person"]', (nodes) => nodes.map((n) => ({ name: n.dataset.name, me: n.dataset.me === 'true' })));
+const lastOffset = (page) => page.evaluate(() => globalThis.animeChat.lastOffset);
 
 const nameOf = (page) => page.$eval(sel.myName, (n) => n.textContent.trim());
 const texts = async (page) => (await readMessages(page)).map((m) => m.text);
@@ -178,6 +190,69 @@ describe('chat against the real server', { timeout: 240000 }, () => {
     }
   });
 
+  test('presence: each page lists both names (its own marked); typing shows on the other page', async () => {
+    const aliceName = await nameOf(alice);
+    const bobName = await nameOf(bob);
+    for (const [page, me, other] of [
+      [alice, aliceName, bobName],
+      [bob, bobName, aliceName],
+    ]) {
+      await waitFor(async () => (await onlineNames(page)).length === 2, { message: 'two people online' });
+      const names = await onlineNames(page);
+      assert.deepEqual(names, [
+        { name: me, me: true },
+        { name: other, me: false },
+      ]);
+      assert.equal(await textOf(page, sel.online), '2');
+    }
+
+    await alice.click(sel.input);
+    await alice.keyboard.type('I am typing something long', { delay: 40 });
+    await waitFor(async () => !(await bob.$eval('[data-testid="typing-indicator"]', (n) => n.hidden)), {
+      message: 'typing indicator on bob\'s page',
+    });
+    assert.equal(await textOf(bob, '[data-testid="typing-text"]'), `${aliceName} is typing…`);
+    assert.equal(await alice.$eval('[data-testid="typing-indicator"]', (n) => n.hidden), true, 'never for yourself');
+    // alice stops: gone after ~4 s
+    await waitFor(async () => bob.$eval('[data-testid="typing-indicator"]', (n) => n.hidden), {
+      timeout: 8000,
+      message: 'typing indicator gone',
+    });
+    await alice.fill(sel.input, '');
+  });
+
+  test('offline and back: the page resumes with since=<last offset> and shows exactly the missed messages', async () => {
+    const before = await texts(bob);
+    const since = await lastOffset(bob);
+    assert.equal(typeof since, 'number', 'bob has seen offsets');
+    const sockets = bob.wsUrls.length;
+    await bob.context().setOffline(true);
+    await waitForState(bob, 'offline');
+
+    const missed = ['missed one 🌙', 'missed two 🌸', 'missed three ✨'];
+    for (const t of missed) {
+      await sendMessage(alice, t);
+      await waitDelivered(alice, t);
+    }
+    await sleep(300);
+    assert.deepEqual(await texts(bob), before, 'nothing reaches bob while offline');
+
+    await bob.context().setOffline(false);
+    await waitForState(bob, 'connected', RECONNECT_TIMEOUT_MS);
+    for (const t of missed) await waitForText(bob, t);
+    const url = bob.wsUrls.at(-1);
+    assert.ok(bob.wsUrls.length > sockets, 'a new connection');
+    assert.equal(url.searchParams.get('room'), ROOM);
+    assert.equal(url.searchParams.get('since'), String(since), `reconnect URL ${url}`);
+    await sleep(500);
+    const after = await texts(bob);
+    assert.deepEqual(after, [...before, ...missed], 'the missed messages, once each, in order');
+    assertNoDuplicates(await readMessages(bob));
+    assert.equal(await bob.$$eval('[data-testid="resume-divider"]', (n) => n.length), 1);
+    assert.equal(await bob.$$eval('[data-testid="history-notice"]', (n) => n.length), 0, 'recovered: nothing lost');
+    assert.equal(await lastOffset(bob), await lastOffset(alice));
+  });
+
   test('server restart: both reconnect, the message typed offline goes out', async () => {
     await server.stop();
     await waitForState(alice, 'reconnecting');
@@ -217,6 +292,27 @@ describe('chat against the real server', { timeout: 240000 }, () => {
       assertNoDuplicates(msgs);
       assert.deepEqual(msgs.map((m) => m.text).slice(-2), ['typed while the server was down 🛰️', 'welcome back 🎉']);
       assert.equal(new Set(msgs.map((m) => m.text)).size, msgs.length, 'no text shown twice');
+      assert.equal(page.wsUrls.at(-1).searchParams.has('since'), true, 'reconnected with since');
+    }
+
+    // another restart right after messages: every bubble still exactly once
+    const both = ['one more before the restart', 'and one more 🔁'];
+    await sendMessage(alice, both[0]);
+    await sendMessage(bob, both[1]);
+    for (const page of [alice, bob]) for (const t of both) await waitForText(page, t);
+    await server.restart();
+    await waitForState(alice, 'connected', RECONNECT_TIMEOUT_MS);
+    await waitForState(bob, 'connected', RECONNECT_TIMEOUT_MS);
+    await sendMessage(alice, 'after the second restart');
+    for (const page of [alice, bob]) await waitForText(page, 'after the second restart');
+    await sleep(500);
+    for (const page of [alice, bob]) {
+      const all = await texts(page);
+      for (const t of new Set(all)) assert.equal(await countText(page, t), 1, `"${t}" once on the page`);
+      assertNoDuplicates(await readMessages(page));
+      for (const t of [...both, 'after the second restart', 'missed one 🌙', 'Konbanwa from Alice 🌸']) {
+        assert.equal(await countText(page, t), 1, `"${t}" exactly once`);
+      }
     }
   });
 
@@ -234,6 +330,77 @@ describe('chat against the real server', { timeout: 240000 }, () => {
         assert.ok(m.scrollWidth <= m.clientWidth, `${width}px: ${JSON.stringify(m)}`);
       }
     }
+  });
+
+  test('rooms: switching, messages stay in their room, the room list, back button', async () => {
+    const aliceName = await nameOf(alice);
+    const bobName = await nameOf(bob);
+    await alice.setViewportSize({ width: 1280, height: 800 });
+    await bob.setViewportSize({ width: 1280, height: 800 });
+    const aliceSockets = alice.wsUrls.length;
+
+    // alice creates a second room by name (typed in upper case: lower-cased)
+    await alice.fill('[data-testid="join-input"]', ROOM2.toUpperCase());
+    await alice.press('[data-testid="join-input"]', 'Enter');
+    await waitForState(alice, 'connected');
+    assert.equal(await alice.evaluate(() => location.search), `?room=${ROOM2}`);
+    assert.equal(alice.wsUrls.length, aliceSockets + 1);
+    assert.equal(alice.wsUrls.at(-1).searchParams.get('room'), ROOM2);
+    assert.equal(alice.wsUrls.at(-1).searchParams.has('since'), false);
+    assert.equal(await textOf(alice, '[data-testid="room-name"]'), ROOM2);
+    assert.deepEqual(await texts(alice), [], 'a new room starts empty');
+    assert.match(await alice.title(), new RegExp(`#${ROOM2}`));
+
+    // the server's room list (all instances) has both rooms
+    const rooms = await (await fetch(`${server.baseUrl}/api/rooms`)).json();
+    assert.deepEqual(
+      rooms.filter((r) => r.room === ROOM || r.room === ROOM2).sort((a, b) => a.room.localeCompare(b.room)),
+      [
+        { room: ROOM, active_connections: 1 },
+        { room: ROOM2, active_connections: 1 },
+      ],
+    );
+    // bob's page shows it (refreshed every ~10 s)
+    await waitFor(async () => (await bob.$(`[data-testid="room-link"][data-room="${ROOM2}"]`)) !== null, {
+      timeout: 15000,
+      message: `${ROOM2} in bob's room list`,
+    });
+    assert.equal(await textOf(bob, `[data-testid="room-link"][data-room="${ROOM2}"] [data-testid="room-link-count"]`), '1');
+    await waitFor(async () => (await onlineNames(bob)).length === 1, { message: 'alice left bob\'s room' });
+
+    // messages stay in their room
+    await sendMessage(alice, 'only in room two');
+    await waitDelivered(alice, 'only in room two');
+    await sendMessage(bob, 'only in room one');
+    await waitDelivered(bob, 'only in room one');
+    await sleep(500);
+    assert.equal(await countText(bob, 'only in room two'), 0);
+    assert.equal(await countText(alice, 'only in room one'), 0);
+
+    // bob follows through his room list: the room's history, then live
+    await bob.click(`[data-testid="room-link"][data-room="${ROOM2}"]`);
+    await waitForState(bob, 'connected');
+    assert.equal(await bob.evaluate(() => location.search), `?room=${ROOM2}`);
+    const seen = await waitForText(bob, 'only in room two');
+    assert.equal(seen.author, aliceName);
+    await bob.waitForSelector('[data-testid="history-divider"]');
+    assert.deepEqual(await texts(bob), ['only in room two']);
+    await waitFor(async () => (await onlineNames(alice)).map((p) => p.name).sort().join() === [aliceName, (await nameOf(bob))].sort().join(), {
+      message: 'bob in alice\'s online list',
+    });
+    await sendMessage(alice, 'hi bob, welcome to room two');
+    await waitForText(bob, 'hi bob, welcome to room two');
+
+    // back: bob is in the first room again, with its history
+    await bob.goBack();
+    await waitForState(bob, 'connected');
+    assert.equal(await bob.evaluate(() => location.search), `?room=${ROOM}`);
+    assert.equal(bob.wsUrls.at(-1).searchParams.get('room'), ROOM);
+    await waitForText(bob, 'only in room one');
+    await sleep(300);
+    assert.equal(await countText(bob, 'hi bob, welcome to room two'), 0);
+    assert.equal(await countText(bob, 'only in room one'), 1);
+    assert.ok(bobName);
   });
 
   test('theme toggle persists across reload', async () => {

@@ -481,8 +481,7 @@ describe('history, resume, presence, typing and rooms (scripted server)', () => 
     for (const t of ['missed 1', 'missed 2', 'missed 3']) mock.record(mock.other('Crimson Oni', t, { room: 'lobby' }));
     // ... and the server resends the last message we saw too (dedup by message_id)
     mock.replayOverlap = 1;
-    mock.refuse = false;
-    await page.click('[data-testid="reconnect-now"]');
+    mock.refuse = false; // the next attempt gets through
     await waitForState(page, 'connected');
     const url = mock.urls.at(-1);
     assert.equal(url.searchParams.get('since'), String(lastSeen), `reconnect URL ${url}`);
@@ -520,7 +519,6 @@ describe('history, resume, presence, typing and rooms (scripted server)', () => 
     mock.username = 'New Name'; // a fresh connection gets a fresh name
     mock.mode = 'ack-first';
     mock.refuse = false;
-    await page.click('[data-testid="reconnect-now"]');
     await waitForState(page, 'connected');
     await waitFor(async () => (await readMessages(page))[1]?.status === 'delivered', { message: 'delivered through the replay' });
     await sleep(3500); // past the flush grace period: nothing is re-sent
@@ -618,10 +616,13 @@ describe('history, resume, presence, typing and rooms (scripted server)', () => 
     await sleep(200);
     assert.equal(mock.typingFrames().length, 0, 'no typing frame for blank text');
 
-    await page.keyboard.type('a'.repeat(40), { delay: 120 }); // ~4.8 s of typing
+    const t0 = Date.now();
+    await page.keyboard.type('a'.repeat(40), { delay: 120 }); // about 5 s of typing
+    const typedMs = Date.now() - t0;
     await sleep(100);
     const frames = mock.typingFrames();
-    assert.ok(frames.length >= 2 && frames.length <= 3, `2 or 3 typing frames in ~5 s, got ${frames.length}`);
+    const most = Math.floor(typedMs / 2000) + 1;
+    assert.ok(frames.length >= 2 && frames.length <= most, `2 to ${most} typing frames in ${typedMs} ms of typing, got ${frames.length}`);
     for (const f of frames) {
       assert.deepEqual(f.frame, { type: 'typing' });
       assert.equal(f.room, 'lobby');
@@ -761,9 +762,15 @@ describe('history, resume, presence, typing and rooms (scripted server)', () => 
     await waitFor(() => visible(page, panel), { message: 'drawer open' });
     assert.equal(await page.$eval('[data-testid="panel-toggle"]', (n) => n.getAttribute('aria-expanded')), 'true');
     await waitFor(() => mock.roomRequests > requests, { message: 'room list refreshed on open' });
-    await sleep(450); // slide-in
-    const box = await page.$eval(panel, (n) => n.getBoundingClientRect().toJSON());
-    assert.ok(box.left >= 0 && box.right <= 360, `drawer inside the screen: ${JSON.stringify(box)}`);
+    // slid in completely, inside the screen
+    const box = await waitFor(
+      async () => {
+        const r = await page.$eval(panel, (n) => n.getBoundingClientRect().toJSON());
+        return r.left >= 0 && r.right <= 360 && r.width >= 280 ? r : null;
+      },
+      { timeout: 3000, message: 'the drawer inside the 360 px screen' },
+    );
+    assert.ok(box.height >= 700, `full height: ${JSON.stringify(box)}`);
     assert.equal(await visible(page, '[data-testid="presence-list"]'), true);
     assert.equal(await visible(page, '[data-testid="join-input"]'), true);
     assert.equal(

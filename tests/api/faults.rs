@@ -38,12 +38,14 @@ async fn the_server_rides_out_a_missing_and_a_restarted_broker() {
     // The broker goes away mid-session: /health follows, the client stays.
     broker.stop();
     eventually("/health reports Kafka gone", || async move { !kafka_connected(addr).await }).await;
+    assert_eq!(get_json(addr, "/ready").await.0, 503, "not ready while the broker is away");
     client.say("while it is down", "d1").await;
     let error = client.expect("error").await;
     assert_eq!(error["code"], "kafka_unavailable", "refused after message.timeout.ms");
 
     broker.start();
     eventually("/health reports Kafka back again", || kafka_connected(addr)).await;
+    eventually("/ready turns 200 again", || ready(addr)).await;
     let (_, delivered) = client.say_and_confirm("after the outage", "o1").await;
     assert_eq!(delivered["offset"], 1, "the refused message was never stored");
 }

@@ -10,4 +10,5 @@ mod history;
 mod http;
 mod instances;
 mod kafka_record;
+mod observability;
 mod presence;

@@ -14,7 +14,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::Semaphore;
 
 use super::{blocking, ensure_topics, history, pause, KafkaClients};
-use crate::messages::{ConsumerAssigned, PresenceReceived, ReadRoom, RecordReceived, RoomRecords};
+use crate::messages::{ConsumerAssigned, DescribeTopic, PresenceReceived, ReadRoom, RecordReceived, RoomRecords};
 
 /// History reads each open a short-lived Kafka client; this many at once.
 const CONCURRENT_HISTORY_READS: usize = 4;
@@ -65,6 +65,25 @@ impl Handler<ReadRoom> for KafkaConsumer {
     }
 }
 
+impl Handler<DescribeTopic> for KafkaConsumer {
+    type Result = ResponseFuture<Result<Vec<crate::messages::PartitionInfo>, KafkaError>>;
+
+    fn handle(&mut self, _: DescribeTopic, _: &mut Self::Context) -> Self::Result {
+        let clients = self.clients.clone();
+        Box::pin(async move {
+            let marks = blocking(move || history::describe_topic(&clients)).await?;
+            let info = marks.into_iter().map(|(partition, low, high)| crate::messages::PartitionInfo {
+                partition,
+                low,
+                high,
+                position: None,
+                lag: None,
+            });
+            Ok(info.collect())
+        })
+    }
+}
+
 async fn read_loop(clients: Arc<KafkaClients>, outputs: Arc<ConsumerOutputs>) {
     let partitions = loop {
         match assign(&clients).await {
@@ -85,7 +104,8 @@ async fn read_loop(clients: Arc<KafkaClients>, outputs: Arc<ConsumerOutputs>) {
                 let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
                 if message.topic() == chat_topic {
                     let (partition, offset) = (message.partition(), message.offset());
-                    outputs.records.do_send(RecordReceived { partition, offset, payload });
+                    let timestamp_ms = message.timestamp().to_millis();
+                    outputs.records.do_send(RecordReceived { partition, offset, timestamp_ms, payload });
                 } else {
                     outputs.presence.do_send(PresenceReceived { payload });
                 }

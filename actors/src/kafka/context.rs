@@ -6,6 +6,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::statistics::Statistics;
 
 /// The client context of every producer, consumer and admin client.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,10 @@ impl ClientContext for ChatContext {
         log::log!(target: "librdkafka", level, "{facility}: {message}");
     }
 
+    fn stats(&self, statistics: Statistics) {
+        Self::record_lag(&statistics);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         // Unreachable brokers are reported on every reconnect attempt of
         // every client; the producer's probe logs the transition once.
@@ -35,3 +40,23 @@ impl ClientContext for ChatContext {
 }
 
 impl ConsumerContext for ChatContext {}
+
+impl ChatContext {
+    /// Lag per partition from librdkafka's statistics (enabled for the
+    /// consumer by `statistics.interval.ms`): the partition's end minus the
+    /// next offset handed to us. Offsets are never committed, so librdkafka's
+    /// own `consumer_lag` (against the committed offset) does not apply.
+    fn record_lag(statistics: &Statistics) {
+        for (topic, stats) in &statistics.topics {
+            for partition in stats.partitions.values().filter(|p| p.partition >= 0 && p.desired) {
+                // Until a partition's first record reaches us, where it fetches is our position.
+                let position = if partition.app_offset >= 0 { partition.app_offset } else { partition.next_offset };
+                if partition.hi_offset >= 0 && position >= 0 {
+                    let lag = (partition.hi_offset - position).max(0);
+                    metrics::gauge!(crate::metrics::CONSUMER_LAG, "topic" => topic.clone(), "partition" => partition.partition.to_string())
+                        .set(lag as f64);
+                }
+            }
+        }
+    }
+}

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::{ChatContext, KafkaClients};
-use crate::messages::{HistoryStart, Keep, ReadRoom, RoomRecords};
+use crate::messages::{HistoryStart, Keep, RawRecord, ReadRoom, RoomRecords};
 
 /// A backwards search for the last N messages of a room stops after this
 /// many records of other rooms: a quiet room in a busy partition must not
@@ -45,12 +46,12 @@ pub(super) fn read_room(clients: &KafkaClients, request: &ReadRoom) -> KafkaResu
         match request.keep {
             Keep::Newest => {
                 read.records.drain(..read.records.len() - request.max);
-                read.from = read.records.first().map_or(read.until, |(offset, _)| *offset);
+                read.from = read.records.first().map_or(read.until, |record| record.offset);
                 read.truncated = true;
             }
             Keep::Oldest => {
                 read.records.truncate(request.max);
-                read.until = read.records.last().map_or(read.from, |(offset, _)| offset + 1);
+                read.until = read.records.last().map_or(read.from, |record| record.offset + 1);
             }
         }
     }
@@ -96,10 +97,36 @@ impl Reader<'_> {
                 let Some(message) = self.consumer.poll(Duration::from_millis(100)).transpose()? else { continue };
                 next = message.offset() + 1;
                 if message.offset() < until && message.key() == Some(self.room) {
-                    records.push((message.offset(), message.payload().map(<[u8]>::to_vec).unwrap_or_default()));
+                    records.push(raw(&message));
                 }
             }
         }
         Ok(RoomRecords { records, from, until, low: 0, truncated: false })
     }
+}
+
+fn raw(message: &BorrowedMessage<'_>) -> RawRecord {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let headers = message
+        .headers()
+        .map(|headers| headers.iter().map(|h| (h.key.to_owned(), h.value.map(text).unwrap_or_default())).collect())
+        .unwrap_or_default();
+    RawRecord {
+        partition: message.partition(),
+        offset: message.offset(),
+        timestamp_ms: message.timestamp().to_millis(),
+        key: message.key().map(text),
+        headers,
+        value: message.payload().map(text).unwrap_or_default(),
+    }
+}
+
+/// Low and high watermarks of every partition of the chat topic.
+pub(super) fn describe_topic(clients: &KafkaClients) -> KafkaResult<Vec<(i32, i64, i64)>> {
+    let (topic, timeout) = (clients.settings.topic.as_str(), clients.settings.request_timeout);
+    let metadata = clients.consumer.fetch_metadata(Some(topic), timeout)?;
+    let partitions = metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id()));
+    partitions
+        .map(|p| clients.consumer.fetch_watermarks(topic, p, timeout).map(|(low, high)| (p, low, high)))
+        .collect()
 }

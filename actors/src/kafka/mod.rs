@@ -84,7 +84,9 @@ impl KafkaClients {
         // librdkafka wants a group id even for `assign`; it never joins the
         // group or commits, so each instance's id is its own.
         consumer_props.entry("group.id".into()).or_insert_with(|| client_id.clone());
-        let reader_config = client_config(bootstrap, &format!("{client_id}-history"), &consumer_props);
+        let mut reader_config = client_config(bootstrap, &format!("{client_id}-history"), &consumer_props);
+        // Only the live consumer's statistics describe this instance's lag.
+        reader_config.set("statistics.interval.ms", "0");
         Ok(Self {
             reader_config,
             producer: client_config(bootstrap, &client_id, &settings.producer).create_with_context(ChatContext)?,

@@ -118,9 +118,15 @@ impl Handler<Publish> for KafkaProducer {
         // Enqueue now, in mailbox order, so one session's messages keep
         // their order in the log; only the acknowledgement is awaited.
         let delivery = self.producer.send_result(record).map_err(|(e, _)| PublishError::Kafka(e));
+        let (sent, timed) = (std::time::Instant::now(), msg.topic == Topic::Chat);
         Box::pin(async move {
             match delivery?.await {
-                Ok(Ok(stored)) => Ok(Stored { partition: stored.partition, offset: stored.offset }),
+                Ok(Ok(stored)) => {
+                    if timed {
+                        crate::metrics::produced(sent.elapsed());
+                    }
+                    Ok(Stored { partition: stored.partition, offset: stored.offset })
+                }
                 Ok(Err((e, _))) => Err(PublishError::Kafka(e)),
                 Err(_) => Err(PublishError::Canceled),
             }

@@ -16,7 +16,7 @@ use self::log::{Entry, RoomLog};
 use self::presence::Directory;
 use crate::kafka::{partition_for, ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer};
 use crate::messages::{
-    ConsumerAssigned, Deliver, FetchMessages, Flush, GoAway, History, HistoryStart, Join, Joined, Keep,
+    ConsumerAssigned, Deliver, DescribeChat, DescribeTopic, FetchMessages, Overview, RawRecord, RoomRecordsRequest, Flush, GoAway, History, HistoryStart, Join, Joined, Keep,
     Leave, ListRooms, Posted, PresenceReceived, Publish, ReadRoom, RecordReceived, Replay, RoomCount,
     SendChat, SessionHandle, SessionId, Shutdown, Topic, Typing,
 };
@@ -55,6 +55,7 @@ pub struct ChatRoom {
     positions: HashMap<i32, i64>,
     settings: ChatSettings,
     instance_id: String,
+    topic: String,
     presence_dirty: bool,
 }
 
@@ -71,7 +72,7 @@ impl ChatRoom {
                 presence: me.clone().recipient(),
                 assigned: me.recipient(),
             };
-            let instance_id = clients.instance_id.clone();
+            let (instance_id, topic) = (clients.instance_id.clone(), clients.settings.topic.clone());
             let consumer = KafkaConsumer::new(clients, outputs).start();
             Self {
                 members: HashMap::new(),
@@ -84,6 +85,7 @@ impl ChatRoom {
                 positions: HashMap::new(),
                 settings,
                 instance_id,
+                topic,
                 presence_dirty: false,
             }
         })
@@ -116,6 +118,11 @@ impl ChatRoom {
         let mut users: Vec<&str> = self.local_users(room).chain(self.directory.users(room)).collect();
         users.sort_unstable();
         self.broadcast(room, &ServerFrame::Presence { room, users: &users }.encode(), None, None);
+    }
+
+    fn count_connections(&self, room: &str) {
+        let local = self.rooms.get(room).map_or(0, HashSet::len);
+        metrics::gauge!(crate::metrics::CONNECTIONS, "room" => room.to_owned()).set(local as f64);
     }
 
     fn local_users<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a str> + 'a {
@@ -155,7 +162,8 @@ impl ChatRoom {
                 }
                 Err(_) => return Err(unavailable("the Kafka consumer is not running")),
             };
-            let entries: Vec<Entry> = read.records.iter().filter_map(|(offset, payload)| parse(*offset, payload)).collect();
+            let entries: Vec<Entry> =
+                read.records.iter().filter_map(|record| parse(record.offset, record.value.as_bytes())).collect();
             if let Some(log) = act.logs.get_mut(&room) {
                 log.absorb(read.from, read.until, read.from <= read.low, entries.clone());
             }
@@ -256,6 +264,7 @@ impl Handler<Join> for ChatRoom {
         self.members.insert(msg.id, member);
         // The newcomer learns the count from the reply, right after its welcome.
         self.announce(&msg.room, Some(msg.id));
+        self.count_connections(&msg.room);
         self.presence_dirty = true;
         self.replay(msg.id, msg.room.clone(), msg.history, ctx);
         Joined { username, active_connections: self.occupancy(&msg.room) }
@@ -277,6 +286,7 @@ impl Handler<Leave> for ChatRoom {
         }
         ::log::debug!("{} left {} ({})", member.username, member.room, msg.id);
         self.announce(&member.room, None);
+        self.count_connections(&member.room);
         self.presence_dirty = true;
     }
 }
@@ -315,6 +325,7 @@ impl Handler<SendChat> for ChatRoom {
         // A record holds only strings: serializing cannot fail.
         let payload = serde_json::to_vec(&record).expect("chat records serialize");
         let publish = Publish { topic: Topic::Chat, key: record.room.clone(), partition: Some(partition), payload };
+        metrics::counter!(crate::metrics::MESSAGES_RECEIVED).increment(1);
         let stored = self.producer.send(publish);
         Box::pin(async move {
             match stored.await {
@@ -353,6 +364,50 @@ impl Handler<ListRooms> for ChatRoom {
     type Result = MessageResult<ListRooms>;
 
     fn handle(&mut self, _: ListRooms, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.room_counts())
+    }
+}
+
+impl Handler<DescribeChat> for ChatRoom {
+    type Result = ResponseActFuture<Self, Result<Overview, Refusal>>;
+
+    fn handle(&mut self, _: DescribeChat, _: &mut Self::Context) -> Self::Result {
+        let described = self.consumer.send(DescribeTopic);
+        Box::pin(described.into_actor(self).map(|result, act, _| {
+            let mut partitions = match result {
+                Ok(Ok(partitions)) => partitions,
+                _ => return Err(unavailable("Kafka could not be asked about the topic")),
+            };
+            for info in &mut partitions {
+                info.position = act.positions.get(&info.partition).copied();
+                info.lag = info.position.map(|position| (info.high - position).max(0));
+            }
+            Ok(Overview { instance: act.instance_id.clone(), topic: act.topic.clone(), partitions, rooms: act.room_counts() })
+        }))
+    }
+}
+
+impl Handler<RoomRecordsRequest> for ChatRoom {
+    type Result = ResponseFuture<Result<Vec<RawRecord>, Refusal>>;
+
+    fn handle(&mut self, msg: RoomRecordsRequest, _: &mut Self::Context) -> Self::Result {
+        let Some(partition) = self.partition_of(&msg.room) else {
+            return Box::pin(async { Err(unavailable("the server is still connecting to Kafka")) });
+        };
+        let start = HistoryStart::Last(msg.limit);
+        let read = self.consumer.send(ReadRoom { room: msg.room, partition, start, max: msg.limit, keep: Keep::Newest });
+        Box::pin(async move {
+            match read.await {
+                Ok(Ok(read)) => Ok(read.records),
+                _ => Err(unavailable("Kafka could not be read")),
+            }
+        })
+    }
+}
+
+impl ChatRoom {
+    /// Rooms with people online on any instance, busiest first.
+    fn room_counts(&self) -> Vec<RoomCount> {
         let mut counts: HashMap<&str, usize> = self.directory.counts();
         for (room, ids) in &self.rooms {
             *counts.entry(room.as_str()).or_default() += ids.len();
@@ -363,7 +418,7 @@ impl Handler<ListRooms> for ChatRoom {
             .map(|(room, active_connections)| RoomCount { room: room.to_owned(), active_connections })
             .collect();
         rooms.sort_by(|a, b| b.active_connections.cmp(&a.active_connections).then_with(|| a.room.cmp(&b.room)));
-        MessageResult(rooms)
+        rooms
     }
 }
 
@@ -416,6 +471,12 @@ impl Handler<RecordReceived> for ChatRoom {
         log.push(offset, record.clone());
         let frame = ServerFrame::chat(&record, self.occupancy(&record.room), offset).encode();
         self.broadcast(&record.room, &frame, Some(offset), None);
+        let recipients = self.rooms.get(&record.room).map_or(0, HashSet::len);
+        metrics::counter!(crate::metrics::MESSAGES_DELIVERED).increment(recipients as u64);
+        if let Some(sent_ms) = msg.timestamp_ms {
+            let seconds = (now_ms() - sent_ms).max(0) as f64 / 1000.0;
+            metrics::histogram!(crate::metrics::END_TO_END_SECONDS).record(seconds);
+        }
     }
 }
 

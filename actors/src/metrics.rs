@@ -1,0 +1,41 @@
+//! The server's metrics, named once here. They go through the `metrics`
+//! facade; the binary installs a Prometheus recorder and serves `/metrics`.
+
+use std::time::Duration;
+
+/// Gauge, by `room`: sessions connected to this instance.
+pub const CONNECTIONS: &str = "chat_connections";
+/// Counter: chat messages accepted from clients (WebSocket and HTTP).
+pub const MESSAGES_RECEIVED: &str = "chat_messages_received_total";
+/// Counter: chat message frames written to sessions (one per recipient).
+pub const MESSAGES_DELIVERED: &str = "chat_messages_delivered_total";
+/// Counter, by `code`: refusals sent to clients.
+pub const ERRORS: &str = "chat_errors_total";
+/// Histogram: a chat record's time from send to Kafka's acknowledgement.
+pub const PRODUCE_SECONDS: &str = "chat_kafka_produce_seconds";
+/// Gauge, by `topic` and `partition`: records in Kafka not yet read.
+pub const CONSUMER_LAG: &str = "chat_kafka_consumer_lag";
+/// Histogram: from a record's Kafka timestamp to its broadcast.
+pub const END_TO_END_SECONDS: &str = "chat_end_to_end_seconds";
+
+/// Histogram buckets, in seconds: chat latency lives between 1 ms and 10 s.
+pub const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Registers every metric's help text, so `/metrics` lists them from the start.
+pub fn describe() {
+    metrics::describe_gauge!(CONNECTIONS, "WebSocket sessions connected to this instance, by room");
+    metrics::describe_counter!(MESSAGES_RECEIVED, "Chat messages accepted from clients");
+    metrics::describe_counter!(MESSAGES_DELIVERED, "Chat message frames written to sessions");
+    metrics::describe_counter!(ERRORS, "Refusals sent to clients, by error code");
+    metrics::describe_histogram!(PRODUCE_SECONDS, metrics::Unit::Seconds, "Time from send to Kafka acknowledgement");
+    metrics::describe_gauge!(CONSUMER_LAG, "Records in Kafka not yet read by this instance, by partition");
+    metrics::describe_histogram!(END_TO_END_SECONDS, metrics::Unit::Seconds, "Kafka record timestamp to broadcast");
+}
+
+pub fn error(code: crate::protocol::ErrorCode) {
+    metrics::counter!(ERRORS, "code" => code.as_str()).increment(1);
+}
+
+pub fn produced(elapsed: Duration) {
+    metrics::histogram!(PRODUCE_SECONDS).record(elapsed.as_secs_f64());
+}

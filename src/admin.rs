@@ -1,0 +1,80 @@
+//! `/admin`: the Control Center view for operators without Control Center.
+//! Off unless `CHAT_ADMIN_TOKEN` is set; every API call then needs
+//! `Authorization: Bearer <token>`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actors::messages::{DescribeChat, RoomRecordsRequest};
+use actors::protocol::{validate_room, ErrorCode, Refusal};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::routes::{embedded_file, AppState};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin", web::get().to(page))
+        .route("/api/admin/overview", web::get().to(overview))
+        .route("/api/admin/rooms/{room}/records", web::get().to(records));
+}
+
+async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.admin_token.is_empty() {
+        return Err(ApiError::AdminOff);
+    }
+    // The page holds no data; it asks for the token and sends it with each call.
+    Ok(embedded_file(&req, "admin.html"))
+}
+
+/// Rooms, the topic's partitions with end offsets and lag, and live metrics.
+async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let overview = state.hub.send(DescribeChat).await.map_err(|_| gone())??;
+    let metrics = crate::telemetry::as_json(&state.metrics.render());
+    Ok(HttpResponse::Ok().json(json!({"overview": overview, "metrics": metrics})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordsQuery {
+    limit: Option<usize>,
+}
+
+/// A room's last records with key, headers and value.
+async fn records(req: HttpRequest, state: web::Data<AppState>, room: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let room = room.into_inner();
+    validate_room(&room)?;
+    let query = web::Query::<RecordsQuery>::from_query(req.query_string())
+        .map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("query: {e}")))?;
+    let limit = query.limit.unwrap_or(20).min(state.chat.history_max);
+    let records = state.hub.send(RoomRecordsRequest { room, limit }).await.map_err(|_| gone())??;
+    Ok(HttpResponse::Ok().json(records))
+}
+
+fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    if state.admin_token.is_empty() {
+        return Err(ApiError::AdminOff);
+    }
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if constant_time_eq(presented.as_bytes(), state.admin_token.as_bytes()) {
+        Ok(())
+    } else {
+        log::warn!("unauthorized: admin call with a missing or wrong token");
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// Compares without an early exit, so timing does not reveal the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+fn gone() -> ApiError {
+    Refusal::new(ErrorCode::KafkaUnavailable, "the chat room is not running").into()
+}
