@@ -74,7 +74,8 @@ const view = new ChatView(document, {
 const typing = new TypingTracker({ onChange: (names) => view.setTyping(names) });
 const notifier = new TypingNotifier({ send: () => socket?.sendVolatile({ type: 'typing' }) ?? false });
 
-const directory = new RoomDirectory({ onUpdate: () => renderRooms() });
+// Not while our socket is down: the server is probably unreachable too.
+const directory = new RoomDirectory({ onUpdate: () => renderRooms(), canFetch: () => !socket || socket.state === 'connected' });
 const panel = new SidePanel(document, { onOpen: () => directory.refresh() });
 
 function renderRooms() {
@@ -267,7 +268,8 @@ function openRoom(next) {
     'state',
     (event) => {
       view.setConnection(event.detail);
-      if (event.detail.state !== 'connected') typing.clear();
+      if (event.detail.state === 'connected') directory.refresh();
+      else typing.clear();
     },
     { signal },
   );

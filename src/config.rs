@@ -38,6 +38,14 @@ pub struct ServerSettings {
     pub addr: SocketAddr,
     /// Origins allowed besides the page's own; `scheme://host:*` allows any port.
     pub allowed_origins: Vec<String>,
+    /// Most WebSocket connections at once; 0: the open-file limit minus a reserve.
+    pub max_connections: usize,
+    /// Most WebSocket connections from one client address.
+    pub max_connections_per_ip: usize,
+    /// `POST /chat/send` per client address per second, sustained.
+    pub http_send_per_second: u32,
+    /// `POST /chat/send` burst per client address.
+    pub http_send_burst: u32,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
     /// Largest JSON body accepted by `POST /chat/send`.

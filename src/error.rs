@@ -42,8 +42,11 @@ impl From<Refusal> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Refused(refusal) if refusal.code == ErrorCode::KafkaUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Refused(_) => StatusCode::BAD_REQUEST,
+            Self::Refused(refusal) => match refusal.code {
+                ErrorCode::KafkaUnavailable | ErrorCode::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::BAD_REQUEST,
+            },
             Self::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
             Self::AdminOff => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,

@@ -9,6 +9,7 @@
 //! - [`admin`]: `/admin`, the token-protected view of rooms, topic and metrics.
 //! - [`error`]: HTTP errors as JSON with a code.
 //! - [`origin`]: which browser origins may connect.
+//! - [`limits`]: connection limits and the HTTP send rate.
 //! - [`telemetry`]: the Prometheus recorder behind `/metrics` and `/api/stats`.
 //!
 //! The actors themselves live in the `actors` crate.
@@ -16,6 +17,7 @@
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod limits;
 pub mod origin;
 pub mod routes;
 pub mod startup;

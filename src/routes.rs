@@ -25,6 +25,8 @@ pub struct AppState {
     pub origins: OriginPolicy,
     /// Empty when `/admin` is off.
     pub admin_token: String,
+    pub connections: crate::limits::ConnectionLimits,
+    pub http_sends: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
 /// The browser page, compiled into the binary.
@@ -136,7 +138,14 @@ pub struct SendRequest {
     room: Option<String>,
 }
 
-async fn send(state: web::Data<AppState>, body: web::Json<SendRequest>) -> Result<HttpResponse, ApiError> {
+async fn send(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<SendRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if state.http_sends.check_key(&client_ip(&req)).is_err() {
+        return Err(Refusal::new(ErrorCode::RateLimited, "too many messages from your address; slow down").into());
+    }
     let body = body.into_inner();
     let username = normalize_username(&body.username)?;
     let text = normalize_text(&body.text, state.chat.max_text_chars)?;
@@ -248,7 +257,17 @@ async fn websocket(
         Some(since) => HistoryStart::After(since),
         None => HistoryStart::Last(history_size(query.history, &state.chat, "history")?),
     };
-    actors::session::serve(&req, stream, room, history, state.hub.clone(), &state.chat)
+    let permit = state.connections.acquire(client_ip(&req)).map_err(|refusal| {
+        log::warn!("too_many_connections: {}", refusal.message);
+        ApiError::from(refusal)
+    })?;
+    actors::session::serve(&req, stream, room, history, state.hub.clone(), &state.chat, Box::new(permit))
+}
+
+/// The peer's address. Behind a proxy every client shares the proxy's
+/// address, so limits per address should then be raised or enforced there.
+fn client_ip(req: &HttpRequest) -> std::net::IpAddr {
+    req.peer_addr().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |addr| addr.ip())
 }
 
 /// Browsers always send `Origin` on a WebSocket upgrade; other clients may not.

@@ -14,6 +14,7 @@ use actors::ChatRoom;
 use anyhow::Context;
 
 use crate::config::Settings;
+use crate::limits::ConnectionLimits;
 use crate::origin::OriginPolicy;
 use crate::routes::{self, AppState};
 
@@ -39,6 +40,8 @@ impl Application {
         let bootstrap = embedded
             .as_ref()
             .map_or(settings.kafka.bootstrap_servers.as_str(), EmbeddedKafka::bootstrap_servers);
+        let max_connections = crate::limits::max_connections(&settings.server);
+        log::info!("accepting up to {max_connections} WebSocket connections");
         let clients = KafkaClients::new(&settings.kafka, bootstrap, &instance_id)
             .context("creating Kafka clients (check the [kafka.producer] and [kafka.consumer] keys)")?;
         let state = web::Data::new(AppState {
@@ -48,6 +51,8 @@ impl Application {
             chat: settings.chat.clone(),
             origins: OriginPolicy::new(&settings.server.allowed_origins),
             admin_token: settings.server.admin_token.clone(),
+            connections: ConnectionLimits::new(max_connections, settings.server.max_connections_per_ip),
+            http_sends: crate::limits::http_send_limiter(&settings.server),
         });
 
         let listener = TcpListener::bind(settings.server.addr)

@@ -42,10 +42,20 @@ pub struct SessionHandle {
     pub go_away: Recipient<GoAway>,
 }
 
-/// ChatRoom → WsSession: the server is shutting down; close with 1001.
+/// ChatRoom → WsSession: close the connection with this WebSocket close code.
 #[derive(Message, Clone, Copy)]
 #[rtype(result = "()")]
-pub struct GoAway;
+pub struct GoAway {
+    /// 1001 when the server shuts down, 1008 for a client too slow to keep up.
+    pub code: u16,
+    /// Said in the close frame.
+    pub reason: &'static str,
+}
+
+impl GoAway {
+    pub const SHUTDOWN: Self = Self { code: 1001, reason: "server shutting down" };
+    pub const TOO_SLOW: Self = Self { code: 1008, reason: "not reading fast enough; reconnect with since" };
+}
 
 /// Server → ChatRoom: close every session and flush the producer. Answers
 /// once Kafka has everything that was acknowledged.

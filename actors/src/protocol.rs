@@ -29,6 +29,12 @@ pub enum ErrorCode {
     InvalidUsername,
     /// Kafka did not acknowledge the write in time; the message was not stored.
     KafkaUnavailable,
+    /// The connection (or client address) sends faster than allowed.
+    RateLimited,
+    /// The server is at its connection limit (total or for this address).
+    TooManyConnections,
+    /// The client did not read fast enough and was disconnected (metrics only).
+    SlowConsumer,
 }
 
 impl ErrorCode {
@@ -43,6 +49,9 @@ impl ErrorCode {
             Self::InvalidRoom => "invalid_room",
             Self::InvalidUsername => "invalid_username",
             Self::KafkaUnavailable => "kafka_unavailable",
+            Self::RateLimited => "rate_limited",
+            Self::TooManyConnections => "too_many_connections",
+            Self::SlowConsumer => "slow_consumer",
         }
     }
 }

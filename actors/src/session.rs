@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
 
 use crate::messages::{
     Deliver, Frame, GoAway, HistoryStart, Join, Joined, Leave, Replay, SendChat, SessionHandle, SessionId, Typing,
@@ -29,8 +31,16 @@ pub fn serve(
     history: HistoryStart,
     hub: Addr<ChatRoom>,
     settings: &ChatSettings,
+    permit: Box<dyn Send>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let quota = Quota::per_second(NonZeroU32::new(settings.rate_per_second).unwrap_or(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(settings.rate_burst).unwrap_or(NonZeroU32::MIN));
     let session = WsSession {
+        limiter: RateLimiter::direct(quota),
+        refused_in_a_row: 0,
+        flood_close_after: settings.flood_close_after,
+        outbound_queue: settings.outbound_queue,
+        _permit: permit,
         id: uuid::Uuid::new_v4(),
         room,
         username: String::new(),
@@ -47,7 +57,7 @@ pub fn serve(
         heartbeat_interval: settings.heartbeat_interval,
         client_timeout: settings.client_timeout,
     };
-    ws::WsResponseBuilder::new(session, req, stream).start()
+    ws::WsResponseBuilder::new(session, req, stream).frame_size(settings.max_frame_bytes).start()
 }
 
 /// One connected client.
@@ -70,6 +80,14 @@ pub struct WsSession {
     limits: InputLimits,
     heartbeat_interval: Duration,
     client_timeout: Duration,
+    /// Frames per second this connection may send.
+    limiter: DefaultDirectRateLimiter,
+    /// Frames refused for the rate since the last accepted one.
+    refused_in_a_row: u32,
+    flood_close_after: u32,
+    outbound_queue: usize,
+    /// The connection's slot under the server's limits, freed on drop.
+    _permit: Box<dyn Send>,
 }
 
 impl WsSession {
@@ -101,7 +119,30 @@ impl WsSession {
         ctx.text(update.encode());
     }
 
+    /// Whether the frame is within the rate; refuses it (and closes the
+    /// connection of a sustained flood) when it is not.
+    fn within_rate(&mut self, client_msg_id: Option<String>, ctx: &mut ws::WebsocketContext<Self>) -> bool {
+        if self.limiter.check().is_ok() {
+            self.refused_in_a_row = 0;
+            return true;
+        }
+        self.refused_in_a_row += 1;
+        if self.refused_in_a_row >= self.flood_close_after {
+            log::warn!("rate_limited: {} keeps flooding; closing with 1008", self.username);
+            crate::metrics::error(ErrorCode::RateLimited);
+            close(ctx, ws::CloseCode::Policy, "message flood");
+            return false;
+        }
+        let refusal = Refusal::new(ErrorCode::RateLimited, "too many messages; slow down")
+            .with_client_msg_id(client_msg_id);
+        refuse(&refusal, ctx);
+        false
+    }
+
     fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        if !self.within_rate(client_msg_id_of(text), ctx) {
+            return;
+        }
         match parse_client_frame(text, self.limits) {
             Ok(ClientCommand::Chat { text, client_msg_id }) => self.post(text, client_msg_id, ctx),
             Ok(ClientCommand::Typing) => self.typing(),
@@ -145,6 +186,21 @@ impl WsSession {
     }
 }
 
+/// The `client_msg_id` of a frame, if it is JSON and has one: so that even a
+/// refusal for the rate names the message it is about.
+fn client_msg_id_of(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct WithId {
+        client_msg_id: Option<String>,
+    }
+    serde_json::from_str::<WithId>(text).ok().and_then(|frame| frame.client_msg_id)
+}
+
+fn close(ctx: &mut ws::WebsocketContext<WsSession>, code: ws::CloseCode, description: &str) {
+    ctx.close(Some(ws::CloseReason { code, description: Some(description.to_owned()) }));
+    ctx.stop();
+}
+
 fn refuse(refusal: &Refusal, ctx: &mut ws::WebsocketContext<WsSession>) {
     log::warn!("refused: {}: {}", refusal.code.as_str(), refusal.message);
     crate::metrics::error(refusal.code);
@@ -155,6 +211,9 @@ impl Actor for WsSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // The room never waits for a session: past this many queued frames
+        // its sends fail and the session is told to go.
+        ctx.set_mailbox_capacity(self.outbound_queue);
         self.heartbeat(ctx);
         let me = ctx.address();
         let session = SessionHandle {
@@ -219,10 +278,8 @@ impl Handler<Replay> for WsSession {
 impl Handler<GoAway> for WsSession {
     type Result = ();
 
-    fn handle(&mut self, _: GoAway, ctx: &mut Self::Context) {
-        let reason = ws::CloseReason { code: ws::CloseCode::Away, description: Some("server shutting down".into()) };
-        ctx.close(Some(reason));
-        ctx.stop();
+    fn handle(&mut self, msg: GoAway, ctx: &mut Self::Context) {
+        close(ctx, ws::CloseCode::from(msg.code), msg.reason);
     }
 }
 
@@ -231,23 +288,27 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
         self.hb = Instant::now();
         match msg {
             Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
-            Ok(ws::Message::Binary(_)) => refuse(
-                &Refusal::new(ErrorCode::BinaryNotSupported, "binary frames are not supported; send JSON text"),
-                ctx,
-            ),
+            Ok(ws::Message::Binary(_)) => {
+                if self.within_rate(None, ctx) {
+                    let refusal = Refusal::new(ErrorCode::BinaryNotSupported, "binary frames are not supported; send JSON text");
+                    refuse(&refusal, ctx);
+                }
+            }
             Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
             Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
-            Ok(ws::Message::Continuation(_)) => {
-                let reason = ws::CloseReason {
-                    code: ws::CloseCode::Unsupported,
-                    description: Some("fragmented messages are not supported".into()),
-                };
-                ctx.close(Some(reason));
-                ctx.stop();
-            }
+            Ok(ws::Message::Continuation(_)) => close(ctx, ws::CloseCode::Unsupported, "fragmented messages are not supported"),
             Ok(ws::Message::Close(reason)) => {
                 ctx.close(reason);
                 ctx.stop();
+            }
+            Err(ws::ProtocolError::Overflow) => {
+                log::warn!("frame_too_large: {} sent a frame over the limit; closing with 1009", self.username);
+                close(ctx, ws::CloseCode::Size, "frame too large");
+            }
+            // actix reports a text frame that is not UTF-8 as an I/O error.
+            Err(ws::ProtocolError::Io(e)) if e.kind() == std::io::ErrorKind::Other => {
+                log::warn!("invalid_utf8: {} sent an invalid text frame; closing with 1007", self.username);
+                close(ctx, ws::CloseCode::Invalid, "text frames must be UTF-8");
             }
             Err(e) => {
                 log::debug!("WebSocket protocol error from {}: {e}", self.username);

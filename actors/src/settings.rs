@@ -17,6 +17,18 @@ pub struct ChatSettings {
     pub max_text_chars: usize,
     /// Longest `client_msg_id` a client may attach to a message.
     pub max_client_msg_id_chars: usize,
+    /// Largest WebSocket frame accepted; a larger one closes the connection with 1009.
+    pub max_frame_bytes: usize,
+    /// Frames a connection may send per second, sustained.
+    pub rate_per_second: u32,
+    /// Frames a connection may send in a burst above the sustained rate.
+    pub rate_burst: u32,
+    /// Refused frames in a row (over the rate) after which the connection
+    /// is closed with 1008.
+    pub flood_close_after: u32,
+    /// Frames waiting for a slow reader; past this the session is dropped
+    /// so it never holds up the room.
+    pub outbound_queue: usize,
     /// How often a session pings its peer and sends `{"type":"heartbeat"}`.
     #[serde(with = "humantime_serde")]
     pub heartbeat_interval: Duration,

@@ -5,8 +5,13 @@ import { checkDraft } from './util.js';
 
 /** How long "X is typing…" stays after X's last typing frame. */
 export const TYPING_TTL_MS = 4000;
-/** We tell the server we are typing at most this often. */
-export const TYPING_SEND_INTERVAL_MS = 2000;
+/**
+ * We tell the server we are typing at most this often: every 2 s, plus a
+ * margin, because the server drops typing frames that arrive less than 2 s
+ * apart (chat.typing_interval) and network jitter must not push ours under
+ * that (a dropped frame would leave a 4 s gap: the indicator would flicker).
+ */
+export const TYPING_SEND_INTERVAL_MS = 2200;
 
 /**
  * The names of a presence frame for display: valid strings, no duplicates,

@@ -50,13 +50,15 @@ export class RoomDirectory {
    * @param {string} [options.url]
    * @param {number} [options.intervalMs]
    * @param {() => boolean} [options.isHidden] skip timed refreshes while the page is hidden
+   * @param {() => boolean} [options.canFetch] skip all refreshes while false (server unreachable)
    */
-  constructor({ onUpdate, fetch: fetchImpl, url = ROOMS_URL, intervalMs = ROOMS_REFRESH_MS, isHidden }) {
+  constructor({ onUpdate, fetch: fetchImpl, url = ROOMS_URL, intervalMs = ROOMS_REFRESH_MS, isHidden, canFetch }) {
     this.onUpdate = onUpdate;
     this.fetch = fetchImpl ?? ((...args) => globalThis.fetch(...args));
     this.url = url;
     this.intervalMs = intervalMs;
     this.isHidden = isHidden ?? (() => Boolean(globalThis.document?.hidden));
+    this.canFetch = canFetch ?? (() => true);
     this.rooms = [];
     this.error = null;
     this.loading = false;
@@ -81,7 +83,7 @@ export class RoomDirectory {
 
   /** Fetch now (at most one request at a time). */
   refresh() {
-    if (this.unsupported) return Promise.resolve(this.rooms);
+    if (this.unsupported || !this.canFetch()) return Promise.resolve(this.rooms);
     if (this.inflight) return this.inflight;
     this.loading = true;
     this._emit();

@@ -277,10 +277,12 @@ export async function newPage(browser, { width = 1280, height = 800, colorScheme
   page.on('console', (msg) => {
     // Chromium itself logs refused WebSocket connects while the server is
     // down; that is expected during reconnect tests, not a page error.
-    // A server without the room list (older binary) answers GET /api/rooms
-    // with 404, which Chromium logs; the page copes (it stops asking).
+    // Chromium logs failed requests of the room list (GET /api/rooms): a
+    // server without it (older binary: 404) or one that just went away
+    // (restart tests). The page copes with both (it stops asking after a 404
+    // and does not ask while its socket is down), so these are not page errors.
     const roomList404 =
-      /^Failed to load resource: the server responded with a status of 404/.test(msg.text()) &&
+      /^Failed to load resource: (the server responded with a status of 404|net::ERR_CONNECTION_REFUSED)/.test(msg.text()) &&
       /\/api\/rooms$/.test(msg.location()?.url ?? '');
     if (msg.type() === 'error' && !/^WebSocket connection to '.*' failed/.test(msg.text()) && !roomList404) {
       page.problems.push(`console.error: ${msg.text()}`);

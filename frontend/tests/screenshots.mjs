@@ -161,6 +161,7 @@ async function shootLive(browser, outDir) {
           await waitFor(async () => (await readMessages(me)).length >= expected, { message: 'message to arrive' });
         }
         await waitDelivered(me, CONVERSATION.length);
+        await sleep(2300); // typing notices go out at most every ~2 s
         await them.type(sel.input, 'same', { delay: 30 });
         await me.waitForSelector('[data-testid="typing-indicator"]:not([hidden])', { timeout: 5000 }).catch(() => {});
         await me.click(sel.input);

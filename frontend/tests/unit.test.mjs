@@ -399,6 +399,21 @@ describe('rooms', () => {
     assert.equal(calls, 3, 'no more requests after a 404');
     assert.ok(updates.some((u) => u.loading));
   });
+
+  test('RoomDirectory: no requests while canFetch() is false (server unreachable)', async () => {
+    let calls = 0;
+    let up = false;
+    const fetch = async () => {
+      calls += 1;
+      return { status: 200, ok: true, json: async () => [] };
+    };
+    const d = new RoomDirectory({ fetch, onUpdate: () => {}, canFetch: () => up });
+    await d.refresh();
+    assert.equal(calls, 0);
+    up = true;
+    await d.refresh();
+    assert.equal(calls, 1);
+  });
 });
 
 /** Minimal WebSocket double driven by the test. */
@@ -545,6 +560,33 @@ describe('socket', () => {
     assert.equal(ws2.sent.length, 0);
     await sleep(100); // an older server never sends history_end: the grace period ends the wait
     assert.deepEqual(ws2.sent.map((f) => f.text), ['A', 'B']);
+    socket.stop();
+  });
+
+  test('the browser going offline drops a live connection; online reconnects at once', async () => {
+    const win = new EventTarget();
+    let online = true;
+    const { socket, last } = fakeSocket({ window: win, isOnline: () => online });
+    socket.start();
+    const ws1 = last();
+    ws1.serverOpen();
+    ws1.serverSend({ type: 'welcome', username: 'Me' });
+    socket.submit('a', { type: 'chat_message', text: 'A', client_msg_id: 'a' });
+    assert.equal(socket.outbox.get('a').status, 'sending');
+    online = false;
+    win.dispatchEvent(new Event('offline'));
+    assert.equal(socket.state, 'offline');
+    assert.ok(ws1.closed);
+    assert.equal(socket.outbox.get('a').status, 'waiting', 'in flight: queued again');
+    await sleep(30);
+    assert.equal(last(), ws1, 'no reconnect attempts while offline');
+    online = true;
+    win.dispatchEvent(new Event('online'));
+    const ws2 = last();
+    assert.notEqual(ws2, ws1);
+    ws2.serverOpen();
+    ws2.serverSend({ type: 'welcome', username: 'Me' });
+    assert.deepEqual(ws2.sent.map((f) => f.text), ['A']);
     socket.stop();
   });
 

@@ -2,6 +2,7 @@
 //! clients, and a real Kafka broker (`KAFKA_BOOTSTRAP_SERVERS`, default
 //! `127.0.0.1:9092`; `scripts/test.sh` starts one with `scripts/kafka.sh`).
 
+mod abuse;
 mod chat;
 mod compose;
 mod faults;

@@ -97,27 +97,60 @@ impl ChatRoom {
     }
 
     /// Sends one encoded frame to every session in `room` except `skip`.
-    fn broadcast(&self, room: &str, frame: &crate::Frame, offset: Option<i64>, skip: Option<SessionId>) {
+    /// A session whose queue is full is not waited for: it leaves the room.
+    fn broadcast(&mut self, room: &str, frame: &crate::Frame, offset: Option<i64>, skip: Option<SessionId>) {
         let Some(ids) = self.rooms.get(room) else { return };
+        let mut slow = Vec::new();
         for id in ids.iter().filter(|id| Some(**id) != skip) {
-            if let Some(member) = self.members.get(id) {
-                member.session.deliver.do_send(Deliver { frame: frame.clone(), offset });
+            let Some(member) = self.members.get(id) else { continue };
+            if let Err(SendError::Full(_)) = member.session.deliver.try_send(Deliver { frame: frame.clone(), offset }) {
+                slow.push(*id);
             }
         }
+        for id in slow {
+            self.evict(id);
+        }
+    }
+
+    /// Drops a session that cannot keep up: out of the room at once, and told
+    /// to close (which it does when its socket moves again).
+    fn evict(&mut self, id: SessionId) {
+        let Some(member) = self.remove_member(id) else { return };
+        ::log::warn!("slow_consumer: {} had {} frames queued; disconnected", member.username, self.settings.outbound_queue);
+        crate::metrics::error(ErrorCode::SlowConsumer);
+        member.session.go_away.do_send(GoAway::TOO_SLOW);
+        self.announce(&member.room, None);
+    }
+
+    fn remove_member(&mut self, id: SessionId) -> Option<Member> {
+        let member = self.members.remove(&id)?;
+        self.usernames.remove(&member.username);
+        if let Some(ids) = self.rooms.get_mut(&member.room) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.rooms.remove(&member.room);
+                self.logs.remove(&member.room);
+            }
+        }
+        self.count_connections(&member.room);
+        self.presence_dirty = true;
+        Some(member)
     }
 
     /// Tells a room's sessions who is there and how many: after any join or
     /// leave, here or on another instance.
-    fn announce(&self, room: &str, skip_count_for: Option<SessionId>) {
+    fn announce(&mut self, room: &str, skip_count_for: Option<SessionId>) {
         if !self.rooms.contains_key(room) {
             return;
         }
         let timestamp = now_rfc3339();
         let count = ServerFrame::ConnectionUpdate { active_connections: self.occupancy(room), room, timestamp: &timestamp };
-        self.broadcast(room, &count.encode(), None, skip_count_for);
+        let count = count.encode();
         let mut users: Vec<&str> = self.local_users(room).chain(self.directory.users(room)).collect();
         users.sort_unstable();
-        self.broadcast(room, &ServerFrame::Presence { room, users: &users }.encode(), None, None);
+        let presence = ServerFrame::Presence { room, users: &users }.encode();
+        self.broadcast(room, &count, None, skip_count_for);
+        self.broadcast(room, &presence, None, None);
     }
 
     fn count_connections(&self, room: &str) {
@@ -275,19 +308,9 @@ impl Handler<Leave> for ChatRoom {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, _: &mut Self::Context) {
-        let Some(member) = self.members.remove(&msg.id) else { return };
-        self.usernames.remove(&member.username);
-        if let Some(ids) = self.rooms.get_mut(&member.room) {
-            ids.remove(&msg.id);
-            if ids.is_empty() {
-                self.rooms.remove(&member.room);
-                self.logs.remove(&member.room);
-            }
-        }
+        let Some(member) = self.remove_member(msg.id) else { return };
         ::log::debug!("{} left {} ({})", member.username, member.room, msg.id);
         self.announce(&member.room, None);
-        self.count_connections(&member.room);
-        self.presence_dirty = true;
     }
 }
 
@@ -296,14 +319,11 @@ impl Handler<Typing> for ChatRoom {
 
     fn handle(&mut self, msg: Typing, _: &mut Self::Context) {
         let Some(member) = self.members.get(&msg.id) else { return };
-        let frame = ServerFrame::Typing { room: &member.room, username: &member.username }.encode();
-        self.broadcast(&member.room, &frame, None, Some(msg.id));
-        self.announce_to_instances(&PresenceRecord::Typing {
-            instance: self.instance_id.clone(),
-            room: member.room.clone(),
-            username: member.username.clone(),
-            timestamp_ms: now_ms(),
-        });
+        let (room, username) = (member.room.clone(), member.username.clone());
+        let frame = ServerFrame::Typing { room: &room, username: &username }.encode();
+        self.broadcast(&room, &frame, None, Some(msg.id));
+        let notice = PresenceRecord::Typing { instance: self.instance_id.clone(), room, username, timestamp_ms: now_ms() };
+        self.announce_to_instances(&notice);
     }
 }
 
@@ -428,7 +448,7 @@ impl Handler<Shutdown> for ChatRoom {
     fn handle(&mut self, _: Shutdown, _: &mut Self::Context) -> Self::Result {
         ::log::info!("closing {} sessions", self.members.len());
         for member in self.members.values() {
-            member.session.go_away.do_send(GoAway);
+            member.session.go_away.do_send(GoAway::SHUTDOWN);
         }
         // Tell the other instances at once rather than after the TTL.
         let goodbye = PresenceRecord::Snapshot { instance: self.instance_id.clone(), rooms: BTreeMap::new(), timestamp_ms: now_ms() };

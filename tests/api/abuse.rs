@@ -1,0 +1,149 @@
+//! Limits and hostile input: every refusal is explicit, and everyone else
+//! keeps being served.
+
+use serde_json::json;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{start, test_settings, TestApp};
+
+async fn app_with(configure: impl FnOnce(&mut anime_chat::config::Settings)) -> TestApp {
+    let mut settings = test_settings();
+    configure(&mut settings);
+    let app = start(settings).await;
+    app.wait_ready().await;
+    app
+}
+
+#[actix_web::test]
+async fn oversized_frames_close_with_1009_and_invalid_utf8_with_1007() {
+    let app = app_with(|_| {}).await;
+    let mut big = app.connect().await;
+    big.send(Message::text("x".repeat(64 * 1024 + 1))).await;
+    assert_eq!(big.closed_with().await, 1009);
+
+    let mut garbled = app.connect().await;
+    let frame = Frame::message(vec![0xff, 0xfe, 0x22], OpCode::Data(Data::Text), true);
+    garbled.send(Message::Frame(frame)).await;
+    assert_eq!(garbled.closed_with().await, 1007);
+
+    let mut fine = app.connect().await;
+    fine.say_and_confirm("others are unaffected", "ok").await;
+}
+
+#[actix_web::test]
+async fn a_burst_over_the_rate_is_refused_message_by_message_and_a_flood_is_closed() {
+    let app = app_with(|s| {
+        s.chat.rate_per_second = 1;
+        s.chat.rate_burst = 5;
+        s.chat.flood_close_after = 30;
+    })
+    .await;
+    let mut client = app.connect().await;
+    client.history().await;
+    for i in 0..8 {
+        client.say(&format!("burst {i}"), &format!("b{i}")).await;
+    }
+    let (mut acked, mut limited) = (Vec::new(), Vec::new());
+    while acked.len() + limited.len() < 8 {
+        let frame = client.next().await;
+        match frame["type"].as_str() {
+            Some("ack") => acked.push(frame["client_msg_id"].as_str().unwrap().to_owned()),
+            Some("error") if frame["code"] == "rate_limited" => limited.push(frame["client_msg_id"].as_str().unwrap().to_owned()),
+            _ => {}
+        }
+    }
+    assert_eq!(acked.len(), 5, "the burst allowance goes through");
+    assert_eq!(limited, ["b5", "b6", "b7"], "the rest are refused by name");
+
+    for i in 0..40 {
+        client.say(&format!("flood {i}"), &format!("f{i}")).await;
+    }
+    assert_eq!(client.closed_with().await, 1008, "a sustained flood is closed");
+}
+
+/// Opens a WebSocket from the loopback address `source`; the upgrade's
+/// status and, when it succeeded, the socket (kept open by the caller).
+async fn connect_from(app: &TestApp, source: [u8; 4]) -> (u16, Option<impl Sized>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((source, 0))).unwrap();
+    let stream = socket.connect(app.addr).await.unwrap();
+    let url = format!("ws://{}/ws/chat", app.addr);
+    match tokio_tungstenite::client_async(url, stream).await {
+        Ok((socket, response)) => (response.status().as_u16(), Some(socket)),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (response.status().as_u16(), None),
+        Err(e) => panic!("upgrade failed: {e}"),
+    }
+}
+
+#[actix_web::test]
+async fn connections_over_the_limits_are_refused_with_503() {
+    let app = app_with(|s| {
+        s.server.max_connections = 3;
+        s.server.max_connections_per_ip = 2;
+    })
+    .await;
+    let mut open = Vec::new();
+    for source in [[127, 0, 0, 1], [127, 0, 0, 1], [127, 0, 0, 2]] {
+        let (status, socket) = connect_from(&app, source).await;
+        assert_eq!(status, 101);
+        open.push(socket);
+    }
+    assert_eq!(connect_from(&app, [127, 0, 0, 1]).await.0, 503, "over the limit per address");
+    assert_eq!(connect_from(&app, [127, 0, 0, 3]).await.0, 503, "over the limit in total");
+
+    open.pop();
+    crate::helpers::eventually("a closed connection frees its place", || async {
+        connect_from(&app, [127, 0, 0, 3]).await.0 == 101
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn http_sends_are_limited_per_address() {
+    let app = app_with(|s| {
+        s.server.http_send_per_second = 1;
+        s.server.http_send_burst = 3;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let (status, body) = app.post_json("/chat/send", &json!({"username": "Sakura", "text": format!("hi {i}")})).await;
+        if status == 429 {
+            assert_eq!(body["code"], "rate_limited");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}
+
+#[actix_web::test]
+async fn a_client_that_does_not_read_is_dropped_without_stalling_the_room() {
+    let app = app_with(|s| {
+        s.chat.outbound_queue = 16;
+        s.chat.rate_per_second = 10_000;
+        s.chat.rate_burst = 10_000;
+    })
+    .await;
+    let _sleeper = app.connect_room("slow").await;
+    let mut talker = app.connect_room("slow").await;
+    talker.count_becomes(2).await;
+    // Enough large messages to fill the sleeper's socket buffers and its queue.
+    let text = "🌸".repeat(2000);
+    let total = 1500;
+    for i in 0..total {
+        talker.say(&text, &format!("t{i}")).await;
+    }
+    let mut received = 0;
+    let mut sleeper_left = false;
+    while received < total || !sleeper_left {
+        let frame = talker.next().await;
+        match frame["type"].as_str() {
+            Some("chat_message") => received += 1,
+            Some("connection_update") if frame["active_connections"] == 1 => sleeper_left = true,
+            _ => {}
+        }
+    }
+    assert_eq!(received, total, "the talker got every message while the sleeper was dropped");
+}
