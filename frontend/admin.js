@@ -648,14 +648,15 @@ function startPage() {
     const last = rates[rates.length - 1];
 
     setValue('metric-received', received);
-    $('rate-received').textContent = last ? `${formatRate(last.received)} now` : 'rate after the next refresh';
+    $('rate-received').textContent = `messages · ${last ? `${formatRate(last.received)} now` : 'from clients'}`;
     setValue('metric-delivered', delivered);
-    $('rate-delivered').textContent = last ? `${formatRate(last.delivered)} now` : 'frames written to sessions';
+    $('rate-delivered').textContent = `to sessions · ${last ? `${formatRate(last.delivered)} now` : 'frames'}`;
     drawSpark($('spark-received'), rates.map((r) => r.received));
     drawSpark($('spark-delivered'), rates.map((r) => r.delivered));
 
     setValue('metric-connections', connectionsAll);
-    $('connections-sub').textContent = `${formatCount(connectionsHere)} on this instance · ${rooms.length} ${rooms.length === 1 ? 'room' : 'rooms'}`;
+    $('connections-sub').textContent = `${rooms.length} ${rooms.length === 1 ? 'room' : 'rooms'} · ${formatCount(connectionsHere)} here`;
+    $('connections-sub').title = `${formatCount(connectionsAll)} in all rooms on every instance, ${formatCount(connectionsHere)} on this one`;
 
     setValue('metric-errors', errorTotal);
     const top = [...errors].sort((a, b) => b.value - a.value)[0];

@@ -368,6 +368,41 @@ mod tests {
         assert_eq!(serde_json::from_value::<ChatRecord>(json).unwrap(), record);
     }
 
+    /// Any accepted text obeys the documented normalisation.
+    fn check_accepted(command: &ClientCommand) {
+        if let ClientCommand::Chat { text, .. } = command {
+            assert!(!text.is_empty() && text.chars().count() <= LIMITS.max_text_chars);
+            assert_eq!(text.trim(), text);
+            assert!(text.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
+        }
+    }
+
+    proptest::proptest! {
+        // A short run in every `cargo test`; PROPTEST_CASES raises it (docs/reliability.md).
+        #[test]
+        fn arbitrary_frames_never_panic(raw in ".{0,300}") {
+            if let Ok(command) = parse_client_frame(&raw, LIMITS) {
+                check_accepted(&command);
+            }
+        }
+
+        #[test]
+        fn arbitrary_chat_frames_are_accepted_or_refused_with_a_code(
+            text in proptest::prelude::any::<String>(),
+            id in proptest::option::of(".{0,12}"),
+            extra in proptest::option::of("[a-z_]{1,8}"),
+        ) {
+            let mut frame = serde_json::json!({"type": "chat_message", "text": text, "client_msg_id": id});
+            if let Some(key) = extra {
+                frame[key] = serde_json::json!(1);
+            }
+            match parse_client_frame(&frame.to_string(), LIMITS) {
+                Ok(command) => check_accepted(&command),
+                Err(refusal) => assert!(!refusal.message.is_empty()),
+            }
+        }
+    }
+
     #[test]
     fn error_frames_omit_an_unknown_client_msg_id() {
         let refusal = Refusal::new(ErrorCode::BinaryNotSupported, "text frames only");

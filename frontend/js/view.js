@@ -164,6 +164,7 @@ export class ChatView {
     this.joinedAt = null;
     this.wasConnected = false;
     this.els.online.textContent = '–';
+    this.els.panelCount.hidden = true;
     this.setMessageCount(0);
     this.setPresence([]);
     this.setTyping([]);

@@ -500,6 +500,13 @@ describe('admin page (Control Center) against the real server', { timeout: 30000
   });
 
   test('screenshot at 1280x800, dark, with data', async () => {
+    // a little chatter in the other rooms, so that the rate sparklines have a shape
+    const [chatty, quiet] = await Promise.all([openSocket(ROOM2), openSocket(ROOM3)]);
+    const lines = ['ramen or onigiri?', 'onigiri, always 🍙', 'Mobile Suit marathon tonight', 'Yotsuba&! chapter 16 👀'];
+    for (let i = 0; i < 10; i += 1) {
+      await say(i % 3 ? chatty : quiet, lines[i % lines.length]);
+      await sleep(i < 5 ? 250 : 600);
+    }
     await admin.click(s.room(ROOM));
     await waitFor(async () => (await readRecords(admin))[0]?.key === ROOM, { message: `${ROOM} records` });
     await admin.evaluate(() => document.activeElement?.blur());

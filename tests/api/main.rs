@@ -5,6 +5,7 @@
 mod abuse;
 mod chat;
 mod compose;
+mod durability;
 mod faults;
 mod helpers;
 mod history;
