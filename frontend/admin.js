@@ -19,7 +19,7 @@ export const TOKEN_KEY = 'anime-chat-admin-token';
 export const REFRESH_MS = 2000;
 export const RECORDS_LIMIT = 25;
 const REQUEST_TIMEOUT_MS = 8000;
-const SPARK_POINTS = 40;
+const SPARK_POINTS = 30;
 const ROOM_RE = /^[a-z0-9-]{1,64}$/;
 
 // ---------------------------------------------------------------------------
@@ -698,17 +698,21 @@ function startPage() {
   }
 
   function drawSpark(svg, values) {
+    // a dashed zero line across the whole width; the rates fill in from the
+    // right (spread wider while there are only a few: at least 12 slots)
+    const base = svgEl('line', { class: 'spark__base', x1: 0, y1: 30.5, x2: 100, y2: 30.5 });
     if (values.length < 2) {
-      svg.replaceChildren(svgEl('line', { class: 'spark__base', x1: 0, y1: 31, x2: 100, y2: 31 }));
+      svg.replaceChildren(base);
       return;
     }
     const max = Math.max(...values, 0.0001);
-    const step = 100 / (SPARK_POINTS - 1);
+    const step = 100 / (Math.max(12, values.length) - 1);
     const start = 100 - step * (values.length - 1);
     const pts = values.map((v, i) => [start + i * step, 30 - (v / max) * 26]);
     const line = pts.map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`).join(' ');
     const area = `M${pts[0][0].toFixed(2)},32 L${line.replaceAll(' ', ' L')} L100,32 Z`;
     svg.replaceChildren(
+      base,
       svgEl('path', { class: 'spark__area', d: area }),
       svgEl('polyline', { class: 'spark__line', points: line, 'vector-effect': 'non-scaling-stroke' }),
     );

@@ -131,6 +131,17 @@ pub async fn wait_ready(addr: SocketAddr) {
     .await;
 }
 
+/// Configuration for tests that send bursts: no practical rate limit.
+pub const NO_RATE_LIMIT: &str = "[chat]\nrate_per_second = 100000\nrate_burst = 100000\n";
+
+/// Settings with [`NO_RATE_LIMIT`].
+pub fn unlimited_settings() -> Settings {
+    let mut settings = test_settings();
+    settings.chat.rate_per_second = 100_000;
+    settings.chat.rate_burst = 100_000;
+    settings
+}
+
 /// A fresh topic name, so tests never see each other's messages.
 pub fn unique_topic() -> String {
     format!("chat-test-{}", uuid::Uuid::new_v4().simple())
@@ -317,7 +328,7 @@ impl Client {
         while acked < count {
             match self.next_before(deadline).await["type"].as_str() {
                 Some("ack") => acked += 1,
-                Some("error") => panic!("a message of the burst was refused"),
+                Some("error") => panic!("a message of the burst was refused (raise the rate limit for bursts)"),
                 _ => {}
             }
         }

@@ -8,7 +8,10 @@ use rdkafka::config::ClientConfig;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
-use crate::helpers::{bootstrap_servers, free_port, spawn_app, start, test_settings, unique_topic, ServerProcess};
+use crate::helpers::{
+    bootstrap_servers, free_port, spawn_app, start, test_settings, unique_topic, unlimited_settings, ServerProcess,
+    NO_RATE_LIMIT,
+};
 
 fn texts(messages: &[Value]) -> Vec<&str> {
     messages.iter().filter_map(|m| m["text"].as_str()).collect()
@@ -51,7 +54,8 @@ async fn a_newcomer_gets_the_rooms_last_messages_then_history_end() {
 
 #[actix_web::test]
 async fn a_resume_after_a_missed_burst_gets_every_message_once_in_order() {
-    let app = spawn_app().await;
+    let app = start(unlimited_settings()).await;
+    app.wait_ready().await;
     let mut reader = app.connect_room("burst").await;
     reader.history().await;
     let (_, seen) = reader.say_and_confirm("last seen", "l").await;
@@ -81,8 +85,8 @@ async fn a_resume_after_a_missed_burst_gets_every_message_once_in_order() {
 #[actix_web::test]
 async fn a_resume_works_on_another_instance_after_a_crash() {
     let topic = unique_topic();
-    let mut first = ServerProcess::start(&topic, free_port()).await;
-    let second = ServerProcess::start(&topic, free_port()).await;
+    let mut first = ServerProcess::start_with(&topic, free_port(), NO_RATE_LIMIT).await;
+    let second = ServerProcess::start_with(&topic, free_port(), NO_RATE_LIMIT).await;
     let mut client = first.connect("/ws/chat?room=crash").await;
     client.history().await;
     let (_, seen) = client.say_and_confirm("before the crash", "b").await;
@@ -130,4 +134,16 @@ async fn a_resume_into_a_deleted_range_says_recovered_false() {
     let (replayed, end) = resumed.history().await;
     assert_eq!(end["recovered"], false, "part of the range is gone");
     assert_eq!(texts(&replayed), ["m3", "m4", "m5"], "what remains, in order");
+}
+
+#[actix_web::test]
+async fn a_since_past_the_end_of_the_log_says_recovered_false() {
+    let app = spawn_app().await;
+    let mut client = app.connect_room("recreated").await;
+    client.history().await;
+    client.say_and_confirm("only message", "o").await;
+    let mut resumed = app.connect_to("/ws/chat?room=recreated&since=500").await;
+    let (replayed, end) = resumed.history().await;
+    assert!(replayed.is_empty());
+    assert_eq!(end["recovered"], false, "offset 500 cannot come from this log");
 }

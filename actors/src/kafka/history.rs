@@ -35,7 +35,9 @@ pub(super) fn read_room(clients: &KafkaClients, request: &ReadRoom) -> KafkaResu
         HistoryStart::After(offset) => {
             let from = (offset + 1).clamp(low, high);
             let mut read = reader.scan(from, high)?;
-            read.truncated = offset + 1 < low;
+            // Before the log's start, some messages are gone; past its end,
+            // the offset cannot come from this log (the topic was recreated).
+            read.truncated = offset + 1 < low || offset + 1 > high;
             read
         }
         HistoryStart::Last(count) => reader.last(count, low, high)?,

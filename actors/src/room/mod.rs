@@ -175,7 +175,13 @@ impl ChatRoom {
     /// A room's recent messages, from its cache when it holds them,
     /// otherwise read from Kafka (and the cache extended with what was read).
     fn history(&mut self, room: String, start: HistoryStart, max: usize, keep: Keep) -> ResponseActFuture<Self, Result<History, Refusal>> {
-        let cached = self.logs.get(&room).and_then(|log| match start {
+        // An offset past what this instance has read may be one it has not
+        // read yet, or one from a log that no longer exists: Kafka decides.
+        let ahead = match (start, self.partition_of(&room)) {
+            (HistoryStart::After(offset), Some(partition)) => self.positions.get(&partition).is_some_and(|next| offset + 1 > *next),
+            _ => false,
+        };
+        let cached = self.logs.get(&room).filter(|_| !ahead).and_then(|log| match start {
             HistoryStart::After(offset) => log.after(offset),
             HistoryStart::Last(count) => log.last(count),
         });
