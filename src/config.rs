@@ -17,6 +17,8 @@ pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CHAT_ADDR", "server.addr"),
     ("CHAT_ADMIN_TOKEN", "server.admin_token"),
+    ("CHAT_TLS_CERT", "server.tls_cert_file"),
+    ("CHAT_TLS_KEY", "server.tls_key_file"),
     ("CHAT_TOPIC", "kafka.topic"),
     ("KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap_servers"),
 ];
@@ -52,6 +54,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Bearer token for `/admin` and `/api/admin/*`; empty turns them off.
     pub admin_token: String,
+    /// PEM certificate chain; with `tls_key_file`, the server speaks TLS.
+    pub tls_cert_file: String,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: String,
     /// On SIGTERM, how long workers may take to finish after sessions are closed.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: std::time::Duration,
@@ -90,6 +96,9 @@ impl Settings {
         }
         if self.kafka.topic.trim().is_empty() {
             return invalid("kafka.topic", "must not be empty");
+        }
+        if self.server.tls_cert_file.is_empty() != self.server.tls_key_file.is_empty() {
+            return invalid("server.tls_key_file", "set both tls_cert_file and tls_key_file, or neither");
         }
         if self.kafka.partitions < 1 {
             return invalid("kafka.partitions", "must be at least 1");

@@ -79,7 +79,6 @@ impl Application {
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms").log_target("anime_chat::http"))
                 .configure(routes::configure)
         })
-        .listen(listener)?
         // Shutdown is ours (see `run_until_stopped`): sessions must be told
         // to go away and Kafka flushed before the workers stop.
         .disable_signals()
@@ -87,7 +86,17 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
-        log::info!("instance {instance_id}: open http://{addr}/ to chat (WebSocket at ws://{addr}/ws/chat)");
+        let (http, ws) = match tls_config(&settings.server)? {
+            Some(tls) => {
+                server = server.listen_rustls_0_23(listener, tls)?;
+                ("https", "wss")
+            }
+            None => {
+                server = server.listen(listener)?;
+                ("http", "ws")
+            }
+        };
+        log::info!("instance {instance_id}: open {http}://{addr}/ to chat (WebSocket at {ws}://{addr}/ws/chat)");
         Ok(Self { addr, server: server.run(), hub, _embedded: embedded })
     }
 
@@ -151,6 +160,26 @@ fn start_embedded_kafka(settings: &Settings) -> anyhow::Result<Option<EmbeddedKa
     );
     log::info!("embedded Kafka bootstrap: {} (kcat or Kafka's console tools can read it)", embedded.bootstrap_servers());
     Ok(Some(embedded))
+}
+
+/// The rustls configuration when a certificate and key are configured.
+fn tls_config(settings: &crate::config::ServerSettings) -> anyhow::Result<Option<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    if settings.tls_cert_file.is_empty() {
+        return Ok(None);
+    }
+    let certs = CertificateDer::pem_file_iter(&settings.tls_cert_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading server.tls_cert_file {}", settings.tls_cert_file))?;
+    let key = PrivateKeyDer::from_pem_file(&settings.tls_key_file)
+        .with_context(|| format!("reading server.tls_key_file {}", settings.tls_key_file))?;
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("server.tls_cert_file and server.tls_key_file do not make a valid pair")?;
+    Ok(Some(config))
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -14,3 +14,4 @@ mod instances;
 mod kafka_record;
 mod observability;
 mod presence;
+mod tls;
