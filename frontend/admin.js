@@ -14,6 +14,7 @@
 // only in a browser.
 
 import { initTheme } from './js/theme.js';
+import { el } from './js/dom.js';
 
 export const TOKEN_KEY = 'anime-chat-admin-token';
 export const REFRESH_MS = 2000;
@@ -209,19 +210,6 @@ function startPage() {
   const $ = (id) => document.getElementById(id);
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
-  /** document.createElement with attributes; `text` goes in as textContent. */
-  function el(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (value === undefined || value === null || value === false) continue;
-      if (key === 'text') node.textContent = String(value);
-      else if (key === 'class') node.className = value;
-      else if (key === 'dataset') Object.assign(node.dataset, value);
-      else node.setAttribute(key, value === true ? '' : String(value));
-    }
-    for (const child of children) if (child !== null && child !== undefined && child !== false) node.append(child);
-    return node;
-  }
 
   function svgEl(tag, attrs = {}) {
     const node = document.createElementNS(SVG_NS, tag);

@@ -72,7 +72,7 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
 
 pub(crate) fn embedded_file(req: &HttpRequest, path: &str) -> HttpResponse {
     let Some(file) = Page::get(path) else {
-        return HttpResponse::NotFound().json(json!({"error": format!("no asset {path}"), "code": "not_found"}));
+        return HttpResponse::NotFound().json(json!({"success": false, "error": format!("no asset {path}"), "code": "not_found"}));
     };
     let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
     let fresh = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
