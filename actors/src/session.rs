@@ -47,6 +47,10 @@ pub fn serve(
         hb: Instant::now(),
         history,
         held_back: Some(Vec::new()),
+        last_offset: match history {
+            HistoryStart::After(offset) => offset,
+            HistoryStart::Last(_) => -1,
+        },
         last_typing: None,
         typing_interval: settings.typing_interval,
         hub,
@@ -73,6 +77,10 @@ pub struct WsSession {
     /// Live chat messages that arrive while history is replayed: sent after
     /// it, minus any the replay already contained. `None` once replayed.
     held_back: Option<Vec<(i64, Frame)>>,
+    /// Offset of the last chat message written to this client. A room's
+    /// offsets only grow, so anything at or below it is a duplicate: a
+    /// history read can run ahead of this instance's live consumer.
+    last_offset: i64,
     /// When this session's last typing notice went out.
     last_typing: Option<Instant>,
     typing_interval: Duration,
@@ -246,7 +254,18 @@ impl Handler<Deliver> for WsSession {
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
         match (&mut self.held_back, msg.offset) {
             (Some(held_back), Some(offset)) => held_back.push((offset, msg.frame)),
-            _ => ctx.text(msg.frame),
+            (None, Some(offset)) => self.write_chat(offset, msg.frame, ctx),
+            (_, None) => ctx.text(msg.frame),
+        }
+    }
+}
+
+impl WsSession {
+    /// Writes a chat message unless the client already has it.
+    fn write_chat(&mut self, offset: i64, frame: Frame, ctx: &mut ws::WebsocketContext<Self>) {
+        if offset > self.last_offset {
+            self.last_offset = offset;
+            ctx.text(frame);
         }
     }
 }
@@ -257,20 +276,12 @@ impl Handler<Replay> for WsSession {
     /// Writes the history, `history_end`, then the live messages held back
     /// meanwhile that the history did not already contain: no gap, no duplicate.
     fn handle(&mut self, msg: Replay, ctx: &mut Self::Context) {
-        let mut seen = match self.history {
-            HistoryStart::After(offset) => offset,
-            HistoryStart::Last(_) => -1,
-        };
         for (offset, frame) in msg.frames {
-            seen = seen.max(offset);
-            ctx.text(frame);
+            self.write_chat(offset, frame, ctx);
         }
         ctx.text(ServerFrame::HistoryEnd { room: &self.room, recovered: msg.recovered }.encode());
         for (offset, frame) in self.held_back.take().unwrap_or_default() {
-            if offset > seen {
-                seen = offset;
-                ctx.text(frame);
-            }
+            self.write_chat(offset, frame, ctx);
         }
     }
 }

@@ -121,29 +121,36 @@ async fn http_sends_are_limited_per_address() {
 #[actix_web::test]
 async fn a_client_that_does_not_read_is_dropped_without_stalling_the_room() {
     let app = app_with(|s| {
-        s.chat.outbound_queue = 16;
-        s.chat.rate_per_second = 10_000;
-        s.chat.rate_burst = 10_000;
+        s.chat.outbound_queue = 64;
+        s.server.http_send_per_second = 100_000;
+        s.server.http_send_burst = 100_000;
     })
     .await;
     let _sleeper = app.connect_room("slow").await;
-    let mut talker = app.connect_room("slow").await;
-    talker.count_becomes(2).await;
-    // Enough large messages to fill the sleeper's socket buffers and its queue.
-    let text = "🌸".repeat(2000);
+    let mut reader = app.connect_room("slow").await;
+    reader.count_becomes(2).await;
+    // Enough large messages to fill the sleeper's socket buffers and its
+    // queue, posted over HTTP so the reader does nothing but read.
     let total = 1500;
-    for i in 0..total {
-        talker.say(&text, &format!("t{i}")).await;
-    }
+    let url = app.url("/chat/send");
+    let poster = actix_web::rt::spawn(async move {
+        let text = "🌸".repeat(2000);
+        for _ in 0..total {
+            let body = json!({"username": "Poster", "text": text, "room": "slow"});
+            let response = awc::Client::default().post(&url).send_json(&body).await.expect("POST");
+            assert_eq!(response.status(), 200);
+        }
+    });
     let mut received = 0;
     let mut sleeper_left = false;
     while received < total || !sleeper_left {
-        let frame = talker.next().await;
+        let frame = reader.next().await;
         match frame["type"].as_str() {
             Some("chat_message") => received += 1,
             Some("connection_update") if frame["active_connections"] == 1 => sleeper_left = true,
             _ => {}
         }
     }
-    assert_eq!(received, total, "the talker got every message while the sleeper was dropped");
+    poster.await.expect("every post accepted");
+    assert_eq!(received, total, "the reader got every message while the sleeper was dropped");
 }
