@@ -41,7 +41,11 @@ struct RecordsQuery {
 }
 
 /// A room's last records with key, headers and value.
-async fn records(req: HttpRequest, state: web::Data<AppState>, room: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn records(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    room: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     let room = room.into_inner();
     validate_room(&room)?;

@@ -23,6 +23,9 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap_servers"),
 ];
 
+/// A configuration error; it names the offending key.
+pub type ConfigError = Box<figment::Error>;
+
 /// Everything the server reads at startup.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,12 +68,12 @@ pub struct ServerSettings {
 
 impl Settings {
     /// Loads the configuration from the defaults, `CHAT_CONFIG` and the environment.
-    pub fn load() -> Result<Self, figment::Error> {
+    pub fn load() -> Result<Self, ConfigError> {
         Self::load_from(|var| std::env::var(var).ok())
     }
 
     /// Loads the configuration with `env` standing in for the environment.
-    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Self, figment::Error> {
+    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Toml::string(DEFAULT_CONFIG));
         if let Some(path) = env("CHAT_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
@@ -80,11 +83,11 @@ impl Settings {
                 figment = figment.merge(Serialized::default(key, value));
             }
         }
-        figment.extract::<Self>()?.validated()
+        figment.extract::<Self>().map_err(Box::new)?.validated()
     }
 
-    fn validated(self) -> Result<Self, figment::Error> {
-        let invalid = |key: &str, why: &str| Err(figment::Error::from(format!("invalid `{key}`: {why}")));
+    fn validated(self) -> Result<Self, ConfigError> {
+        let invalid = |key: &str, why: &str| Err(Box::new(figment::Error::from(format!("invalid `{key}`: {why}"))));
         if let Err(refusal) = actors::protocol::validate_room(&self.chat.default_room) {
             return invalid("chat.default_room", &refusal.message);
         }
@@ -130,7 +133,7 @@ mod tests {
 
     use super::*;
 
-    fn load(vars: &[(&str, &str)]) -> Result<Settings, figment::Error> {
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::load_from(|var| vars.get(var).cloned())
     }

@@ -24,7 +24,9 @@ impl OriginPolicy {
 
 fn matches(pattern: &str, origin: &str) -> bool {
     match pattern.strip_suffix(":*") {
-        Some(prefix) => origin == prefix || origin.strip_prefix(prefix).and_then(|rest| rest.strip_prefix(':')).is_some_and(is_port),
+        Some(prefix) => {
+            origin == prefix || origin.strip_prefix(prefix).and_then(|rest| rest.strip_prefix(':')).is_some_and(is_port)
+        }
         None => pattern == origin,
     }
 }

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use actix::Addr;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use actors::protocol::{normalize_text, normalize_username, validate_room, ErrorCode, Refusal};
 use actors::messages::{FetchMessages, HistoryStart, ListRooms, SendChat};
+use actors::protocol::{normalize_text, normalize_username, validate_room, ErrorCode, Refusal};
 use actors::{room::now_rfc3339, ChatRoom, ChatSettings, KafkaHealth};
 use rust_embed::Embed;
 use serde::Deserialize;
@@ -72,7 +72,8 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
 
 pub(crate) fn embedded_file(req: &HttpRequest, path: &str) -> HttpResponse {
     let Some(file) = Page::get(path) else {
-        return HttpResponse::NotFound().json(json!({"success": false, "error": format!("no asset {path}"), "code": "not_found"}));
+        return HttpResponse::NotFound()
+            .json(json!({"success": false, "error": format!("no asset {path}"), "code": "not_found"}));
     };
     let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
     let fresh = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
@@ -197,11 +198,8 @@ async fn messages(
     let query = parse_query::<MessagesQuery>(&req)?;
     let limit = history_size(query.limit, &state.chat, "limit")?;
     let start = query.since.map_or(HistoryStart::Last(limit), HistoryStart::After);
-    let history = state
-        .hub
-        .send(FetchMessages { room: room.clone(), start, max: limit })
-        .await
-        .map_err(|_| hub_gone())??;
+    let history =
+        state.hub.send(FetchMessages { room: room.clone(), start, max: limit }).await.map_err(|_| hub_gone())??;
     let messages: Vec<serde_json::Value> = history
         .messages
         .iter()
@@ -229,7 +227,9 @@ fn history_size(requested: Option<usize>, chat: &ChatSettings, name: &str) -> Re
     match requested {
         None => Ok(chat.history_default),
         Some(n) if n <= chat.history_max => Ok(n),
-        Some(_) => Err(Refusal::new(ErrorCode::InvalidField, format!("{name} must be at most {}", chat.history_max)).into()),
+        Some(_) => {
+            Err(Refusal::new(ErrorCode::InvalidField, format!("{name} must be at most {}", chat.history_max)).into())
+        }
     }
 }
 
@@ -252,7 +252,9 @@ async fn websocket(
     validate_room(&room).map_err(ApiError::from)?;
     let history = match query.since {
         Some(since) if since < -1 => {
-            return Err(ApiError::from(Refusal::new(ErrorCode::InvalidField, "since must be an offset, -1 or more")).into())
+            return Err(
+                ApiError::from(Refusal::new(ErrorCode::InvalidField, "since must be an offset, -1 or more")).into()
+            )
         }
         Some(since) => HistoryStart::After(since),
         None => HistoryStart::Last(history_size(query.history, &state.chat, "history")?),

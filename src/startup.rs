@@ -37,9 +37,8 @@ impl Application {
         log::info!("configuration: {}", settings.summary());
         let instance_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let embedded = start_embedded_kafka(&settings)?;
-        let bootstrap = embedded
-            .as_ref()
-            .map_or(settings.kafka.bootstrap_servers.as_str(), EmbeddedKafka::bootstrap_servers);
+        let bootstrap =
+            embedded.as_ref().map_or(settings.kafka.bootstrap_servers.as_str(), EmbeddedKafka::bootstrap_servers);
         let max_connections = crate::limits::max_connections(&settings.server);
         log::info!("accepting up to {max_connections} WebSocket connections");
         let clients = KafkaClients::new(&settings.kafka, bootstrap, &instance_id)
@@ -158,7 +157,10 @@ fn start_embedded_kafka(settings: &Settings) -> anyhow::Result<Option<EmbeddedKa
     log::warn!(
         "KAFKA_BOOTSTRAP_SERVERS is not set: using embedded Kafka. Messages live in memory only and are lost when the server stops."
     );
-    log::info!("embedded Kafka bootstrap: {} (kcat or Kafka's console tools can read it)", embedded.bootstrap_servers());
+    log::info!(
+        "embedded Kafka bootstrap: {} (kcat or Kafka's console tools can read it)",
+        embedded.bootstrap_servers()
+    );
     Ok(Some(embedded))
 }
 
@@ -174,11 +176,12 @@ fn tls_config(settings: &crate::config::ServerSettings) -> anyhow::Result<Option
         .with_context(|| format!("reading server.tls_cert_file {}", settings.tls_cert_file))?;
     let key = PrivateKeyDer::from_pem_file(&settings.tls_key_file)
         .with_context(|| format!("reading server.tls_key_file {}", settings.tls_key_file))?;
-    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("server.tls_cert_file and server.tls_key_file do not make a valid pair")?;
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .context("server.tls_cert_file and server.tls_key_file do not make a valid pair")?;
     Ok(Some(config))
 }
 

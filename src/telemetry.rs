@@ -48,10 +48,7 @@ pub fn as_json(prometheus_text: &str) -> Value {
 
 /// `a="1",b="x"` into a map. Our label values never hold quotes or commas.
 fn parse_labels(text: &str) -> BTreeMap<&str, &str> {
-    text.split(',')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim_matches('"')))
-        .collect()
+    text.split(',').filter_map(|pair| pair.split_once('=')).map(|(k, v)| (k.trim(), v.trim_matches('"'))).collect()
 }
 
 #[cfg(test)]

@@ -6,19 +6,89 @@ use std::collections::HashSet;
 use rand::seq::IndexedRandom;
 
 const ADJECTIVES: &[&str] = &[
-    "Azure", "Crimson", "Silent", "Starlit", "Sakura", "Moonlit", "Radiant", "Shadow", "Golden",
-    "Electric", "Frozen", "Blazing", "Mystic", "Velvet", "Cosmic", "Jade", "Neon", "Lunar",
-    "Solar", "Wandering", "Hidden", "Thunder", "Crystal", "Scarlet", "Midnight", "Spirit",
-    "Iron", "Silver", "Twilight", "Phantom", "Emerald", "Violet", "Dawn", "Storm", "Ember",
-    "Gentle", "Fierce", "Dreaming", "Swift", "Celestial",
+    "Azure",
+    "Crimson",
+    "Silent",
+    "Starlit",
+    "Sakura",
+    "Moonlit",
+    "Radiant",
+    "Shadow",
+    "Golden",
+    "Electric",
+    "Frozen",
+    "Blazing",
+    "Mystic",
+    "Velvet",
+    "Cosmic",
+    "Jade",
+    "Neon",
+    "Lunar",
+    "Solar",
+    "Wandering",
+    "Hidden",
+    "Thunder",
+    "Crystal",
+    "Scarlet",
+    "Midnight",
+    "Spirit",
+    "Iron",
+    "Silver",
+    "Twilight",
+    "Phantom",
+    "Emerald",
+    "Violet",
+    "Dawn",
+    "Storm",
+    "Ember",
+    "Gentle",
+    "Fierce",
+    "Dreaming",
+    "Swift",
+    "Celestial",
 ];
 
 const CLASSES: &[&str] = &[
-    "Ronin", "Samurai", "Ninja", "Shinobi", "Kitsune", "Miko", "Mage", "Alchemist", "Paladin",
-    "Idol", "Mecha Pilot", "Spirit Tamer", "Sensei", "Senpai", "Dragon Rider", "Summoner",
-    "Swordsman", "Archer", "Oni", "Tengu", "Wanderer", "Sorcerer", "Knight", "Bard", "Healer",
-    "Detective", "Magical Girl", "Shrine Keeper", "Sky Pirate", "Hero", "Villain", "Tanuki",
-    "Exorcist", "Guardian", "Sage", "Kunoichi", "Ranger", "Monk", "Witch", "Captain",
+    "Ronin",
+    "Samurai",
+    "Ninja",
+    "Shinobi",
+    "Kitsune",
+    "Miko",
+    "Mage",
+    "Alchemist",
+    "Paladin",
+    "Idol",
+    "Mecha Pilot",
+    "Spirit Tamer",
+    "Sensei",
+    "Senpai",
+    "Dragon Rider",
+    "Summoner",
+    "Swordsman",
+    "Archer",
+    "Oni",
+    "Tengu",
+    "Wanderer",
+    "Sorcerer",
+    "Knight",
+    "Bard",
+    "Healer",
+    "Detective",
+    "Magical Girl",
+    "Shrine Keeper",
+    "Sky Pirate",
+    "Hero",
+    "Villain",
+    "Tanuki",
+    "Exorcist",
+    "Guardian",
+    "Sage",
+    "Kunoichi",
+    "Ranger",
+    "Monk",
+    "Witch",
+    "Captain",
 ];
 
 /// How many random picks to try before falling back to a numbered name.
@@ -40,10 +110,7 @@ pub fn unique_name(taken: &HashSet<String>) -> String {
         }
     }
     let base = pick();
-    (2..)
-        .map(|n| format!("{base} {n}"))
-        .find(|name| !taken.contains(name))
-        .unwrap_or(base)
+    (2..).map(|n| format!("{base} {n}")).find(|name| !taken.contains(name)).unwrap_or(base)
 }
 
 #[cfg(test)]

@@ -98,8 +98,16 @@ pub struct ChatRecord {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {
-    Welcome { username: &'a str, room: &'a str, session_id: &'a str },
-    ConnectionUpdate { active_connections: usize, room: &'a str, timestamp: &'a str },
+    Welcome {
+        username: &'a str,
+        room: &'a str,
+        session_id: &'a str,
+    },
+    ConnectionUpdate {
+        active_connections: usize,
+        room: &'a str,
+        timestamp: &'a str,
+    },
     ChatMessage {
         message_id: &'a str,
         username: &'a str,
@@ -109,7 +117,11 @@ pub enum ServerFrame<'a> {
         active_connections: usize,
         offset: i64,
     },
-    Ack { client_msg_id: Option<&'a str>, message_id: &'a str, offset: i64 },
+    Ack {
+        client_msg_id: Option<&'a str>,
+        message_id: &'a str,
+        offset: i64,
+    },
     Error {
         code: ErrorCode,
         message: &'a str,
@@ -117,9 +129,18 @@ pub enum ServerFrame<'a> {
         client_msg_id: Option<&'a str>,
     },
     Heartbeat,
-    HistoryEnd { room: &'a str, recovered: bool },
-    Presence { room: &'a str, users: &'a [&'a str] },
-    Typing { room: &'a str, username: &'a str },
+    HistoryEnd {
+        room: &'a str,
+        recovered: bool,
+    },
+    Presence {
+        room: &'a str,
+        users: &'a [&'a str],
+    },
+    Typing {
+        room: &'a str,
+        username: &'a str,
+    },
 }
 
 impl<'a> ServerFrame<'a> {
@@ -136,11 +157,7 @@ impl<'a> ServerFrame<'a> {
     }
 
     pub fn error(refusal: &'a Refusal) -> Self {
-        Self::Error {
-            code: refusal.code,
-            message: &refusal.message,
-            client_msg_id: refusal.client_msg_id.as_deref(),
-        }
+        Self::Error { code: refusal.code, message: &refusal.message, client_msg_id: refusal.client_msg_id.as_deref() }
     }
 
     /// The frame as JSON text, encoded once and shared by every recipient.
@@ -198,17 +215,14 @@ pub fn parse_client_frame(raw: &str, limits: InputLimits) -> Result<ClientComman
     // Read the id first so that every later refusal can echo it.
     let client_msg_id = object.get("client_msg_id").and_then(Value::as_str);
     match object.get("type").and_then(Value::as_str) {
-        None => Err(Refusal::new(ErrorCode::InvalidJson, "frame needs a string \"type\"")
-            .for_message(client_msg_id)),
-        Some("chat_message") => parse_chat(value.clone(), limits)
-            .map_err(|refusal| refusal.for_message(client_msg_id)),
+        None => Err(Refusal::new(ErrorCode::InvalidJson, "frame needs a string \"type\"").for_message(client_msg_id)),
+        Some("chat_message") => parse_chat(value.clone(), limits).map_err(|refusal| refusal.for_message(client_msg_id)),
         Some("typing") if object.len() == 1 => Ok(ClientCommand::Typing),
         Some("typing") => Err(Refusal::new(ErrorCode::InvalidField, "typing takes no fields")),
-        Some(other) => Err(Refusal::new(
-            ErrorCode::UnknownType,
-            format!("unknown frame type \"{}\"", truncate(other, 40)),
-        )
-        .for_message(client_msg_id)),
+        Some(other) => {
+            Err(Refusal::new(ErrorCode::UnknownType, format!("unknown frame type \"{}\"", truncate(other, 40)))
+                .for_message(client_msg_id))
+        }
     }
 }
 
@@ -232,8 +246,7 @@ fn parse_chat(value: Value, limits: InputLimits) -> Result<ClientCommand, Refusa
 /// trimmed. Refuses text that ends up empty or longer than `max_chars`.
 pub fn normalize_text(text: &str, max_chars: usize) -> Result<String, Refusal> {
     let unified = text.replace("\r\n", "\n").replace('\r', "\n");
-    let cleaned: String =
-        unified.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
+    let cleaned: String = unified.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
     let trimmed = cleaned.trim();
     if trimmed.is_empty() {
         return Err(Refusal::new(ErrorCode::EmptyText, "message text is empty"));
@@ -295,14 +308,9 @@ mod tests {
 
     #[test]
     fn accepts_a_chat_message_and_normalises_its_text() {
-        let command = parse_client_frame(
-            r#"{"type":"chat_message","text":"  hi\r\nyou\u0007 ","client_msg_id":"c1"}"#,
-            LIMITS,
-        );
-        assert_eq!(
-            command,
-            Ok(ClientCommand::Chat { text: "hi\nyou".into(), client_msg_id: Some("c1".into()) })
-        );
+        let command =
+            parse_client_frame(r#"{"type":"chat_message","text":"  hi\r\nyou\u0007 ","client_msg_id":"c1"}"#, LIMITS);
+        assert_eq!(command, Ok(ClientCommand::Chat { text: "hi\nyou".into(), client_msg_id: Some("c1".into()) }));
     }
 
     #[test]
@@ -407,6 +415,9 @@ mod tests {
     fn error_frames_omit_an_unknown_client_msg_id() {
         let refusal = Refusal::new(ErrorCode::BinaryNotSupported, "text frames only");
         let json: Value = serde_json::from_str(&ServerFrame::error(&refusal).encode()).unwrap();
-        assert_eq!(json, serde_json::json!({"type":"error","code":"binary_not_supported","message":"text frames only"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"type":"error","code":"binary_not_supported","message":"text frames only"})
+        );
     }
 }

@@ -141,8 +141,8 @@ impl WsSession {
             close(ctx, ws::CloseCode::Policy, "message flood");
             return false;
         }
-        let refusal = Refusal::new(ErrorCode::RateLimited, "too many messages; slow down")
-            .with_client_msg_id(client_msg_id);
+        let refusal =
+            Refusal::new(ErrorCode::RateLimited, "too many messages; slow down").with_client_msg_id(client_msg_id);
         refuse(&refusal, ctx);
         false
     }
@@ -163,9 +163,8 @@ impl WsSession {
     fn post(&mut self, text: String, client_msg_id: Option<String>, ctx: &mut ws::WebsocketContext<Self>) {
         let request = SendChat { username: self.username.clone(), room: self.room.clone(), text };
         let reply = self.hub.send(request).into_actor(self).map(move |result, _, ctx| {
-            let outcome = result.unwrap_or_else(|_| {
-                Err(Refusal::new(ErrorCode::KafkaUnavailable, "the chat room is not running"))
-            });
+            let outcome = result
+                .unwrap_or_else(|_| Err(Refusal::new(ErrorCode::KafkaUnavailable, "the chat room is not running")));
             match outcome {
                 Ok(posted) => ctx.text(
                     ServerFrame::Ack {
@@ -224,11 +223,8 @@ impl Actor for WsSession {
         ctx.set_mailbox_capacity(self.outbound_queue);
         self.heartbeat(ctx);
         let me = ctx.address();
-        let session = SessionHandle {
-            deliver: me.clone().recipient(),
-            replay: me.clone().recipient(),
-            go_away: me.recipient(),
-        };
+        let session =
+            SessionHandle { deliver: me.clone().recipient(), replay: me.clone().recipient(), go_away: me.recipient() };
         let join = Join { id: self.id, room: self.room.clone(), session, history: self.history };
         // `wait` holds back every other frame until the welcome is written,
         // so the welcome is always the first frame a client sees.
@@ -301,13 +297,16 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
             Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
             Ok(ws::Message::Binary(_)) => {
                 if self.within_rate(None, ctx) {
-                    let refusal = Refusal::new(ErrorCode::BinaryNotSupported, "binary frames are not supported; send JSON text");
+                    let refusal =
+                        Refusal::new(ErrorCode::BinaryNotSupported, "binary frames are not supported; send JSON text");
                     refuse(&refusal, ctx);
                 }
             }
             Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
             Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
-            Ok(ws::Message::Continuation(_)) => close(ctx, ws::CloseCode::Unsupported, "fragmented messages are not supported"),
+            Ok(ws::Message::Continuation(_)) => {
+                close(ctx, ws::CloseCode::Unsupported, "fragmented messages are not supported")
+            }
             Ok(ws::Message::Close(reason)) => {
                 ctx.close(reason);
                 ctx.stop();

@@ -50,7 +50,9 @@ async fn a_burst_over_the_rate_is_refused_message_by_message_and_a_flood_is_clos
         let frame = client.next().await;
         match frame["type"].as_str() {
             Some("ack") => acked.push(frame["client_msg_id"].as_str().unwrap().to_owned()),
-            Some("error") if frame["code"] == "rate_limited" => limited.push(frame["client_msg_id"].as_str().unwrap().to_owned()),
+            Some("error") if frame["code"] == "rate_limited" => {
+                limited.push(frame["client_msg_id"].as_str().unwrap().to_owned())
+            }
             _ => {}
         }
     }
@@ -109,7 +111,8 @@ async fn http_sends_are_limited_per_address() {
     .await;
     let mut statuses = Vec::new();
     for i in 0..5 {
-        let (status, body) = app.post_json("/chat/send", &json!({"username": "Sakura", "text": format!("hi {i}")})).await;
+        let (status, body) =
+            app.post_json("/chat/send", &json!({"username": "Sakura", "text": format!("hi {i}")})).await;
         if status == 429 {
             assert_eq!(body["code"], "rate_limited");
         }

@@ -74,10 +74,17 @@ fn compose_wires_kafka_control_center_and_chat() {
     assert!(waits_for_healthy(chat, "kafka"));
 
     for (name, service) in [("kafka", kafka), ("control-center", control_center), ("chat", chat)] {
-        assert!(service["healthcheck"]["test"].is_sequence() || service["healthcheck"]["test"].is_string(), "{name} has a healthcheck");
+        assert!(
+            service["healthcheck"]["test"].is_sequence() || service["healthcheck"]["test"].is_string(),
+            "{name} has a healthcheck"
+        );
     }
     assert!(
-        chat["healthcheck"]["test"].as_sequence().unwrap().iter().any(|t| t.as_str().is_some_and(|t| t.contains("/health"))),
+        chat["healthcheck"]["test"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| t.contains("/health"))),
         "chat's healthcheck asks /health"
     );
 }

@@ -18,10 +18,7 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// The broker the tests use.
 pub fn bootstrap_servers() -> String {
-    std::env::var("KAFKA_BOOTSTRAP_SERVERS")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "127.0.0.1:9092".into())
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "127.0.0.1:9092".into())
 }
 
 /// A server running in this test's actix system, on its own topic.
@@ -245,8 +242,7 @@ impl Client {
 
     /// Sends a chat message with a client id.
     pub async fn say(&mut self, text: &str, client_msg_id: &str) {
-        self.send_json(serde_json::json!({"type": "chat_message", "text": text, "client_msg_id": client_msg_id}))
-            .await;
+        self.send_json(serde_json::json!({"type": "chat_message", "text": text, "client_msg_id": client_msg_id})).await;
     }
 
     /// The next JSON frame, heartbeats aside.
@@ -380,11 +376,7 @@ pub struct TestBroker {
 impl TestBroker {
     /// Picks ports and a state folder; does not start anything.
     pub fn new() -> Self {
-        Self {
-            port: free_port(),
-            controller_port: free_port(),
-            state_dir: tempfile::tempdir().expect("state folder"),
-        }
+        Self { port: free_port(), controller_port: free_port(), state_dir: tempfile::tempdir().expect("state folder") }
     }
 
     pub fn bootstrap(&self) -> String {
@@ -439,8 +431,8 @@ impl Nginx {
     /// Starts nginx on a free loopback port in front of two servers.
     pub fn start(upstreams: &[SocketAddr; 2]) -> Self {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let template = std::fs::read_to_string(root.join("config/nginx/loopback.conf.template"))
-            .expect("nginx template exists");
+        let template =
+            std::fs::read_to_string(root.join("config/nginx/loopback.conf.template")).expect("nginx template exists");
         let prefix = tempfile::tempdir().expect("nginx prefix");
         let port = free_port();
         let config = template

@@ -69,9 +69,8 @@ async fn http_send_reaches_websocket_clients() {
     assert_eq!(message["offset"], sent["offset"]);
     assert_eq!(message["timestamp"], sent["timestamp"]);
 
-    let (status, _) = app
-        .post_json("/chat/send", &json!({"username": "Old Client", "text": "side", "room": "side-room"}))
-        .await;
+    let (status, _) =
+        app.post_json("/chat/send", &json!({"username": "Old Client", "text": "side", "room": "side-room"})).await;
     assert_eq!(status, 200);
     assert_eq!(side_room.expect("chat_message").await["text"], "side");
 }

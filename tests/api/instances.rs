@@ -59,7 +59,10 @@ async fn clients_behind_nginx_see_one_order() {
     // nginx logs a WebSocket when it closes.
     drop(clients);
     let both = [first.addr, second.addr];
-    eventually("nginx's log shows both instances served", || async { both.iter().all(|a| nginx.upstreams_used().contains(a)) }).await;
+    eventually("nginx's log shows both instances served", || async {
+        both.iter().all(|a| nginx.upstreams_used().contains(a))
+    })
+    .await;
 }
 
 #[actix_web::test]

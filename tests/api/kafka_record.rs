@@ -60,11 +60,7 @@ async fn a_websocket_message_lands_in_the_topic_as_documented() {
 
     let headers = record.headers().expect("headers");
     let header = |name: &str| {
-        headers
-            .iter()
-            .find(|h| h.key == name)
-            .and_then(|h| h.value)
-            .map(|v| String::from_utf8_lossy(v).into_owned())
+        headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
     };
     assert_eq!(header("content-type").as_deref(), Some("application/json"));
     assert_eq!(header("schema").as_deref(), Some("chat_message/v1"));
@@ -90,7 +86,8 @@ async fn inspect_script_shows_a_rooms_records_with_key_and_headers() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = stdout.lines().filter(|l| l.contains("chat_message")).collect();
     assert_eq!(lines.len(), 1, "only the room's record:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    for expected in ["shown-room", "look at me", "content-type:application/json", "schema:chat_message/v1", "Offset:0"] {
+    for expected in ["shown-room", "look at me", "content-type:application/json", "schema:chat_message/v1", "Offset:0"]
+    {
         assert!(lines[0].contains(expected), "{expected} in {}", lines[0]);
     }
 }

@@ -50,14 +50,22 @@ async fn metrics_move_when_messages_flow() {
     eventually("consumer lag is reported per partition", || {
         let app = &app;
         let topic = topic.clone();
-        async move { stats(app).await["chat_kafka_consumer_lag"].as_array().is_some_and(|s| s.iter().any(|s| s["labels"]["topic"] == topic.as_str())) }
+        async move {
+            stats(app).await["chat_kafka_consumer_lag"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["labels"]["topic"] == topic.as_str()))
+        }
     })
     .await;
 
     let mut response = awc::Client::default().get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let text = String::from_utf8(response.body().await.unwrap().to_vec()).unwrap();
-    for metric in ["chat_connections{room=\"metrics-room\"} 2", "# TYPE chat_kafka_produce_seconds histogram", "chat_end_to_end_seconds_bucket"] {
+    for metric in [
+        "chat_connections{room=\"metrics-room\"} 2",
+        "# TYPE chat_kafka_produce_seconds histogram",
+        "chat_end_to_end_seconds_bucket",
+    ] {
         assert!(text.contains(metric), "{metric} in /metrics");
     }
 }

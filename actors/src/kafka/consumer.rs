@@ -36,11 +36,7 @@ pub struct KafkaConsumer {
 
 impl KafkaConsumer {
     pub fn new(clients: Arc<KafkaClients>, outputs: ConsumerOutputs) -> Self {
-        Self {
-            clients,
-            outputs: Arc::new(outputs),
-            history_reads: Arc::new(Semaphore::new(CONCURRENT_HISTORY_READS)),
-        }
+        Self { clients, outputs: Arc::new(outputs), history_reads: Arc::new(Semaphore::new(CONCURRENT_HISTORY_READS)) }
     }
 }
 

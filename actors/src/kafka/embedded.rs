@@ -23,8 +23,7 @@ impl EmbeddedKafka {
     pub fn start(settings: &KafkaSettings) -> Result<Self, KafkaError> {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let (brokers, topic, partitions) =
-            (settings.embedded.brokers, settings.topic.clone(), settings.partitions);
+        let (brokers, topic, partitions) = (settings.embedded.brokers, settings.topic.clone(), settings.partitions);
         let presence_topic = settings.presence_topic();
         thread::Builder::new()
             .name("embedded-kafka".into())

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::{ChatContext, KafkaClients};
@@ -128,7 +128,5 @@ pub(super) fn describe_topic(clients: &KafkaClients) -> KafkaResult<Vec<(i32, i6
     let (topic, timeout) = (clients.settings.topic.as_str(), clients.settings.request_timeout);
     let metadata = clients.consumer.fetch_metadata(Some(topic), timeout)?;
     let partitions = metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id()));
-    partitions
-        .map(|p| clients.consumer.fetch_watermarks(topic, p, timeout).map(|(low, high)| (p, low, high)))
-        .collect()
+    partitions.map(|p| clients.consumer.fetch_watermarks(topic, p, timeout).map(|(low, high)| (p, low, high))).collect()
 }

@@ -70,11 +70,7 @@ pub struct KafkaClients {
 impl KafkaClients {
     /// Creates the producer, consumer and admin clients for `bootstrap`.
     /// `instance_id` names this server in client ids and record headers.
-    pub fn new(
-        settings: &KafkaSettings,
-        bootstrap: &str,
-        instance_id: &str,
-    ) -> Result<Self, KafkaError> {
+    pub fn new(settings: &KafkaSettings, bootstrap: &str, instance_id: &str) -> Result<Self, KafkaError> {
         let client_id = format!("anime-chat-{instance_id}");
         let mut consumer_props = if settings.is_embedded() {
             merged(&settings.consumer, &settings.embedded.consumer)
@@ -161,9 +157,7 @@ pub(crate) async fn ensure_topics(
 pub(crate) async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, KafkaError> + Send + 'static,
 ) -> Result<T, KafkaError> {
-    tokio::task::spawn_blocking(call)
-        .await
-        .unwrap_or(Err(KafkaError::Canceled))
+    tokio::task::spawn_blocking(call).await.unwrap_or(Err(KafkaError::Canceled))
 }
 
 /// A short pause used between retries.

@@ -86,7 +86,6 @@ impl Actor for KafkaProducer {
         self.probe(ctx);
         ctx.run_interval(self.probe_interval, Self::probe);
     }
-
 }
 
 impl Handler<Flush> for KafkaProducer {

@@ -16,9 +16,9 @@ use self::log::{Entry, RoomLog};
 use self::presence::Directory;
 use crate::kafka::{partition_for, ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer};
 use crate::messages::{
-    ConsumerAssigned, Deliver, DescribeChat, DescribeTopic, FetchMessages, Overview, RawRecord, RoomRecordsRequest, Flush, GoAway, History, HistoryStart, Join, Joined, Keep,
-    Leave, ListRooms, Posted, PresenceReceived, Publish, ReadRoom, RecordReceived, Replay, RoomCount,
-    SendChat, SessionHandle, SessionId, Shutdown, Topic, Typing,
+    ConsumerAssigned, Deliver, DescribeChat, DescribeTopic, FetchMessages, Flush, GoAway, History, HistoryStart, Join,
+    Joined, Keep, Leave, ListRooms, Overview, Posted, PresenceReceived, Publish, RawRecord, ReadRoom, RecordReceived,
+    Replay, RoomCount, RoomRecordsRequest, SendChat, SessionHandle, SessionId, Shutdown, Topic, Typing,
 };
 use crate::names;
 use crate::protocol::{ChatRecord, ErrorCode, PresenceRecord, Refusal, ServerFrame};
@@ -116,7 +116,11 @@ impl ChatRoom {
     /// to close (which it does when its socket moves again).
     fn evict(&mut self, id: SessionId) {
         let Some(member) = self.remove_member(id) else { return };
-        ::log::warn!("slow_consumer: {} had {} frames queued; disconnected", member.username, self.settings.outbound_queue);
+        ::log::warn!(
+            "slow_consumer: {} had {} frames queued; disconnected",
+            member.username,
+            self.settings.outbound_queue
+        );
         crate::metrics::error(ErrorCode::SlowConsumer);
         member.session.go_away.do_send(GoAway::TOO_SLOW);
         self.announce(&member.room, None);
@@ -144,7 +148,8 @@ impl ChatRoom {
             return;
         }
         let timestamp = now_rfc3339();
-        let count = ServerFrame::ConnectionUpdate { active_connections: self.occupancy(room), room, timestamp: &timestamp };
+        let count =
+            ServerFrame::ConnectionUpdate { active_connections: self.occupancy(room), room, timestamp: &timestamp };
         let count = count.encode();
         let mut users: Vec<&str> = self.local_users(room).chain(self.directory.users(room)).collect();
         users.sort_unstable();
@@ -159,12 +164,7 @@ impl ChatRoom {
     }
 
     fn local_users<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.rooms
-            .get(room)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.members.get(id))
-            .map(|m| m.username.as_str())
+        self.rooms.get(room).into_iter().flatten().filter_map(|id| self.members.get(id)).map(|m| m.username.as_str())
     }
 
     fn partition_of(&self, room: &str) -> Option<i32> {
@@ -174,11 +174,19 @@ impl ChatRoom {
 
     /// A room's recent messages, from its cache when it holds them,
     /// otherwise read from Kafka (and the cache extended with what was read).
-    fn history(&mut self, room: String, start: HistoryStart, max: usize, keep: Keep) -> ResponseActFuture<Self, Result<History, Refusal>> {
+    fn history(
+        &mut self,
+        room: String,
+        start: HistoryStart,
+        max: usize,
+        keep: Keep,
+    ) -> ResponseActFuture<Self, Result<History, Refusal>> {
         // An offset past what this instance has read may be one it has not
         // read yet, or one from a log that no longer exists: Kafka decides.
         let ahead = match (start, self.partition_of(&room)) {
-            (HistoryStart::After(offset), Some(partition)) => self.positions.get(&partition).is_some_and(|next| offset + 1 > *next),
+            (HistoryStart::After(offset), Some(partition)) => {
+                self.positions.get(&partition).is_some_and(|next| offset + 1 > *next)
+            }
             _ => false,
         };
         let cached = self.logs.get(&room).filter(|_| !ahead).and_then(|log| match start {
@@ -247,7 +255,12 @@ impl ChatRoom {
         // Presence is soft state, re-sent every interval: a lost record is
         // corrected by the next, so it is not awaited.
         let payload = serde_json::to_vec(record).expect("presence records serialize");
-        self.producer.do_send(Publish { topic: Topic::Presence, key: self.instance_id.clone(), partition: None, payload });
+        self.producer.do_send(Publish {
+            topic: Topic::Presence,
+            key: self.instance_id.clone(),
+            partition: None,
+            payload,
+        });
     }
 
     fn on_remote_presence(&mut self, record: PresenceRecord) {
@@ -262,7 +275,12 @@ impl ChatRoom {
             }
             PresenceRecord::Typing { instance, room, username, timestamp_ms } => {
                 if instance != self.instance_id && now_ms() - timestamp_ms < TYPING_FRESHNESS_MS {
-                    self.broadcast(&room, &ServerFrame::Typing { room: &room, username: &username }.encode(), None, None);
+                    self.broadcast(
+                        &room,
+                        &ServerFrame::Typing { room: &room, username: &username }.encode(),
+                        None,
+                        None,
+                    );
                 }
             }
         }
@@ -328,7 +346,8 @@ impl Handler<Typing> for ChatRoom {
         let (room, username) = (member.room.clone(), member.username.clone());
         let frame = ServerFrame::Typing { room: &room, username: &username }.encode();
         self.broadcast(&room, &frame, None, Some(msg.id));
-        let notice = PresenceRecord::Typing { instance: self.instance_id.clone(), room, username, timestamp_ms: now_ms() };
+        let notice =
+            PresenceRecord::Typing { instance: self.instance_id.clone(), room, username, timestamp_ms: now_ms() };
         self.announce_to_instances(&notice);
     }
 }
@@ -408,7 +427,12 @@ impl Handler<DescribeChat> for ChatRoom {
                 info.position = act.positions.get(&info.partition).copied();
                 info.lag = info.position.map(|position| (info.high - position).max(0));
             }
-            Ok(Overview { instance: act.instance_id.clone(), topic: act.topic.clone(), partitions, rooms: act.room_counts() })
+            Ok(Overview {
+                instance: act.instance_id.clone(),
+                topic: act.topic.clone(),
+                partitions,
+                rooms: act.room_counts(),
+            })
         }))
     }
 }
@@ -421,7 +445,8 @@ impl Handler<RoomRecordsRequest> for ChatRoom {
             return Box::pin(async { Err(unavailable("the server is still connecting to Kafka")) });
         };
         let start = HistoryStart::Last(msg.limit);
-        let read = self.consumer.send(ReadRoom { room: msg.room, partition, start, max: msg.limit, keep: Keep::Newest });
+        let read =
+            self.consumer.send(ReadRoom { room: msg.room, partition, start, max: msg.limit, keep: Keep::Newest });
         Box::pin(async move {
             match read.await {
                 Ok(Ok(read)) => Ok(read.records),
@@ -457,7 +482,11 @@ impl Handler<Shutdown> for ChatRoom {
             member.session.go_away.do_send(GoAway::SHUTDOWN);
         }
         // Tell the other instances at once rather than after the TTL.
-        let goodbye = PresenceRecord::Snapshot { instance: self.instance_id.clone(), rooms: BTreeMap::new(), timestamp_ms: now_ms() };
+        let goodbye = PresenceRecord::Snapshot {
+            instance: self.instance_id.clone(),
+            rooms: BTreeMap::new(),
+            timestamp_ms: now_ms(),
+        };
         self.announce_to_instances(&goodbye);
         let flushed = self.producer.send(Flush);
         Box::pin(async move {

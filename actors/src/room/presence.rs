@@ -61,12 +61,7 @@ impl Directory {
 }
 
 fn changed_rooms(before: &BTreeMap<String, Vec<String>>, after: &BTreeMap<String, Vec<String>>) -> HashSet<String> {
-    before
-        .keys()
-        .chain(after.keys())
-        .filter(|room| before.get(*room) != after.get(*room))
-        .cloned()
-        .collect()
+    before.keys().chain(after.keys()).filter(|room| before.get(*room) != after.get(*room)).cloned().collect()
 }
 
 #[cfg(test)]
@@ -85,7 +80,8 @@ mod tests {
         assert_eq!(changed, HashSet::from(["lobby".to_string(), "quiet".to_string()]));
         assert_eq!(directory.count("lobby"), 1);
 
-        let changed = directory.apply("b", rooms(&[("lobby", &["Azure Ronin", "Jade Sage"]), ("quiet", &["Neon Oni"])]), now);
+        let changed =
+            directory.apply("b", rooms(&[("lobby", &["Azure Ronin", "Jade Sage"]), ("quiet", &["Neon Oni"])]), now);
         assert_eq!(changed, HashSet::from(["lobby".to_string()]));
         assert_eq!(directory.users("lobby").collect::<Vec<_>>(), ["Azure Ronin", "Jade Sage"]);
 
