@@ -35,6 +35,10 @@ impl Application {
     /// inside an actix system.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         log::info!("configuration: {}", settings.summary());
+        // Bind first: a taken port fails before Kafka or any actor starts.
+        let listener = TcpListener::bind(settings.server.addr)
+            .with_context(|| format!("binding server.addr {}", settings.server.addr))?;
+        let addr = listener.local_addr()?;
         let instance_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let embedded = start_embedded_kafka(&settings)?;
         let bootstrap =
@@ -54,9 +58,6 @@ impl Application {
             http_sends: crate::limits::http_send_limiter(&settings.server),
         });
 
-        let listener = TcpListener::bind(settings.server.addr)
-            .with_context(|| format!("binding server.addr {}", settings.server.addr))?;
-        let addr = listener.local_addr()?;
         let json = routes::json_config(settings.server.max_body_bytes);
         let origins = state.origins.clone();
         let hub = state.hub.clone();
