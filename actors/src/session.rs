@@ -315,8 +315,9 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
                 log::warn!("frame_too_large: {} sent a frame over the limit; closing with 1009", self.username);
                 close(ctx, ws::CloseCode::Size, "frame too large");
             }
-            // actix reports a text frame that is not UTF-8 as an I/O error.
-            Err(ws::ProtocolError::Io(e)) if e.kind() == std::io::ErrorKind::Other => {
+            // actix reports a text frame that is not UTF-8 as an I/O error
+            // whose text is the UTF-8 error; a dropped connection is another I/O error.
+            Err(ws::ProtocolError::Io(e)) if e.to_string().contains("utf-8") => {
                 log::warn!("invalid_utf8: {} sent an invalid text frame; closing with 1007", self.username);
                 close(ctx, ws::CloseCode::Invalid, "text frames must be UTF-8");
             }

@@ -1,0 +1,139 @@
+//! `anime-chat-bench`: measures how well a chat server fans messages out over WebSockets.
+//!
+//! The default mode (`load`) opens many WebSocket clients spread over a few rooms, makes
+//! them send chat messages at a fixed total rate, and measures at every receiver:
+//!
+//! - end-to-end latency (send time is written into the message text, so no clock sync is
+//!   needed: sender and receiver are the same process);
+//! - lost deliveries (every acknowledged message should reach every client of its room)
+//!   and duplicated ones (the same `message_id` twice at one client);
+//! - connect rate, connect failures, acks and `error` frames by code;
+//! - optionally the server's resident memory per connection (`--server-pid`).
+//!
+//! `baseline` is the smallest tokio WebSocket fan-out server that speaks enough of
+//! `docs/protocol.md` for the load mode, so the same load can be run against a raw
+//! baseline on the same machine. `smoke` runs a tiny load against an in-process baseline
+//! and fails unless every message arrived exactly once: it keeps this tool from rotting.
+
+mod baseline;
+mod load;
+mod report;
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+
+use crate::load::LoadArgs;
+
+/// Shown under `--help` and `load --help`: the caveats that decide whether numbers mean anything.
+const LOAD_NOTES: &str = "\
+Notes:
+  - The server rate-limits each connection (chat.rate_per_second = 5, chat.rate_burst = 20 by
+    default): keep --rate / --clients under 5, or configure the server higher; otherwise the
+    report shows rate_limited errors.
+  - lost = (acked messages x clients in their room) - unique arrivals; duplicated = a message
+    arriving twice at one client. Latency is send -> arrival, per receiving client.
+  - Memory per connection (--server-pid) is only meaningful on a freshly started server: the
+    allocator keeps memory freed by earlier connections.
+  - Thousands of clients need as many file descriptors here and in the server (ulimit -n).";
+
+#[derive(Parser, Debug)]
+#[command(name = "anime-chat-bench", version, about, long_about = None, after_help = LOAD_NOTES)]
+// The load options live at the top level so `anime-chat-bench --clients 500` works without
+// naming a subcommand; they conflict with subcommands to keep `--help` unambiguous.
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the load (the default when no subcommand is given).
+    #[command(after_help = LOAD_NOTES)]
+    Load(LoadArgs),
+    /// Serve a minimal tokio WebSocket fan-out server (no actors, no Kafka) to measure a baseline.
+    Baseline {
+        /// Address to listen on (loopback only is expected, e.g. 127.0.0.1:8140).
+        #[arg(long, default_value = "127.0.0.1:8140")]
+        listen: SocketAddr,
+    },
+    /// Start a baseline server in-process, run a small load against it, and exit non-zero
+    /// unless every message was delivered exactly once to every client of its room.
+    Smoke,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Multi-thread runtime: thousands of client tasks must not be starved by one core.
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match cli.command {
+            None => run_load(cli.load).await,
+            Some(Command::Load(args)) => run_load(args).await,
+            Some(Command::Baseline { listen }) => {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                eprintln!("baseline server on ws://{}/ws/chat", listener.local_addr()?);
+                baseline::serve(listener).await
+            }
+            Some(Command::Smoke) => smoke().await,
+        }
+    })
+}
+
+async fn run_load(args: LoadArgs) -> anyhow::Result<()> {
+    let report = load::run(&args).await?;
+    report.print_table();
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Small enough to finish in a few seconds on 2 cores, big enough to exercise several
+/// rooms, several source addresses and the ack/delivery bookkeeping.
+async fn smoke() -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(baseline::serve(listener));
+
+    let args = LoadArgs {
+        url: format!("ws://{addr}/ws/chat"),
+        clients: 20,
+        rooms: 2,
+        connect_rate: 200.0,
+        source_ips: 4,
+        rate: 20.0,
+        duration: 2.0,
+        drain: 1.0,
+        json: None,
+        server_pid: None,
+    };
+    let report = load::run(&args).await?;
+    report.print_table();
+    server.abort();
+
+    let mut problems = Vec::new();
+    if report.clients_connected != args.clients {
+        problems.push(format!("{} of {} clients connected", report.clients_connected, args.clients));
+    }
+    if report.messages_sent == 0 || report.messages_acked != report.messages_sent {
+        problems.push(format!("{} sent but {} acked", report.messages_sent, report.messages_acked));
+    }
+    if report.deliveries == 0 || report.lost != 0 || report.duplicated != 0 {
+        problems
+            .push(format!("{} deliveries, {} lost, {} duplicated", report.deliveries, report.lost, report.duplicated));
+    }
+    if !report.errors.is_empty() {
+        problems.push(format!("errors: {:?}", report.errors));
+    }
+    if problems.is_empty() {
+        println!("smoke: OK");
+        Ok(())
+    } else {
+        anyhow::bail!("smoke failed: {}", problems.join("; "))
+    }
+}
