@@ -5,12 +5,12 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actors::messages::{DescribeChat, RoomRecordsRequest};
-use actors::protocol::{validate_room, ErrorCode, Refusal};
+use actors::protocol::validate_room;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::routes::{embedded_file, AppState};
+use crate::routes::{embedded_file, hub_gone, parse_query, AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(page))
@@ -29,7 +29,7 @@ async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
 /// Rooms, the topic's partitions with end offsets and lag, and live metrics.
 async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let overview = state.hub.send(DescribeChat).await.map_err(|_| gone())??;
+    let overview = state.hub.send(DescribeChat).await.map_err(|_| hub_gone())??;
     let metrics = crate::telemetry::as_json(&state.metrics.render());
     Ok(HttpResponse::Ok().json(json!({"overview": overview, "metrics": metrics})))
 }
@@ -49,10 +49,9 @@ async fn records(
     authorize(&req, &state)?;
     let room = room.into_inner();
     validate_room(&room)?;
-    let query = web::Query::<RecordsQuery>::from_query(req.query_string())
-        .map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("query: {e}")))?;
+    let query = parse_query::<RecordsQuery>(&req)?;
     let limit = query.limit.unwrap_or(20).min(state.chat.history_max);
-    let records = state.hub.send(RoomRecordsRequest { room, limit }).await.map_err(|_| gone())??;
+    let records = state.hub.send(RoomRecordsRequest { room, limit }).await.map_err(|_| hub_gone())??;
     Ok(HttpResponse::Ok().json(records))
 }
 
@@ -77,8 +76,4 @@ fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
 /// Compares without an early exit, so timing does not reveal the token.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
-}
-
-fn gone() -> ApiError {
-    Refusal::new(ErrorCode::KafkaUnavailable, "the chat room is not running").into()
 }

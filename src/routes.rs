@@ -212,11 +212,11 @@ async fn messages(
     Ok(HttpResponse::Ok().json(json!({"room": room, "messages": messages, "recovered": history.recovered})))
 }
 
-fn hub_gone() -> ApiError {
+pub(crate) fn hub_gone() -> ApiError {
     Refusal::new(ErrorCode::KafkaUnavailable, "the chat room is not running").into()
 }
 
-fn parse_query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+pub(crate) fn parse_query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
     web::Query::<T>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("query: {e}")).into())
