@@ -129,7 +129,8 @@ impl WsSession {
 
     /// Whether the frame is within the rate; refuses it (and closes the
     /// connection of a sustained flood) when it is not.
-    fn within_rate(&mut self, client_msg_id: Option<String>, ctx: &mut ws::WebsocketContext<Self>) -> bool {
+    /// `text` is the frame, read for its `client_msg_id` only when refusing.
+    fn within_rate(&mut self, text: Option<&str>, ctx: &mut ws::WebsocketContext<Self>) -> bool {
         if self.limiter.check().is_ok() {
             self.refused_in_a_row = 0;
             return true;
@@ -141,14 +142,14 @@ impl WsSession {
             close(ctx, ws::CloseCode::Policy, "message flood");
             return false;
         }
-        let refusal =
-            Refusal::new(ErrorCode::RateLimited, "too many messages; slow down").with_client_msg_id(client_msg_id);
+        let refusal = Refusal::new(ErrorCode::RateLimited, "too many messages; slow down")
+            .with_client_msg_id(text.and_then(client_msg_id_of));
         refuse(&refusal, ctx);
         false
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
-        if !self.within_rate(client_msg_id_of(text), ctx) {
+        if !self.within_rate(Some(text), ctx) {
             return;
         }
         match parse_client_frame(text, self.limits) {
@@ -179,9 +180,7 @@ impl WsSession {
         });
         ctx.spawn(reply);
     }
-}
 
-impl WsSession {
     /// Typing notices are throttled here by design: extra ones within the
     /// interval carry no news.
     fn typing(&mut self) {
@@ -190,6 +189,14 @@ impl WsSession {
         }
         self.last_typing = Some(Instant::now());
         self.hub.do_send(Typing { id: self.id });
+    }
+
+    /// Writes a chat message unless the client already has it.
+    fn write_chat(&mut self, offset: i64, frame: Frame, ctx: &mut ws::WebsocketContext<Self>) {
+        if offset > self.last_offset {
+            self.last_offset = offset;
+            ctx.text(frame);
+        }
     }
 }
 
@@ -252,16 +259,6 @@ impl Handler<Deliver> for WsSession {
             (Some(held_back), Some(offset)) => held_back.push((offset, msg.frame)),
             (None, Some(offset)) => self.write_chat(offset, msg.frame, ctx),
             (_, None) => ctx.text(msg.frame),
-        }
-    }
-}
-
-impl WsSession {
-    /// Writes a chat message unless the client already has it.
-    fn write_chat(&mut self, offset: i64, frame: Frame, ctx: &mut ws::WebsocketContext<Self>) {
-        if offset > self.last_offset {
-            self.last_offset = offset;
-            ctx.text(frame);
         }
     }
 }
