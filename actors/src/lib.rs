@@ -19,14 +19,19 @@
 //!
 //! ```text
 //!  WsSession ──Join / Leave / SendChat──▶ ChatRoom ──Publish──▶ KafkaProducer ──▶ Kafka
-//!      ▲                                   │    ▲                                   │
-//!      └──────────── Deliver(frame) ───────┘    └──── RecordReceived ── KafkaConsumer
+//!      ▲  ▲                                 │    ▲                                   │
+//!      │  └──── Deliver(count, names) ──────┤    └──── RecordReceived ── KafkaConsumer
+//!      └─────── ChatFeed(offset, frame) ────┘
 //! ```
 //!
 //! A chat message is broadcast only after it has come back from Kafka, so the
 //! record's offset is its sequence number and every instance and client sees
 //! one order. Each outbound frame is encoded once and shared by every
-//! recipient ([`Frame`] is a reference-counted string).
+//! recipient ([`Frame`] is a reference-counted string). Chat messages reach a
+//! room's sessions through one `tokio::sync::broadcast` channel per room (the
+//! [`messages::ChatFeed`] each session gets when it joins): one send per
+//! message whatever the room's size, no allocation per recipient. Counts,
+//! names and typing notices, which are rare, are actix messages ([`messages::Deliver`]).
 
 pub mod kafka;
 pub mod messages;

@@ -13,15 +13,25 @@ pub type Frame = ByteString;
 /// Identifies one WebSocket session for as long as it is connected.
 pub type SessionId = uuid::Uuid;
 
-/// ChatRoom → WsSession: write this frame to the socket.
+/// ChatRoom → WsSession: write this frame (a count, names, typing: chat
+/// messages come through the [`ChatFeed`]) to the socket.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct Deliver {
     /// The JSON text of the frame.
     pub frame: Frame,
-    /// The Kafka offset when the frame is a chat message: a session still
-    /// replaying history holds these back and drops any it replayed.
-    pub offset: Option<i64>,
+}
+
+/// A session's subscription to its room's chat messages, as
+/// `(offset, frame)`: every message recorded since the session joined, each
+/// frame shared by all members. It buffers `chat.outbound_queue` messages
+/// for a session that is not reading; a session further behind has lagged.
+#[derive(Debug)]
+pub struct ChatFeed {
+    pub messages: tokio::sync::broadcast::Receiver<(i64, Frame)>,
+    /// How many messages the session has taken from `messages`: the room
+    /// reads it to find a session too far behind before the feed overflows.
+    pub read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// ChatRoom → WsSession: the history the session asked for when it joined.
@@ -89,6 +99,8 @@ pub struct Joined {
     pub username: String,
     /// Sessions in the room, the newcomer included.
     pub active_connections: usize,
+    /// The room's chat messages from now on; read once the history is written.
+    pub feed: ChatFeed,
 }
 
 /// WsSession → ChatRoom: the connection is gone.

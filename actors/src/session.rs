@@ -5,6 +5,8 @@
 //! actix-web-actors is deprecated upstream but is this design's session
 //! actor; every use of it stays in this module.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -12,9 +14,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
+use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
 use crate::messages::{
-    Deliver, Frame, GoAway, HistoryStart, Join, Joined, Leave, Replay, SendChat, SessionHandle, SessionId, Typing,
+    ChatFeed, Deliver, Frame, GoAway, HistoryStart, Join, Joined, Leave, Replay, SendChat, SessionHandle, SessionId, Typing,
 };
 use crate::protocol::{parse_client_frame, ClientCommand, ErrorCode, InputLimits, Refusal, ServerFrame};
 use crate::room::{now_rfc3339, ChatRoom};
@@ -46,7 +49,8 @@ pub fn serve(
         username: String::new(),
         hb: Instant::now(),
         history,
-        held_back: Some(Vec::new()),
+        feed: None,
+        feed_read: Arc::default(),
         last_offset: match history {
             HistoryStart::After(offset) => offset,
             HistoryStart::Last(_) => -1,
@@ -74,9 +78,11 @@ pub struct WsSession {
     hb: Instant,
     /// The history asked for at connect.
     history: HistoryStart,
-    /// Live chat messages that arrive while history is replayed: sent after
-    /// it, minus any the replay already contained. `None` once replayed.
-    held_back: Option<Vec<(i64, Frame)>>,
+    /// The room's live chat messages, buffered in the room's feed until the
+    /// history is written; then read, minus any the replay already contained.
+    feed: Option<ChatFeed>,
+    /// Messages taken from the feed, counted for the room (`ChatFeed::read`).
+    feed_read: Arc<AtomicU64>,
     /// Offset of the last chat message written to this client. A room's
     /// offsets only grow, so anything at or below it is a duplicate: a
     /// history read can run ahead of this instance's live consumer.
@@ -115,6 +121,8 @@ impl WsSession {
 
     fn welcome(&mut self, joined: Joined, ctx: &mut ws::WebsocketContext<Self>) {
         self.username = joined.username;
+        self.feed_read = joined.feed.read.clone();
+        self.feed = Some(joined.feed);
         let session_id = self.id.to_string();
         let welcome = ServerFrame::Welcome { username: &self.username, room: &self.room, session_id: &session_id };
         ctx.text(welcome.encode());
@@ -255,26 +263,41 @@ impl Handler<Deliver> for WsSession {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
-        match (&mut self.held_back, msg.offset) {
-            (Some(held_back), Some(offset)) => held_back.push((offset, msg.frame)),
-            (None, Some(offset)) => self.write_chat(offset, msg.frame, ctx),
-            (_, None) => ctx.text(msg.frame),
-        }
+        ctx.text(msg.frame);
     }
 }
 
 impl Handler<Replay> for WsSession {
     type Result = ();
 
-    /// Writes the history, `history_end`, then the live messages held back
-    /// meanwhile that the history did not already contain: no gap, no duplicate.
+    /// Writes the history, `history_end`, then the live messages, which the
+    /// feed has kept since the join: no gap, and `write_chat` drops those
+    /// the history already contained, so no duplicate.
     fn handle(&mut self, msg: Replay, ctx: &mut Self::Context) {
         for (offset, frame) in msg.frames {
             self.write_chat(offset, frame, ctx);
         }
         ctx.text(ServerFrame::HistoryEnd { room: &self.room, recovered: msg.recovered }.encode());
-        for (offset, frame) in self.held_back.take().unwrap_or_default() {
-            self.write_chat(offset, frame, ctx);
+        if let Some(feed) = self.feed.take() {
+            ctx.add_stream(BroadcastStream::new(feed.messages));
+        }
+    }
+}
+
+impl StreamHandler<Result<(i64, Frame), BroadcastStreamRecvError>> for WsSession {
+    fn handle(&mut self, item: Result<(i64, Frame), BroadcastStreamRecvError>, ctx: &mut Self::Context) {
+        match item {
+            Ok((offset, frame)) => {
+                self.feed_read.fetch_add(1, Ordering::Relaxed);
+                self.write_chat(offset, frame, ctx);
+            }
+            // The room never waits for a reader: one that fell a whole feed
+            // behind has missed messages and must resume from its last offset.
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                log::warn!("slow_consumer: {} fell {missed} messages behind; disconnected", self.username);
+                crate::metrics::error(ErrorCode::SlowConsumer);
+                close(ctx, ws::CloseCode::Policy, GoAway::TOO_SLOW.reason);
+            }
         }
     }
 }

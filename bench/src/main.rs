@@ -55,6 +55,7 @@ enum Command {
     #[command(after_help = LOAD_NOTES)]
     Load(LoadArgs),
     /// Serve a minimal tokio WebSocket fan-out server (no actors, no Kafka) to measure a baseline.
+    #[command(long_flag = "baseline")]
     Baseline {
         /// Address to listen on (loopback only is expected, e.g. 127.0.0.1:8140).
         #[arg(long, default_value = "127.0.0.1:8140")]
@@ -67,6 +68,10 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Every client is a socket: take the hard limit, as the server does.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("could not raise the open-file limit: {e}");
+    }
     // Multi-thread runtime: thousands of client tasks must not be starved by one core.
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {

@@ -27,8 +27,16 @@ pub struct Report {
     /// Connections per second actually achieved.
     pub connect_rate: f64,
     pub rooms: usize,
+    /// This process's open-file limit (raised to the hard limit): at most this many clients.
+    pub bench_open_files_limit: Option<u64>,
+    /// The server's open-file limit, from `/proc/<pid>/limits` (with `--server-pid`).
+    pub server_open_files_limit: Option<u64>,
     pub server_rss_before_kib: Option<u64>,
+    /// Right after every client connected.
     pub server_rss_after_kib: Option<u64>,
+    /// At the end of the send phase (or idle hold) and drain, before closing.
+    pub server_rss_end_kib: Option<u64>,
+    /// (end - before) / connected clients.
     pub server_bytes_per_connection: Option<f64>,
     /// Length of the send phase (the drain is not included).
     pub send_seconds: f64,
@@ -56,6 +64,7 @@ pub struct Report {
 
 impl Report {
     pub fn print_table(&self) {
+        let opt_n = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
         let opt = |v: Option<u64>| v.map_or("-".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
         let rows: Vec<(&str, String)> = vec![
             ("url", self.url.clone()),
@@ -66,8 +75,17 @@ impl Report {
             ("connect failures", format!("{} {:?}", self.connect_failures, self.connect_errors)),
             ("connect rate", format!("{:.0} /s over {:.2} s", self.connect_rate, self.connect_seconds)),
             (
-                "server RSS before/after",
-                format!("{} / {}", opt(self.server_rss_before_kib), opt(self.server_rss_after_kib)),
+                "open-file limit bench/server",
+                format!("{} / {}", opt_n(self.bench_open_files_limit), opt_n(self.server_open_files_limit)),
+            ),
+            (
+                "server RSS before/connected/end",
+                format!(
+                    "{} / {} / {}",
+                    opt(self.server_rss_before_kib),
+                    opt(self.server_rss_after_kib),
+                    opt(self.server_rss_end_kib)
+                ),
             ),
             (
                 "server bytes / connection",

@@ -7,16 +7,18 @@ mod log;
 mod presence;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use tokio::sync::broadcast;
 
 use self::log::{Entry, RoomLog};
 use self::presence::Directory;
 use crate::kafka::{partition_for, ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer};
 use crate::messages::{
-    ConsumerAssigned, Deliver, DescribeChat, DescribeTopic, FetchMessages, Flush, GoAway, History, HistoryStart, Join,
+    ChatFeed, ConsumerAssigned, Deliver, DescribeChat, DescribeTopic, FetchMessages, Flush, GoAway, History, HistoryStart, Join,
     Joined, Keep, Leave, ListRooms, Overview, Posted, PresenceReceived, Publish, RawRecord, ReadRoom, RecordReceived,
     Replay, RoomCount, RoomRecordsRequest, SendChat, SessionHandle, SessionId, Shutdown, Topic, Typing,
 };
@@ -27,8 +29,15 @@ use crate::settings::ChatSettings;
 /// Same reasoning as the producer's: bursts queue in order instead of parking.
 const MAILBOX_CAPACITY: usize = 65_536;
 
-/// Presence changes are published at most this often (joins come in bursts).
+/// Presence changes are published to the other instances, and counts and
+/// name lists to the rooms, at most this often: joins come in bursts, and
+/// telling every member of a room about every join would cost O(members²).
 const PRESENCE_DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// A `presence` frame names at most this many people (alphabetically first);
+/// the full count is in `connection_update`. Keeps the frame small in rooms of
+/// thousands, where a full list would be tens of KiB per member per change.
+pub const PRESENCE_NAMES_MAX: usize = 50;
 
 /// A typing notice older than this when it arrives is not shown.
 const TYPING_FRESHNESS_MS: i64 = 5_000;
@@ -37,13 +46,38 @@ struct Member {
     session: SessionHandle,
     room: String,
     username: String,
+    /// The room's count this session was last told, so a coalesced update
+    /// only goes to those whose number changed.
+    known_count: usize,
+    /// The room's `sent` when this session joined.
+    joined_at: u64,
+    /// Chat messages the session has taken from its feed (it counts them).
+    read: Arc<AtomicU64>,
 }
 
-/// Sessions by id, rooms as sets of ids, the names in use, recent messages
-/// per room, and the other instances' presence.
+impl Member {
+    /// Chat messages sent to the room since this session joined that it has not read.
+    fn unread(&self, sent: u64) -> u64 {
+        (sent - self.joined_at).saturating_sub(self.read.load(Ordering::Relaxed))
+    }
+}
+
+/// The sessions of one room on this instance, and the feed that carries its
+/// chat messages to all of them at once.
+struct Room {
+    ids: HashSet<SessionId>,
+    /// One send per message, whatever the number of members: each frame is
+    /// stored once in the ring and every session reads it from there.
+    feed: broadcast::Sender<(i64, crate::Frame)>,
+    /// Chat messages sent into the feed so far.
+    sent: u64,
+}
+
+/// Sessions by id, rooms and their members, the names in use, recent
+/// messages per room, and the other instances' presence.
 pub struct ChatRoom {
     members: HashMap<SessionId, Member>,
-    rooms: HashMap<String, HashSet<SessionId>>,
+    rooms: HashMap<String, Room>,
     usernames: HashSet<String>,
     logs: HashMap<String, RoomLog>,
     directory: Directory,
@@ -57,6 +91,8 @@ pub struct ChatRoom {
     instance_id: String,
     topic: String,
     presence_dirty: bool,
+    /// Rooms whose count or names changed since the last announcement.
+    announce_due: HashSet<String>,
 }
 
 impl ChatRoom {
@@ -87,27 +123,57 @@ impl ChatRoom {
                 instance_id,
                 topic,
                 presence_dirty: false,
+                announce_due: HashSet::new(),
             }
         })
     }
 
     /// Connections in `room` on every instance.
     fn occupancy(&self, room: &str) -> usize {
-        self.rooms.get(room).map_or(0, HashSet::len) + self.directory.count(room)
+        self.local_count(room) + self.directory.count(room)
     }
 
-    /// Sends one encoded frame to every session in `room` except `skip`.
-    /// A session whose queue is full is not waited for: it leaves the room.
-    fn broadcast(&mut self, room: &str, frame: &crate::Frame, offset: Option<i64>, skip: Option<SessionId>) {
-        let Some(ids) = self.rooms.get(room) else { return };
-        let mut slow = Vec::new();
-        for id in ids.iter().filter(|id| Some(**id) != skip) {
-            let Some(member) = self.members.get(id) else { continue };
-            if let Err(SendError::Full(_)) = member.session.deliver.try_send(Deliver { frame: frame.clone(), offset }) {
-                slow.push(*id);
-            }
-        }
+    /// Connections in `room` on this instance.
+    fn local_count(&self, room: &str) -> usize {
+        self.rooms.get(room).map_or(0, |r| r.ids.len())
+    }
+
+    /// Sends one encoded frame other than a chat message (those go through
+    /// the room's feed) to every session in `room` except `skip`. A session
+    /// whose queue is full is not waited for: it leaves the room.
+    fn broadcast(&mut self, room: &str, frame: &crate::Frame, skip: Option<SessionId>) {
+        let Some(room) = self.rooms.get(room) else { return };
+        let slow: Vec<SessionId> = room
+            .ids
+            .iter()
+            .filter(|id| Some(**id) != skip)
+            .filter(|id| self.members.get(id).is_some_and(|member| !deliver(member, frame)))
+            .copied()
+            .collect();
         for id in slow {
+            self.evict(id);
+        }
+    }
+
+    /// Hands a chat message to every session of `room` through its feed.
+    /// A session that has not read a whole feed's worth would miss this one:
+    /// it leaves the room now, as it would if a `Deliver` found its queue full.
+    fn publish_chat(&mut self, room: &str, offset: i64, frame: crate::Frame) {
+        let Some(room) = self.rooms.get_mut(room) else { return };
+        // No receivers (everyone just left) is not an error: the record is in Kafka.
+        let recipients = room.feed.send((offset, frame)).unwrap_or_default();
+        room.sent += 1;
+        metrics::counter!(crate::metrics::MESSAGES_DELIVERED).increment(recipients as u64);
+        // The feed holds a message until every reader has seen it: only when
+        // it is full can anyone be that far behind, so only then look for whom.
+        if room.feed.len() < self.settings.outbound_queue {
+            return;
+        }
+        let sent = room.sent;
+        let limit = self.settings.outbound_queue as u64;
+        let laggards: Vec<SessionId> =
+            room.ids.iter().filter(|id| self.members.get(id).is_some_and(|m| m.unread(sent) >= limit)).copied().collect();
+        for id in laggards {
             self.evict(id);
         }
     }
@@ -117,21 +183,21 @@ impl ChatRoom {
     fn evict(&mut self, id: SessionId) {
         let Some(member) = self.remove_member(id) else { return };
         ::log::warn!(
-            "slow_consumer: {} had {} frames queued; disconnected",
+            "slow_consumer: {} has {} frames queued; disconnected",
             member.username,
             self.settings.outbound_queue
         );
         crate::metrics::error(ErrorCode::SlowConsumer);
         member.session.go_away.do_send(GoAway::TOO_SLOW);
-        self.announce(&member.room, None);
+        self.announce(&member.room);
     }
 
     fn remove_member(&mut self, id: SessionId) -> Option<Member> {
         let member = self.members.remove(&id)?;
         self.usernames.remove(&member.username);
-        if let Some(ids) = self.rooms.get_mut(&member.room) {
-            ids.remove(&id);
-            if ids.is_empty() {
+        if let Some(room) = self.rooms.get_mut(&member.room) {
+            room.ids.remove(&id);
+            if room.ids.is_empty() {
                 self.rooms.remove(&member.room);
                 self.logs.remove(&member.room);
             }
@@ -141,30 +207,47 @@ impl ChatRoom {
         Some(member)
     }
 
-    /// Tells a room's sessions who is there and how many: after any join or
-    /// leave, here or on another instance.
-    fn announce(&mut self, room: &str, skip_count_for: Option<SessionId>) {
-        if !self.rooms.contains_key(room) {
-            return;
+    /// Marks a room's count and names as changed: after any join or leave,
+    /// here or on another instance. [`Self::announce_changes`] tells the room.
+    fn announce(&mut self, room: &str) {
+        if self.rooms.contains_key(room) {
+            self.announce_due.insert(room.to_owned());
         }
+    }
+
+    /// Tells each changed room's sessions how many are there (only those
+    /// whose number changed) and who (the first [`PRESENCE_NAMES_MAX`] names).
+    fn announce_changes(&mut self) {
         let timestamp = now_rfc3339();
-        let count =
-            ServerFrame::ConnectionUpdate { active_connections: self.occupancy(room), room, timestamp: &timestamp };
-        let count = count.encode();
-        let mut users: Vec<&str> = self.local_users(room).chain(self.directory.users(room)).collect();
-        users.sort_unstable();
-        let presence = ServerFrame::Presence { room, users: &users }.encode();
-        self.broadcast(room, &count, None, skip_count_for);
-        self.broadcast(room, &presence, None, None);
+        let mut slow = Vec::new();
+        for room in std::mem::take(&mut self.announce_due) {
+            let Some(ids) = self.rooms.get(&room).map(|r| &r.ids) else { continue };
+            let active_connections = ids.len() + self.directory.count(&room);
+            let count = ServerFrame::ConnectionUpdate { active_connections, room: &room, timestamp: &timestamp }.encode();
+            let mut users: Vec<&str> = ids
+                .iter()
+                .filter_map(|id| self.members.get(id))
+                .map(|m| m.username.as_str())
+                .chain(self.directory.users(&room))
+                .collect();
+            users.sort_unstable();
+            users.truncate(PRESENCE_NAMES_MAX);
+            let presence = ServerFrame::Presence { room: &room, users: &users }.encode();
+            for id in ids {
+                let Some(member) = self.members.get_mut(id) else { continue };
+                let stale = std::mem::replace(&mut member.known_count, active_connections) != active_connections;
+                if (stale && !deliver(member, &count)) || !deliver(member, &presence) {
+                    slow.push(*id);
+                }
+            }
+        }
+        for id in slow {
+            self.evict(id);
+        }
     }
 
     fn count_connections(&self, room: &str) {
-        let local = self.rooms.get(room).map_or(0, HashSet::len);
-        metrics::gauge!(crate::metrics::CONNECTIONS, "room" => room.to_owned()).set(local as f64);
-    }
-
-    fn local_users<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.rooms.get(room).into_iter().flatten().filter_map(|id| self.members.get(id)).map(|m| m.username.as_str())
+        metrics::gauge!(crate::metrics::CONNECTIONS, "room" => room.to_owned()).set(self.local_count(room) as f64);
     }
 
     fn partition_of(&self, room: &str) -> Option<i32> {
@@ -270,17 +353,12 @@ impl ChatRoom {
                 if now_ms() - timestamp_ms > self.settings.presence_ttl.as_millis() as i64 => {}
             PresenceRecord::Snapshot { instance, rooms, .. } => {
                 for room in self.directory.apply(&instance, rooms, Instant::now()) {
-                    self.announce(&room, None);
+                    self.announce(&room);
                 }
             }
             PresenceRecord::Typing { instance, room, username, timestamp_ms } => {
                 if instance != self.instance_id && now_ms() - timestamp_ms < TYPING_FRESHNESS_MS {
-                    self.broadcast(
-                        &room,
-                        &ServerFrame::Typing { room: &room, username: &username }.encode(),
-                        None,
-                        None,
-                    );
+                    self.broadcast(&room, &ServerFrame::Typing { room: &room, username: &username }.encode(), None);
                 }
             }
         }
@@ -292,6 +370,7 @@ impl Actor for ChatRoom {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(PRESENCE_DEBOUNCE, |act, _| {
+            act.announce_changes();
             if act.presence_dirty {
                 act.publish_presence();
             }
@@ -299,7 +378,7 @@ impl Actor for ChatRoom {
         ctx.run_interval(self.settings.presence_interval, |act, _| {
             act.publish_presence();
             for room in act.directory.expire(Instant::now(), act.settings.presence_ttl) {
-                act.announce(&room, None);
+                act.announce(&room);
             }
         });
     }
@@ -311,20 +390,37 @@ impl Handler<Join> for ChatRoom {
     fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Joined {
         let username = names::unique_name(&self.usernames);
         self.usernames.insert(username.clone());
-        self.rooms.entry(msg.room.clone()).or_default().insert(msg.id);
+        let capacity = self.settings.outbound_queue.max(1);
+        let room = self
+            .rooms
+            .entry(msg.room.clone())
+            .or_insert_with(|| Room { ids: HashSet::new(), feed: broadcast::channel(capacity).0, sent: 0 });
+        room.ids.insert(msg.id);
+        // Subscribed here, in the room's order of events: the session sees
+        // every message recorded after it joined, none before.
+        let feed = ChatFeed { messages: room.feed.subscribe(), read: Arc::default() };
+        let joined_at = room.sent;
         if let (false, Some(partition)) = (self.logs.contains_key(&msg.room), self.partition_of(&msg.room)) {
             let next = self.positions.get(&partition).copied().unwrap_or_default();
             self.logs.insert(msg.room.clone(), RoomLog::new(next, self.settings.cache_per_room));
         }
         ::log::debug!("{username} joined {} ({})", msg.room, msg.id);
-        let member = Member { session: msg.session, room: msg.room.clone(), username: username.clone() };
-        self.members.insert(msg.id, member);
         // The newcomer learns the count from the reply, right after its welcome.
-        self.announce(&msg.room, Some(msg.id));
+        let active_connections = self.occupancy(&msg.room);
+        let member = Member {
+            session: msg.session,
+            room: msg.room.clone(),
+            username: username.clone(),
+            known_count: active_connections,
+            joined_at,
+            read: feed.read.clone(),
+        };
+        self.members.insert(msg.id, member);
+        self.announce(&msg.room);
         self.count_connections(&msg.room);
         self.presence_dirty = true;
         self.replay(msg.id, msg.room.clone(), msg.history, ctx);
-        Joined { username, active_connections: self.occupancy(&msg.room) }
+        Joined { username, active_connections, feed }
     }
 }
 
@@ -334,7 +430,7 @@ impl Handler<Leave> for ChatRoom {
     fn handle(&mut self, msg: Leave, _: &mut Self::Context) {
         let Some(member) = self.remove_member(msg.id) else { return };
         ::log::debug!("{} left {} ({})", member.username, member.room, msg.id);
-        self.announce(&member.room, None);
+        self.announce(&member.room);
     }
 }
 
@@ -345,7 +441,7 @@ impl Handler<Typing> for ChatRoom {
         let Some(member) = self.members.get(&msg.id) else { return };
         let (room, username) = (member.room.clone(), member.username.clone());
         let frame = ServerFrame::Typing { room: &room, username: &username }.encode();
-        self.broadcast(&room, &frame, None, Some(msg.id));
+        self.broadcast(&room, &frame, Some(msg.id));
         let notice =
             PresenceRecord::Typing { instance: self.instance_id.clone(), room, username, timestamp_ms: now_ms() };
         self.announce_to_instances(&notice);
@@ -460,8 +556,8 @@ impl ChatRoom {
     /// Rooms with people online on any instance, busiest first.
     fn room_counts(&self) -> Vec<RoomCount> {
         let mut counts: HashMap<&str, usize> = self.directory.counts();
-        for (room, ids) in &self.rooms {
-            *counts.entry(room.as_str()).or_default() += ids.len();
+        for (name, room) in &self.rooms {
+            *counts.entry(name.as_str()).or_default() += room.ids.len();
         }
         let mut rooms: Vec<RoomCount> = counts
             .into_iter()
@@ -525,9 +621,7 @@ impl Handler<RecordReceived> for ChatRoom {
         let Some(log) = self.logs.get_mut(&record.room) else { return };
         log.push(offset, record.clone());
         let frame = ServerFrame::chat(&record, self.occupancy(&record.room), offset).encode();
-        self.broadcast(&record.room, &frame, Some(offset), None);
-        let recipients = self.rooms.get(&record.room).map_or(0, HashSet::len);
-        metrics::counter!(crate::metrics::MESSAGES_DELIVERED).increment(recipients as u64);
+        self.publish_chat(&record.room, offset, frame);
         if let Some(sent_ms) = msg.timestamp_ms {
             let seconds = (now_ms() - sent_ms).max(0) as f64 / 1000.0;
             metrics::histogram!(crate::metrics::END_TO_END_SECONDS).record(seconds);
@@ -544,6 +638,11 @@ impl Handler<PresenceReceived> for ChatRoom {
             Err(e) => ::log::warn!("skipping presence record: {e}"),
         }
     }
+}
+
+/// Queues `frame` for one session; false when its queue is full.
+fn deliver(member: &Member, frame: &crate::Frame) -> bool {
+    !matches!(member.session.deliver.try_send(Deliver { frame: frame.clone() }), Err(SendError::Full(_)))
 }
 
 fn parse(offset: i64, payload: &[u8]) -> Option<Entry> {

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Tables and chart for BENCHMARKS.md, from the JSON reports of scripts/bench.sh.
+
+usage: python3 scripts/bench-report.py [results-dir] [chart.png]
+
+Prints one Markdown table per scenario (each target beside the baseline of the
+same run, with the ratio) and draws latency percentiles against load from the
+`sweep-<rate>` runs. The chart needs matplotlib: when it is missing, the script
+installs it into .bench-venv/ (git-ignored) and runs itself again from there.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "results"
+CHART = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs" / "benchmarks-latency.png"
+TARGETS = ["baseline", "kafka", "embedded"]
+TARGET_NAMES = {"baseline": "raw tokio baseline", "kafka": "chat server, real Kafka", "embedded": "chat server, embedded Kafka"}
+
+
+def ensure_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        venv = ROOT / ".bench-venv"
+        python = venv / "bin" / "python"
+        if Path(sys.executable).resolve() == python.resolve():
+            raise
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "matplotlib"], check=True)
+        os.execv(str(python), [str(python), *sys.argv])
+
+
+def load(name):
+    return {t: json.loads(p.read_text()) for t in TARGETS if (p := RESULTS / f"{name}.{t}.json").exists()}
+
+
+def ratio(value, base):
+    return f"{value / base:.2f}x" if base else "-"
+
+
+def kib(report):
+    b = report.get("server_bytes_per_connection")
+    return f"{b / 1024:.1f}" if b is not None else "-"
+
+
+def table(name):
+    runs = load(name)
+    if not runs:
+        return
+    base = runs.get("baseline")
+    print(f"\n#### {name}\n")
+    print("| server | clients | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup | KiB/conn | connects/s | p50 / p99 vs baseline |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for target, r in runs.items():
+        lat = r["latency_ms"]
+        vs = "-" if target == "baseline" or not base else (
+            f"{ratio(lat['p50'], base['latency_ms']['p50'])} / {ratio(lat['p99'], base['latency_ms']['p99'])}"
+        )
+        print(
+            f"| {TARGET_NAMES[target]} | {r['clients_connected']:,} | {r['deliveries_per_second']:,.0f} "
+            f"| {lat['p50']:.2f} | {lat['p90']:.2f} | {lat['p99']:.2f} | {lat['max']:.2f} "
+            f"| {r['lost']} | {r['duplicated']} | {kib(r)} | {r['connect_rate']:,.0f} | {vs} |"
+        )
+    for target, r in runs.items():
+        problems = {k: v for k, v in (r["errors"] | r["connect_errors"]).items() if v}
+        if problems or r["disconnected"] or r["send_queue_full"]:
+            print(f"\n{TARGET_NAMES[target]}: errors {problems}, disconnected {r['disconnected']}, "
+                  f"send queue full {r['send_queue_full']}")
+
+
+def chart():
+    sweeps = sorted(
+        {int(p.name.split(".")[0].split("-")[1]) for p in RESULTS.glob("sweep-*.json")}
+    )
+    if not sweeps:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+    styles = {"baseline": ("tab:gray", "raw tokio baseline"), "kafka": ("tab:purple", "chat server, real Kafka")}
+    for target, (color, label) in styles.items():
+        points = [(r, load(f"sweep-{r}").get(target)) for r in sweeps]
+        points = [(p["deliveries_per_second"], p["latency_ms"]) for _, p in points if p]
+        if not points:
+            continue
+        x = [d / 1000 for d, _ in points]
+        for q, style in (("p50", "-"), ("p99", "--")):
+            ax.plot(x, [lat[q] for _, lat in points], style, color=color, marker="o", label=f"{label} {q}")
+    ax.axhline(50, color="tab:red", linewidth=0.8, linestyle=":", label="fan-out goal: p99 50 ms")
+    ax.set_yscale("log")
+    ax.set_xlabel("deliveries per second, thousands (1 room x 2,000 clients)")
+    ax.set_ylabel("send -> receive latency, ms (log)")
+    ax.set_title("Latency against fan-out load, 2 cores shared with the load tool and Kafka")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    CHART.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(CHART)
+    print(f"\nchart: {CHART.relative_to(ROOT) if CHART.is_relative_to(ROOT) else CHART}")
+
+
+def main():
+    if any(RESULTS.glob("sweep-*.json")):
+        ensure_matplotlib()  # before any output: it may re-run this script in the venv
+    for name in ["latency", "fanout", "rooms", "idle"]:
+        table(name)
+    sweeps = sorted({p.name.split(".")[0] for p in RESULTS.glob("sweep-*.json")}, key=lambda n: int(n.split("-")[1]))
+    for name in sweeps:
+        table(name)
+    chart()
+
+
+if __name__ == "__main__":
+    main()
