@@ -74,6 +74,22 @@ def table(name):
                   f"send queue full {r['send_queue_full']}")
 
 
+def linger_table():
+    """The producer's linger.ms against latency and load, on real Kafka."""
+    runs = [(name, int(p.name.split(".")[0].rsplit("linger", 1)[1]), json.loads(p.read_text()))
+            for p in sorted(RESULTS.glob("*-linger*.kafka.json"))
+            for name in [p.name.split("-linger")[0]]]
+    if not runs:
+        return
+    print("\n#### linger.ms (chat server, real Kafka)\n")
+    print("| scenario | linger.ms | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, linger, r in sorted(runs, key=lambda x: (x[0], x[1])):
+        lat = r["latency_ms"]
+        print(f"| {name} | {linger} | {r['deliveries_per_second']:,.0f} | {lat['p50']:.2f} | {lat['p90']:.2f} "
+              f"| {lat['p99']:.2f} | {lat['max']:.2f} | {r['lost']} | {r['duplicated']} |")
+
+
 def chart():
     sweeps = sorted(
         {int(p.name.split(".")[0].split("-")[1]) for p in RESULTS.glob("sweep-*.json")}
@@ -111,10 +127,13 @@ def chart():
 def main():
     if any(RESULTS.glob("sweep-*.json")):
         ensure_matplotlib()  # before any output: it may re-run this script in the venv
-    for name in ["latency", "fanout", "rooms", "idle"]:
+    for name in ["latency", "fanout", "rooms", "rooms-half", "idle"]:
         table(name)
     sweeps = sorted({p.name.split(".")[0] for p in RESULTS.glob("sweep-*.json")}, key=lambda n: int(n.split("-")[1]))
     for name in sweeps:
+        table(name)
+    linger_table()
+    for name in sorted({p.name.split(".")[0] for p in RESULTS.glob("variance-*.json")}):
         table(name)
     chart()
 

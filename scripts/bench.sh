@@ -15,13 +15,15 @@ usage() {
   cat <<'USAGE'
 usage: scripts/bench.sh [-h] [scenario...]
 
-  Scenarios (default: all, in this order):
+  Scenarios (default: all, in this order; about 35 minutes):
     latency   100 clients, 1 room, 50 msg/s for 30 s
     fanout    2,000 clients, 1 room, 200 msg/s for 60 s (400,000 deliveries/s)
     rooms     10,000 clients, 200 rooms of 50, 2,000 msg/s for 30 s
-    idle      19,500 clients, 100 rooms, no messages, held 30 s (2 heartbeats)
-    sweep     fan-out at 25..200 msg/s (50,000..400,000 deliveries/s), for the chart
+    rooms-half  the same rooms at 1,000 msg/s (50,000 deliveries/s)
+    idle      19,700 clients, 100 rooms, no messages, held 30 s (2 heartbeats)
+    sweep     fan-out at 25..300 msg/s (50,000..600,000 deliveries/s), for the chart
     linger    latency and rooms on real Kafka with the producer's linger.ms at 0 and 5
+    variance  fan-out on real Kafka three more times (30 s each): how much runs differ
 
   Needs: cargo, a JDK 17 and Maven (for Kafka), python3 (for the chart).
   Environment: BENCH_PORT (server, default 8003), BASELINE_PORT (8140),
@@ -34,30 +36,34 @@ BASELINE_PORT="${BASELINE_PORT:-8140}"
 OUT="$(abs_path "${BENCH_OUT:-$REPO_ROOT/bench/results}")"
 BIN="$REPO_ROOT/target/release"
 SERVER_PID=""
-URL=""
+  URL=""
 
 # Arguments of anime-chat-bench per scenario (the URL and output are added per run).
 declare -A SCENARIO_ARGS=(
   [latency]="--clients 100 --rooms 1 --rate 50 --duration 30"
   [fanout]="--clients 2000 --rooms 1 --rate 200 --duration 60 --connect-rate 1000"
   [rooms]="--clients 10000 --rooms 200 --rate 2000 --duration 30 --connect-rate 1000 --source-ips 128"
-  [idle]="--clients 19500 --rooms 100 --rate 0 --duration 30 --drain 0 --connect-rate 1000 --source-ips 128"
+  [rooms-half]="--clients 10000 --rooms 200 --rate 1000 --duration 30 --connect-rate 1000 --source-ips 128"
+  [idle]="--clients 19700 --rooms 100 --rate 0 --duration 30 --drain 0 --connect-rate 1000 --source-ips 128"
 )
 # Which servers each scenario runs against.
 declare -A SCENARIO_TARGETS=(
   [latency]="baseline kafka embedded"
   [fanout]="baseline kafka embedded"
   [rooms]="baseline kafka embedded"
+  [rooms-half]="baseline kafka"
   [idle]="baseline kafka"
 )
-SWEEP_RATES=(25 50 100 150 200)
+SWEEP_RATES=(25 50 100 150 200 250 300)
+# One room of 2,000: the fan-out scenario's shape, which the sweep and variance runs share.
+ONE_ROOM="--clients 2000 --rooms 1 --connect-rate 1000"
 
 stop_server() {
   [[ -n "$SERVER_PID" ]] || return 0
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
-URL=""
+  URL=""
 }
 
 wait_for_port() {
@@ -116,8 +122,16 @@ run_scenario() {
     for rate in "${SWEEP_RATES[@]}"; do
       for target in baseline kafka; do
         # shellcheck disable=SC2086
-        run "sweep-$rate" "$target" --clients 2000 --rooms 1 --rate "$rate" --duration 20 --connect-rate 1000
+        run "sweep-$rate" "$target" $ONE_ROOM --rate "$rate" --duration 20
       done
+    done
+    return
+  fi
+  if [[ "$scenario" == variance ]]; then
+    local n
+    for n in 1 2 3; do
+      # shellcheck disable=SC2086
+      run "variance-$n" kafka $ONE_ROOM --rate 200 --duration 30
     done
     return
   fi
@@ -145,7 +159,7 @@ main() {
     return
   fi
   local scenarios=("$@")
-  ((${#scenarios[@]})) || scenarios=(latency fanout rooms idle sweep)
+  ((${#scenarios[@]})) || scenarios=(latency fanout rooms rooms-half idle sweep linger variance)
   # Thousands of sockets on each side: both binaries raise their own soft
   # limit to the hard one; raise the shell's too for anything else started here.
   ulimit -n "$(ulimit -Hn)"

@@ -96,9 +96,39 @@ pub fn http_send_limiter(settings: &ServerSettings) -> DefaultKeyedRateLimiter<I
     RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
 }
 
+/// Forgets the addresses whose HTTP send quota is full again: governor keeps
+/// a state for every address it has seen, which would otherwise only grow.
+pub fn forget_idle_senders(limiter: &DefaultKeyedRateLimiter<IpAddr>) {
+    limiter.retain_recent();
+    limiter.shrink_to_fit();
+}
+
+/// Runs [`forget_idle_senders`] on every `interval`, for as long as the
+/// actix system runs.
+pub fn forget_idle_senders_every(limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>, interval: std::time::Duration) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(interval);
+        loop {
+            every.tick().await;
+            forget_idle_senders(&limiter);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idle_senders_are_forgotten() {
+        let limiter = RateLimiter::keyed(Quota::per_second(NonZeroU32::new(1000).unwrap()));
+        limiter.check_key(&"127.0.0.1".parse().unwrap()).unwrap();
+        assert_eq!(limiter.len(), 1);
+        // One cell at 1,000/s is back after 1 ms.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        forget_idle_senders(&limiter);
+        assert_eq!(limiter.len(), 0);
+    }
 
     #[test]
     fn permits_are_counted_and_returned() {

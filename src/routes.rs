@@ -26,7 +26,7 @@ pub struct AppState {
     /// Empty when `/admin` is off.
     pub admin_token: String,
     pub connections: crate::limits::ConnectionLimits,
-    pub http_sends: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    pub http_sends: std::sync::Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
 }
 
 /// The browser page, compiled into the binary.

@@ -22,6 +22,9 @@ use crate::routes::{self, AppState};
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; frame-ancestors 'none'";
 
+/// How often addresses that stopped posting over HTTP leave the rate limiter.
+const HTTP_SENDERS_PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A running server: its address, and the embedded Kafka if it owns one.
 pub struct Application {
     addr: SocketAddr,
@@ -55,8 +58,10 @@ impl Application {
             origins: OriginPolicy::new(&settings.server.allowed_origins),
             admin_token: settings.server.admin_token.clone(),
             connections: ConnectionLimits::new(max_connections, settings.server.max_connections_per_ip),
-            http_sends: crate::limits::http_send_limiter(&settings.server),
+            http_sends: std::sync::Arc::new(crate::limits::http_send_limiter(&settings.server)),
         });
+
+        crate::limits::forget_idle_senders_every(state.http_sends.clone(), HTTP_SENDERS_PRUNE_INTERVAL);
 
         let json = routes::json_config(settings.server.max_body_bytes);
         let origins = state.origins.clone();

@@ -17,7 +17,8 @@ use std::num::NonZeroU32;
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
 use crate::messages::{
-    ChatFeed, Deliver, Frame, GoAway, HistoryStart, Join, Joined, Leave, Replay, SendChat, SessionHandle, SessionId, Typing,
+    ChatFeed, Deliver, Frame, GoAway, HistoryStart, Join, Joined, Leave, Replay, SendChat, SessionHandle, SessionId,
+    Typing,
 };
 use crate::protocol::{parse_client_frame, ClientCommand, ErrorCode, InputLimits, Refusal, ServerFrame};
 use crate::room::{now_rfc3339, ChatRoom};

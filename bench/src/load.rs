@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde::Deserialize;
@@ -30,7 +29,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::report::{Latency, Report};
+use crate::report::{add_counts, latency_histogram, Report, ShardResult};
 
 /// Options of the load mode. The server's per-connection limit (5 frames/s, burst 20 by
 /// default, `chat.rate_per_second` / `chat.rate_burst`) applies to each client, so
@@ -74,16 +73,64 @@ pub struct LoadArgs {
     /// its open-file limit is reported too.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Split the clients over this many processes of this tool, each with its own open-file
+    /// limit (and its own runtime); they send from the same instant, and one report merges
+    /// them. Needed when --clients is above one process's limit (ulimit -n).
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// Internal, set by the parent of --processes: this child's part, as I/K.
+    #[arg(long, hide = true)]
+    pub shard: Option<Shard>,
+    /// Internal: the run id every child marks its messages with.
+    #[arg(long, hide = true)]
+    pub run_id: Option<String>,
+    /// Internal: the Unix time (ms) at which every child starts sending.
+    #[arg(long, hide = true)]
+    pub start_at_ms: Option<u64>,
+}
+
+impl LoadArgs {
+    /// Messages the whole run sends, over every process.
+    pub fn total_messages(&self) -> u64 {
+        (self.rate * self.duration).round() as u64
+    }
+
+    /// The options a child of --processes needs to run its part of this load.
+    fn child_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            ("--url", self.url.clone()),
+            ("--clients", self.clients.to_string()),
+            ("--rooms", self.rooms.to_string()),
+            ("--connect-rate", self.connect_rate.to_string()),
+            ("--source-ips", self.source_ips.to_string()),
+            ("--rate", self.rate.to_string()),
+            ("--duration", self.duration.to_string()),
+            ("--drain", self.drain.to_string()),
+        ]
+        .into_iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value])
+        .collect();
+        if let Some(pid) = self.server_pid {
+            args.extend(["--server-pid".to_string(), pid.to_string()]);
+        }
+        args
+    }
 }
 
 /// How long one connection (TCP + upgrade + `welcome`) may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Frames a client's writer may have queued; past it the pacer counts `send_queue_full`
+/// Frames a client may have queued for sending; past it the pacer counts `send_queue_full`
 /// rather than letting one stuck socket delay everyone else's sends.
 const WRITER_QUEUE: usize = 64;
+/// Children of `--processes` start sending this long after all of them should have connected.
+const START_MARGIN: Duration = Duration::from_secs(2);
 /// tungstenite allocates a 128 KiB read buffer per connection by default: with thousands of
 /// clients that alone would be hundreds of MiB in the bench; chat frames are small.
 const READ_BUFFER: usize = 4096;
+/// How long one frame may take to go out before the client gives up on its connection.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Latencies a client gathers before adding them to its histogram.
+const LATENCY_BURST: usize = 64;
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -101,10 +148,14 @@ struct Frame<'a> {
     code: Option<Cow<'a, str>>,
 }
 
-/// What one client's reader saw; merged into the report at the end.
+/// What one client saw; merged into the report at the end.
 struct ClientStats {
     room: usize,
-    latency_us: Histogram<u64>,
+    latency_us: Histogram<u32>,
+    /// Latencies not yet in `latency_us`: recorded in bursts, so that the few histogram cache
+    /// lines they fall in are loaded once a burst rather than once a delivery (perf: 6 % of
+    /// the bench's CPU went to cache misses in 2,000 clients' histograms).
+    recent_us: Vec<u64>,
     /// Unique bench messages of this run that arrived.
     deliveries: u64,
     duplicated: u64,
@@ -122,8 +173,8 @@ impl ClientStats {
     fn new(room: usize) -> Self {
         ClientStats {
             room,
-            // 1 µs to 10 min, 3 significant digits.
-            latency_us: Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds"),
+            latency_us: latency_histogram().expect("valid histogram bounds"),
+            recent_us: Vec::with_capacity(LATENCY_BURST),
             deliveries: 0,
             duplicated: 0,
             acked: 0,
@@ -132,6 +183,12 @@ impl ClientStats {
             disconnected: false,
             seen: Vec::new(),
             last_offset: -1,
+        }
+    }
+
+    fn record_recent(&mut self) {
+        for micros in self.recent_us.drain(..) {
+            self.latency_us.saturating_record(micros);
         }
     }
 
@@ -170,10 +227,15 @@ impl ClientStats {
                 self.deliveries += 1;
                 let micros = unix_nanos().saturating_sub(sent_nanos) / 1_000;
                 // Clamp instead of failing: a value past the bound is still "very late".
-                self.latency_us.saturating_record(micros.max(1));
+                self.recent_us.push(micros.max(1));
+                if self.recent_us.len() == LATENCY_BURST {
+                    self.record_recent();
+                }
             }
             "ack" => self.acked += 1,
-            "error" => *self.errors.entry(frame.code.unwrap_or(Cow::Borrowed("no_code")).into_owned()).or_default() += 1,
+            "error" => {
+                *self.errors.entry(frame.code.unwrap_or(Cow::Borrowed("no_code")).into_owned()).or_default() += 1
+            }
             // welcome, connection_update, presence, history_end, heartbeat, typing, ...
             _ => {}
         }
@@ -196,21 +258,102 @@ fn unix_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-/// A connected client: where to queue its outgoing frames, and its two tasks.
+/// A connected client: where to queue its outgoing frames, and its task, which hands back
+/// what it saw and the connection (to be closed properly) once the run stops.
 struct Client {
     id: usize,
     tx: mpsc::Sender<Message>,
-    /// Hands the stream half back so the connection can be closed properly at the end.
-    reader: JoinHandle<(ClientStats, SplitStream<Ws>)>,
-    /// Hands the sink half back (None when the socket failed).
-    writer: JoinHandle<Option<SplitSink<Ws, Message>>>,
+    task: JoinHandle<(ClientStats, Option<Ws>)>,
 }
 
-/// Run the whole load and build the report.
-pub async fn run(args: &LoadArgs) -> anyhow::Result<Report> {
-    if args.clients == 0 || args.rooms == 0 || args.connect_rate <= 0.0 || args.rate < 0.0 {
-        bail!("--clients, --rooms and --connect-rate must be positive, --rate non-negative");
+/// Which of the `--processes` this one is: it opens clients `index`, `index + count`, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The client numbers this shard opens, of `clients` in all.
+    fn clients(self, clients: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
+        (self.index..clients).step_by(self.count)
     }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `I/K`, as the parent passes it to its children.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (index, count) = s.split_once('/').ok_or("expected I/K")?;
+        let shard = Shard {
+            index: index.parse().map_err(|_| "I is not a number")?,
+            count: count.parse().map_err(|_| "K is not a number")?,
+        };
+        if shard.index >= shard.count {
+            return Err("I must be below K".into());
+        }
+        Ok(shard)
+    }
+}
+
+/// Run the whole load, in this process or split over `--processes`, and build the report.
+pub async fn run(args: &LoadArgs) -> anyhow::Result<Report> {
+    if args.clients == 0 || args.rooms == 0 || args.connect_rate <= 0.0 || args.rate < 0.0 || args.processes == 0 {
+        bail!("--clients, --rooms, --connect-rate and --processes must be positive, --rate non-negative");
+    }
+    // A run id keeps leftovers of earlier runs in the same rooms out of the numbers.
+    let run = format!("{:x}", unix_nanos() % 0xffff_ffff);
+    let parts = if args.processes > 1 {
+        run_children(args, &run).await?
+    } else {
+        vec![run_shard(args, Shard { index: 0, count: 1 }, &run, None).await?]
+    };
+    Ok(Report::merge(args, &parts)?)
+}
+
+/// Starts one child process of this tool per shard, all sending from the same instant, and
+/// collects their results (each prints its [`ShardResult`] as JSON).
+async fn run_children(args: &LoadArgs, run: &str) -> anyhow::Result<Vec<ShardResult>> {
+    let exe = std::env::current_exe().context("cannot find this executable to start its children")?;
+    // Everyone connects in parallel at connect_rate / K; the sending starts once all should have.
+    let connect_time = Duration::from_secs_f64(args.clients as f64 / args.connect_rate) + START_MARGIN;
+    let start_at_ms = (unix_nanos() / 1_000_000) + connect_time.as_millis() as u64;
+    let children = (0..args.processes).map(|index| {
+        let mut command = tokio::process::Command::new(&exe);
+        command.arg("load").args(args.child_args()).args([
+            "--shard".to_string(),
+            format!("{index}/{}", args.processes),
+            "--run-id".to_string(),
+            run.to_owned(),
+            "--start-at-ms".to_string(),
+            start_at_ms.to_string(),
+        ]);
+        // The result comes on stdout; warnings and errors go straight to ours.
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit()).kill_on_drop(true);
+        async move {
+            let out = command.output().await.context("cannot start a child process")?;
+            if !out.status.success() {
+                bail!("child {index} failed ({})", out.status);
+            }
+            serde_json::from_slice::<ShardResult>(&out.stdout)
+                .with_context(|| format!("child {index} printed no result"))
+        }
+    });
+    futures_util::future::try_join_all(children).await
+}
+
+/// Entry point of a child: runs its shard and prints the result for the parent.
+pub async fn run_child(args: &LoadArgs, shard: Shard) -> anyhow::Result<()> {
+    let run = args.run_id.as_deref().context("--shard needs --run-id")?;
+    let part = run_shard(args, shard, run, args.start_at_ms).await?;
+    println!("{}", serde_json::to_string(&part)?);
+    Ok(())
+}
+
+/// Connects this shard's clients, sends its share of the rate (from `start_at_ms`, a Unix
+/// time in ms, when several processes must start together), reads until the drain ends.
+async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option<u64>) -> anyhow::Result<ShardResult> {
     let uri: Uri = args.url.parse().with_context(|| format!("bad --url {}", args.url))?;
     let host = uri.host().context("--url has no host")?;
     let port = uri.port_u16().unwrap_or(80);
@@ -220,20 +363,19 @@ pub async fn run(args: &LoadArgs) -> anyhow::Result<Report> {
         .with_context(|| format!("{host} has no IPv4 address"))?;
     // Binding to 127.0.0.X only reaches a loopback server.
     let source_ips = if server.ip().is_loopback() { args.source_ips } else { 0 };
-    // A run id keeps leftovers of earlier runs in the same rooms out of the numbers.
-    let run = format!("{:x}", unix_nanos() % 0xffff_ffff);
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let rss_before = args.server_pid.and_then(read_rss_kib);
 
-    // Connect phase: start one connection every 1/connect_rate s, then wait for all.
+    // Connect phase: start one connection every K/connect_rate s, then wait for all.
     let connect_start = Instant::now();
-    let mut pending = Vec::with_capacity(args.clients);
-    for i in 0..args.clients {
-        tokio::time::sleep_until((connect_start + Duration::from_secs_f64(i as f64 / args.connect_rate)).into()).await;
+    let connect_rate = args.connect_rate / shard.count as f64;
+    let mut pending = Vec::with_capacity(shard.clients(args.clients).len());
+    for (n, i) in shard.clients(args.clients).enumerate() {
+        tokio::time::sleep_until((connect_start + Duration::from_secs_f64(n as f64 / connect_rate)).into()).await;
         let url = with_query(&args.url, &format!("room=bench-{}&history=0", i % args.rooms));
         let source = (source_ips > 0).then(|| Ipv4Addr::new(127, 0, 0, 1 + (i % source_ips as usize) as u8));
-        let (run, stop_rx) = (run.clone(), stop_rx.clone());
+        let (run, stop_rx) = (run.to_owned(), stop_rx.clone());
         let room = i % args.rooms;
         pending.push(tokio::spawn(async move {
             tokio::time::timeout(CONNECT_TIMEOUT, connect(i, room, url, server, source, run, stop_rx))
@@ -257,10 +399,24 @@ pub async fn run(args: &LoadArgs) -> anyhow::Result<Report> {
     for c in &clients {
         clients_per_room[c.id % args.rooms] += 1;
     }
+    if let Some(at) = start_at_ms {
+        let now = unix_nanos() / 1_000_000;
+        if now > at {
+            eprintln!(
+                "shard {}/{}: connected {} ms after the common start; sending late",
+                shard.index,
+                shard.count,
+                now - at
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
+    }
 
-    // Send phase: a single pacer keeps the total rate exact; it sends whatever is due every
-    // millisecond rather than sleeping per message, so high rates do not drift.
-    let total = (args.rate * args.duration).round() as u64;
+    // Send phase: a single pacer keeps this shard's rate exact; it sends whatever is due every
+    // millisecond rather than sleeping per message, so high rates do not drift. Shard I of K
+    // sends the messages numbered I, I + K, ...: numbers are unique over all processes.
+    let rate = args.rate / shard.count as f64;
+    let total = (args.total_messages() + (shard.count - 1 - shard.index) as u64) / shard.count as u64;
     let send_start = Instant::now();
     let mut sent = 0u64;
     let mut send_queue_full = 0u64;
@@ -268,11 +424,12 @@ pub async fn run(args: &LoadArgs) -> anyhow::Result<Report> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     while sent < total && !clients.is_empty() {
         tick.tick().await;
-        let due = ((send_start.elapsed().as_secs_f64() * args.rate) as u64).min(total);
+        let due = ((send_start.elapsed().as_secs_f64() * rate) as u64).min(total);
         while sent < due {
             let client = &clients[(sent % clients.len() as u64) as usize];
-            let text = format!("b:{run}:{}:{sent}:{}", client.id, unix_nanos());
-            let frame = serde_json::json!({"type": "chat_message", "text": text, "client_msg_id": sent.to_string()});
+            let seq = sent * shard.count as u64 + shard.index as u64;
+            let text = format!("b:{run}:{}:{seq}:{}", client.id, unix_nanos());
+            let frame = serde_json::json!({"type": "chat_message", "text": text, "client_msg_id": seq.to_string()});
             if client.tx.try_send(Message::text(frame.to_string())).is_err() {
                 send_queue_full += 1;
             }
@@ -293,78 +450,49 @@ pub async fn run(args: &LoadArgs) -> anyhow::Result<Report> {
     let mut stats = Vec::with_capacity(clients.len());
     let mut closes = Vec::with_capacity(clients.len());
     for c in clients {
-        let (s, stream) = c.reader.await?;
+        let (s, ws) = c.task.await?;
         stats.push(s);
-        drop(c.tx); // ends the writer, which hands back the sink
-        let writer = c.writer;
-        closes.push(tokio::spawn(async move {
-            if let Ok(Some(sink)) = writer.await {
-                if let Ok(ws) = sink.reunite(stream) {
-                    close(ws).await;
-                }
-            }
-        }));
+        if let Some(ws) = ws {
+            closes.push(tokio::spawn(close(ws)));
+        }
     }
     for c in closes {
         let _ = c.await;
     }
 
-    // Merge.
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
-    let mut acked_per_room = vec![0u64; args.rooms];
-    let mut report = Report {
-        url: args.url.clone(),
-        clients_requested: args.clients,
+    let mut part = ShardResult {
         clients_connected: stats.len(),
-        connect_failures: connect_errors.values().sum(),
         connect_errors,
         connect_seconds,
-        connect_rate: stats.len() as f64 / connect_seconds.max(1e-9),
-        rooms: args.rooms,
         bench_open_files_limit: rlimit::getrlimit(rlimit::Resource::NOFILE).ok().map(|(soft, _)| soft),
         server_open_files_limit: args.server_pid.and_then(read_open_files_limit),
         server_rss_before_kib: rss_before,
         server_rss_after_kib: rss_after,
         server_rss_end_kib: rss_end,
-        server_bytes_per_connection: match (rss_before, rss_end) {
-            (Some(b), Some(a)) if !stats.is_empty() => Some((a as f64 - b as f64) * 1024.0 / stats.len() as f64),
-            _ => None,
-        },
         send_seconds,
         // Only what actually went to a socket; dropped sends are counted apart.
         messages_sent: sent - send_queue_full,
         send_queue_full,
-        ..Report::default()
+        clients_per_room,
+        acked_per_room: vec![0; args.rooms],
+        ..ShardResult::default()
     };
-    for s in &stats {
-        latency.add(&s.latency_us)?;
-        acked_per_room[s.room] += s.acked;
-        report.messages_acked += s.acked;
-        report.deliveries += s.deliveries;
-        report.duplicated += s.duplicated;
-        report.offset_regressions += s.offset_regressions;
-        report.disconnected += s.disconnected as u64;
-        for (code, n) in &s.errors {
-            *report.errors.entry(code.clone()).or_default() += n;
-        }
+    for s in &mut stats {
+        s.record_recent();
+        part.latency_us
+            .extend(s.latency_us.iter_recorded().map(|b| (b.value_iterated_to(), u64::from(b.count_at_value()))));
+        part.acked_per_room[s.room] += s.acked;
+        part.deliveries += s.deliveries;
+        part.duplicated += s.duplicated;
+        part.offset_regressions += s.offset_regressions;
+        part.disconnected += s.disconnected as u64;
+        add_counts(&mut part.errors, &s.errors);
     }
-    report.expected_deliveries = acked_per_room.iter().zip(&clients_per_room).map(|(a, c)| a * c).sum();
-    // Deliveries of messages whose ack never came are not expected, so clamp at 0.
-    report.lost = report.expected_deliveries.saturating_sub(report.deliveries);
-    report.deliveries_per_second = report.deliveries as f64 / send_seconds.max(1e-9);
-    let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
-    report.latency_ms = Latency {
-        p50: ms(0.5),
-        p90: ms(0.9),
-        p99: ms(0.99),
-        max: latency.max() as f64 / 1000.0,
-        samples: latency.len(),
-    };
-    Ok(report)
+    Ok(part)
 }
 
 /// Open one client: TCP from the chosen source address, WebSocket upgrade, wait for `welcome`
-/// (the server has registered the session by then), then start its reader and writer.
+/// (the server has registered the session by then), then start its task.
 async fn connect(
     id: usize,
     room: usize,
@@ -386,10 +514,10 @@ async fn connect(
             tokio_tungstenite::tungstenite::Error::Http(r) => format!("http {}", r.status()),
             other => format!("handshake: {other}"),
         })?;
-    let (mut sink, mut stream) = ws.split();
+    let mut ws = ws;
     let mut stats = ClientStats::new(room);
     loop {
-        match stream.next().await {
+        match ws.next().await {
             Some(Ok(Message::Text(t))) => {
                 if serde_json::from_str::<Frame>(&t).is_ok_and(|f| f.kind == "welcome") {
                     break;
@@ -402,32 +530,40 @@ async fn connect(
         }
     }
 
-    let reader = tokio::spawn(async move {
+    // One task reads and writes: a split socket would take a lock for every frame.
+    let (tx, mut rx) = mpsc::channel::<Message>(WRITER_QUEUE);
+    let task = tokio::spawn(async move {
+        let mut stop = std::pin::pin!(stopped(&mut stop));
         loop {
             tokio::select! {
-                _ = stop.wait_for(|s| *s) => break,
-                frame = stream.next() => match frame {
-                    Some(Ok(Message::Text(t))) => stats.on_text(&run, &t),
-                    Some(Ok(_)) => {} // pings are answered by tungstenite itself
-                    Some(Err(_)) | None => {
-                        stats.disconnected = true;
+                () = &mut stop => return (stats, Some(ws)),
+                // A send the server does not take within the timeout ends the client, which
+                // otherwise could neither read nor see the stop.
+                Some(out) = rx.recv() => match tokio::time::timeout(SEND_TIMEOUT, ws.send(out)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        *stats.errors.entry("send_timeout".into()).or_default() += 1;
                         break;
                     }
                 },
+                frame = ws.next() => match frame {
+                    Some(Ok(Message::Text(t))) => stats.on_text(&run, &t),
+                    Some(Ok(_)) => {} // pings are answered by tungstenite itself
+                    Some(Err(_)) | None => break,
+                },
             }
         }
-        (stats, stream)
+        stats.disconnected = true;
+        (stats, None)
     });
-    let (tx, mut rx) = mpsc::channel::<Message>(WRITER_QUEUE);
-    let writer = tokio::spawn(async move {
-        while let Some(m) = rx.recv().await {
-            if sink.send(m).await.is_err() {
-                return None;
-            }
-        }
-        Some(sink)
-    });
-    Ok(Client { id, tx, reader, writer })
+    Ok(Client { id, tx, task })
+}
+
+/// Resolves once the run says stop.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: drop it here, not in the caller's select.
+    let _ = stop.wait_for(|s| *s).await.map(drop);
 }
 
 /// Send a close frame and read until the server answers with its own (or 2 s pass).

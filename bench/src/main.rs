@@ -4,7 +4,8 @@
 //! them send chat messages at a fixed total rate, and measures at every receiver:
 //!
 //! - end-to-end latency (send time is written into the message text, so no clock sync is
-//!   needed: sender and receiver are the same process);
+//!   needed: sender and receiver run on the same machine, in one process or, with
+//!   `--processes`, in several that read the same clock);
 //! - lost deliveries (every acknowledged message should reach every client of its room)
 //!   and duplicated ones (the same `message_id` twice at one client);
 //! - connect rate, connect failures, acks and `error` frames by code;
@@ -89,6 +90,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run_load(args: LoadArgs) -> anyhow::Result<()> {
+    if let Some(shard) = args.shard {
+        return load::run_child(&args, shard).await;
+    }
     let report = load::run(&args).await?;
     report.print_table();
     if let Some(path) = &args.json {
@@ -99,46 +103,66 @@ async fn run_load(args: LoadArgs) -> anyhow::Result<()> {
 }
 
 /// Small enough to finish in a few seconds on 2 cores, big enough to exercise several
-/// rooms, several source addresses and the ack/delivery bookkeeping.
+/// rooms, several source addresses, the ack/delivery bookkeeping, and its merging over
+/// two processes (run once in this process, once split over two children).
 async fn smoke() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(baseline::serve(listener));
-
-    let args = LoadArgs {
-        url: format!("ws://{addr}/ws/chat"),
-        clients: 20,
-        rooms: 2,
-        connect_rate: 200.0,
-        source_ips: 4,
-        rate: 20.0,
-        duration: 2.0,
-        drain: 1.0,
-        json: None,
-        server_pid: None,
-    };
-    let report = load::run(&args).await?;
-    report.print_table();
-    server.abort();
-
     let mut problems = Vec::new();
-    if report.clients_connected != args.clients {
-        problems.push(format!("{} of {} clients connected", report.clients_connected, args.clients));
+    for processes in [1, 2] {
+        let args = LoadArgs {
+            url: format!("ws://{addr}/ws/chat"),
+            clients: 20,
+            rooms: 2,
+            connect_rate: 200.0,
+            source_ips: 4,
+            rate: 20.0,
+            duration: 2.0,
+            drain: 1.0,
+            json: None,
+            server_pid: None,
+            processes,
+            shard: None,
+            run_id: None,
+            start_at_ms: None,
+        };
+        let report = load::run(&args).await?;
+        report.print_table();
+        problems.extend(smoke_problems(&args, &report).into_iter().map(|p| format!("{processes} processes: {p}")));
     }
-    if report.messages_sent == 0 || report.messages_acked != report.messages_sent {
-        problems.push(format!("{} sent but {} acked", report.messages_sent, report.messages_acked));
-    }
-    if report.deliveries == 0 || report.lost != 0 || report.duplicated != 0 {
-        problems
-            .push(format!("{} deliveries, {} lost, {} duplicated", report.deliveries, report.lost, report.duplicated));
-    }
-    if !report.errors.is_empty() {
-        problems.push(format!("errors: {:?}", report.errors));
-    }
+    server.abort();
     if problems.is_empty() {
         println!("smoke: OK");
         Ok(())
     } else {
         anyhow::bail!("smoke failed: {}", problems.join("; "))
     }
+}
+
+/// Anything short of every client connected and every message acked and delivered once.
+fn smoke_problems(args: &LoadArgs, report: &report::Report) -> Vec<String> {
+    let mut problems = Vec::new();
+    if report.clients_connected != args.clients {
+        problems.push(format!("{} of {} clients connected", report.clients_connected, args.clients));
+    }
+    if report.processes != args.processes {
+        problems.push(format!("{} processes reported", report.processes));
+    }
+    let expected_messages = args.total_messages();
+    if report.messages_sent != expected_messages || report.messages_acked != report.messages_sent {
+        problems.push(format!("{} sent but {} acked", report.messages_sent, report.messages_acked));
+    }
+    // Clients spread evenly over the rooms: each message reaches clients / rooms of them.
+    if report.deliveries != expected_messages * (args.clients / args.rooms) as u64
+        || report.lost != 0
+        || report.duplicated != 0
+    {
+        problems
+            .push(format!("{} deliveries, {} lost, {} duplicated", report.deliveries, report.lost, report.duplicated));
+    }
+    if !report.errors.is_empty() {
+        problems.push(format!("errors: {:?}", report.errors));
+    }
+    problems
 }

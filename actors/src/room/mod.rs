@@ -18,9 +18,10 @@ use self::log::{Entry, RoomLog};
 use self::presence::Directory;
 use crate::kafka::{partition_for, ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer};
 use crate::messages::{
-    ChatFeed, ConsumerAssigned, Deliver, DescribeChat, DescribeTopic, FetchMessages, Flush, GoAway, History, HistoryStart, Join,
-    Joined, Keep, Leave, ListRooms, Overview, Posted, PresenceReceived, Publish, RawRecord, ReadRoom, RecordReceived,
-    Replay, RoomCount, RoomRecordsRequest, SendChat, SessionHandle, SessionId, Shutdown, Topic, Typing,
+    ChatFeed, ConsumerAssigned, Deliver, DescribeChat, DescribeTopic, FetchMessages, Flush, GoAway, History,
+    HistoryStart, Join, Joined, Keep, Leave, ListRooms, Overview, Posted, PresenceReceived, Publish, RawRecord,
+    ReadRoom, RecordReceived, Replay, RoomCount, RoomRecordsRequest, SendChat, SessionHandle, SessionId, Shutdown,
+    Topic, Typing,
 };
 use crate::names;
 use crate::protocol::{ChatRecord, ErrorCode, PresenceRecord, Refusal, ServerFrame};
@@ -171,8 +172,12 @@ impl ChatRoom {
         }
         let sent = room.sent;
         let limit = self.settings.outbound_queue as u64;
-        let laggards: Vec<SessionId> =
-            room.ids.iter().filter(|id| self.members.get(id).is_some_and(|m| m.unread(sent) >= limit)).copied().collect();
+        let laggards: Vec<SessionId> = room
+            .ids
+            .iter()
+            .filter(|id| self.members.get(id).is_some_and(|m| m.unread(sent) >= limit))
+            .copied()
+            .collect();
         for id in laggards {
             self.evict(id);
         }
@@ -223,7 +228,8 @@ impl ChatRoom {
         for room in std::mem::take(&mut self.announce_due) {
             let Some(ids) = self.rooms.get(&room).map(|r| &r.ids) else { continue };
             let active_connections = ids.len() + self.directory.count(&room);
-            let count = ServerFrame::ConnectionUpdate { active_connections, room: &room, timestamp: &timestamp }.encode();
+            let count =
+                ServerFrame::ConnectionUpdate { active_connections, room: &room, timestamp: &timestamp }.encode();
             let mut users: Vec<&str> = ids
                 .iter()
                 .filter_map(|id| self.members.get(id))
@@ -391,10 +397,11 @@ impl Handler<Join> for ChatRoom {
         let username = names::unique_name(&self.usernames);
         self.usernames.insert(username.clone());
         let capacity = self.settings.outbound_queue.max(1);
-        let room = self
-            .rooms
-            .entry(msg.room.clone())
-            .or_insert_with(|| Room { ids: HashSet::new(), feed: broadcast::channel(capacity).0, sent: 0 });
+        let room = self.rooms.entry(msg.room.clone()).or_insert_with(|| Room {
+            ids: HashSet::new(),
+            feed: broadcast::channel(capacity).0,
+            sent: 0,
+        });
         room.ids.insert(msg.id);
         // Subscribed here, in the room's order of events: the session sees
         // every message recorded after it joined, none before.
