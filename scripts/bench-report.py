@@ -28,7 +28,8 @@ def ensure_matplotlib():
     except ImportError:
         venv = ROOT / ".bench-venv"
         python = venv / "bin" / "python"
-        if Path(sys.executable).resolve() == python.resolve():
+        # Already running inside the venv (its python links to the system one: compare prefixes).
+        if Path(sys.prefix).resolve() == venv.resolve():
             raise
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -59,12 +60,14 @@ def table(name):
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for target, r in runs.items():
         lat = r["latency_ms"]
-        vs = "-" if target == "baseline" or not base else (
+        measured = lat["samples"] > 0  # an idle hold has no latency
+        vs = "-" if target == "baseline" or not base or not measured else (
             f"{ratio(lat['p50'], base['latency_ms']['p50'])} / {ratio(lat['p99'], base['latency_ms']['p99'])}"
         )
+        ms = " | ".join(f"{lat[q]:.2f}" if measured else "-" for q in ("p50", "p90", "p99", "max"))
         print(
             f"| {TARGET_NAMES[target]} | {r['clients_connected']:,} | {r['deliveries_per_second']:,.0f} "
-            f"| {lat['p50']:.2f} | {lat['p90']:.2f} | {lat['p99']:.2f} | {lat['max']:.2f} "
+            f"| {ms} "
             f"| {r['lost']} | {r['duplicated']} | {kib(r)} | {r['connect_rate']:,.0f} | {vs} |"
         )
     for target, r in runs.items():
@@ -72,6 +75,43 @@ def table(name):
         if problems or r["disconnected"] or r["send_queue_full"]:
             print(f"\n{TARGET_NAMES[target]}: errors {problems}, disconnected {r['disconnected']}, "
                   f"send queue full {r['send_queue_full']}")
+
+
+def sweep_rates():
+    return sorted({int(p.name.split(".")[0].split("-")[1]) for p in RESULTS.glob("sweep-*.json")})
+
+
+def sweep_table():
+    """One row per fan-out rate: the chat server beside the baseline of the same rate."""
+    rates = sweep_rates()
+    if not rates:
+        return
+    print("\n#### sweep: 1 room x 2,000 clients, 20 s per rate\n")
+    print("| msg/s in | deliveries/s | baseline p50 / p99 ms | chat server p50 / p99 ms | p99 vs baseline | chat KiB/conn | lost | dup |")
+    print("|---|---|---|---|---|---|---|---|")
+    for rate in rates:
+        runs = load(f"sweep-{rate}")
+        base, chat = runs.get("baseline"), runs.get("kafka")
+        if not (base and chat):
+            continue
+        b, c = base["latency_ms"], chat["latency_ms"]
+        print(f"| {rate} | {chat['deliveries_per_second']:,.0f} | {b['p50']:.2f} / {b['p99']:.2f} "
+              f"| {c['p50']:.2f} / {c['p99']:.2f} | {ratio(c['p99'], b['p99'])} | {kib(chat)} "
+              f"| {base['lost'] + chat['lost']} | {base['duplicated'] + chat['duplicated']} |")
+
+
+def variance_table():
+    """The fan-out run again, on fresh servers: how far one run's figures are from another's."""
+    runs = [(p.name.split(".")[0], json.loads(p.read_text())) for p in sorted(RESULTS.glob("variance-*.kafka.json"))]
+    if not runs:
+        return
+    print("\n#### variance: the fan-out again, chat server on real Kafka, 30 s each\n")
+    print("| run | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in runs:
+        lat = r["latency_ms"]
+        print(f"| {name} | {r['deliveries_per_second']:,.0f} | {lat['p50']:.2f} | {lat['p90']:.2f} | {lat['p99']:.2f} "
+              f"| {lat['max']:.2f} | {r['lost']} | {r['duplicated']} |")
 
 
 def linger_table():
@@ -91,9 +131,7 @@ def linger_table():
 
 
 def chart():
-    sweeps = sorted(
-        {int(p.name.split(".")[0].split("-")[1]) for p in RESULTS.glob("sweep-*.json")}
-    )
+    sweeps = sweep_rates()
     if not sweeps:
         return
     import matplotlib
@@ -129,12 +167,9 @@ def main():
         ensure_matplotlib()  # before any output: it may re-run this script in the venv
     for name in ["latency", "fanout", "rooms", "rooms-half", "idle"]:
         table(name)
-    sweeps = sorted({p.name.split(".")[0] for p in RESULTS.glob("sweep-*.json")}, key=lambda n: int(n.split("-")[1]))
-    for name in sweeps:
-        table(name)
+    sweep_table()
     linger_table()
-    for name in sorted({p.name.split(".")[0] for p in RESULTS.glob("variance-*.json")}):
-        table(name)
+    variance_table()
     chart()
 
 

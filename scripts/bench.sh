@@ -15,7 +15,7 @@ usage() {
   cat <<'USAGE'
 usage: scripts/bench.sh [-h] [scenario...]
 
-  Scenarios (default: all, in this order; about 35 minutes):
+  Scenarios (default: all, in this order; about 25 minutes):
     latency   100 clients, 1 room, 50 msg/s for 30 s
     fanout    2,000 clients, 1 room, 200 msg/s for 60 s (400,000 deliveries/s)
     rooms     10,000 clients, 200 rooms of 50, 2,000 msg/s for 30 s
