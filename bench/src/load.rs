@@ -278,6 +278,12 @@ impl Shard {
     fn clients(self, clients: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
         (self.index..clients).step_by(self.count)
     }
+
+    /// How many of the run's `total` messages this shard sends: those numbered
+    /// `index`, `index + count`, ... below `total`.
+    fn messages(self, total: u64) -> u64 {
+        (total + (self.count - 1 - self.index) as u64) / self.count as u64
+    }
 }
 
 impl std::str::FromStr for Shard {
@@ -416,7 +422,7 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
     // millisecond rather than sleeping per message, so high rates do not drift. Shard I of K
     // sends the messages numbered I, I + K, ...: numbers are unique over all processes.
     let rate = args.rate / shard.count as f64;
-    let total = (args.total_messages() + (shard.count - 1 - shard.index) as u64) / shard.count as u64;
+    let total = shard.messages(args.total_messages());
     let send_start = Instant::now();
     let mut sent = 0u64;
     let mut send_queue_full = 0u64;
@@ -603,6 +609,19 @@ mod tests {
         assert_eq!(parse_text("ab", "b:ab:3:17:123"), Some((17, 123)));
         assert_eq!(parse_text("ab", "b:cd:3:17:123"), None);
         assert_eq!(parse_text("ab", "hello"), None);
+    }
+
+    #[test]
+    fn shards_split_clients_and_messages_exactly() {
+        assert_eq!("1/3".parse::<Shard>(), Ok(Shard { index: 1, count: 3 }));
+        assert!("3/3".parse::<Shard>().is_err() && "x/3".parse::<Shard>().is_err() && "2".parse::<Shard>().is_err());
+        for count in 1..=4 {
+            let shards: Vec<Shard> = (0..count).map(|index| Shard { index, count }).collect();
+            let mut clients: Vec<usize> = shards.iter().flat_map(|s| s.clients(10)).collect();
+            clients.sort_unstable();
+            assert_eq!(clients, (0..10).collect::<Vec<_>>(), "{count} shards open every client once");
+            assert_eq!(shards.iter().map(|s| s.messages(601)).sum::<u64>(), 601, "{count} shards send every message");
+        }
     }
 
     #[test]
