@@ -165,7 +165,7 @@ def chart():
 def main():
     if any(RESULTS.glob("sweep-*.json")):
         ensure_matplotlib()  # before any output: it may re-run this script in the venv
-    for name in ["latency", "fanout", "rooms", "rooms-half", "idle"]:
+    for name in ["latency", "fanout", "rooms", "rooms-half", "idle", "idle-limit"]:
         table(name)
     sweep_table()
     linger_table()

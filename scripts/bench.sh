@@ -21,6 +21,7 @@ usage: scripts/bench.sh [-h] [scenario...]
     rooms     10,000 clients, 200 rooms of 50, 2,000 msg/s for 30 s
     rooms-half  the same rooms at 1,000 msg/s (50,000 deliveries/s)
     idle      19,700 clients, 100 rooms, no messages, held 30 s (2 heartbeats)
+    idle-limit  20,500 clients from 2 bench processes: past the server's limit
     sweep     fan-out at 25..300 msg/s (50,000..600,000 deliveries/s), for the chart
     linger    latency and rooms on real Kafka with the producer's linger.ms at 0 and 5
     variance  fan-out on real Kafka three more times (30 s each): how much runs differ
@@ -45,6 +46,7 @@ declare -A SCENARIO_ARGS=(
   [rooms]="--clients 10000 --rooms 200 --rate 2000 --duration 30 --connect-rate 1000 --source-ips 128"
   [rooms-half]="--clients 10000 --rooms 200 --rate 1000 --duration 30 --connect-rate 1000 --source-ips 128"
   [idle]="--clients 19700 --rooms 100 --rate 0 --duration 30 --drain 0 --connect-rate 1000 --source-ips 128"
+  [idle-limit]="--clients 20500 --rooms 100 --rate 0 --duration 10 --drain 0 --connect-rate 1000 --source-ips 128 --processes 2"
 )
 # Which servers each scenario runs against.
 declare -A SCENARIO_TARGETS=(
@@ -53,6 +55,7 @@ declare -A SCENARIO_TARGETS=(
   [rooms]="baseline kafka embedded"
   [rooms-half]="baseline kafka"
   [idle]="baseline kafka"
+  [idle-limit]="kafka"
 )
 SWEEP_RATES=(25 50 100 150 200 250 300)
 # One room of 2,000: the fan-out scenario's shape, which the sweep and variance runs share.
@@ -159,7 +162,7 @@ main() {
     return
   fi
   local scenarios=("$@")
-  ((${#scenarios[@]})) || scenarios=(latency fanout rooms rooms-half idle sweep linger variance)
+  ((${#scenarios[@]})) || scenarios=(latency fanout rooms rooms-half idle idle-limit sweep linger variance)
   # Thousands of sockets on each side: both binaries raise their own soft
   # limit to the hard one; raise the shell's too for anything else started here.
   ulimit -n "$(ulimit -Hn)"
