@@ -37,7 +37,7 @@ BASELINE_PORT="${BASELINE_PORT:-8140}"
 OUT="$(abs_path "${BENCH_OUT:-$REPO_ROOT/bench/results}")"
 BIN="$REPO_ROOT/target/release"
 SERVER_PID=""
-  URL=""
+URL=""
 
 # Arguments of anime-chat-bench per scenario (the URL and output are added per run).
 declare -A SCENARIO_ARGS=(
