@@ -188,6 +188,7 @@ impl ClientStats {
 
     fn record_recent(&mut self) {
         for micros in self.recent_us.drain(..) {
+            // Clamp instead of failing: a value past the bound is still "very late".
             self.latency_us.saturating_record(micros);
         }
     }
@@ -226,7 +227,6 @@ impl ClientStats {
                 }
                 self.deliveries += 1;
                 let micros = unix_nanos().saturating_sub(sent_nanos) / 1_000;
-                // Clamp instead of failing: a value past the bound is still "very late".
                 self.recent_us.push(micros.max(1));
                 if self.recent_us.len() == LATENCY_BURST {
                     self.record_recent();
@@ -515,12 +515,11 @@ async fn connect(
     let stream = socket.connect(server).await.map_err(|e| format!("connect: {}", e.kind()))?;
     let _ = stream.set_nodelay(true);
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    let (ws, _response) =
+    let (mut ws, _response) =
         tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await.map_err(|e| match e {
             tokio_tungstenite::tungstenite::Error::Http(r) => format!("http {}", r.status()),
             other => format!("handshake: {other}"),
         })?;
-    let mut ws = ws;
     let mut stats = ClientStats::new(room);
     loop {
         match ws.next().await {

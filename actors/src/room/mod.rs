@@ -72,6 +72,16 @@ struct Room {
     feed: broadcast::Sender<(i64, crate::Frame)>,
     /// Chat messages sent into the feed so far.
     sent: u64,
+    /// No member can be `outbound_queue` messages behind before `sent`
+    /// reaches this: members are scanned for laggards only then.
+    lag_check_at: u64,
+}
+
+impl Room {
+    fn new(outbound_queue: usize) -> Self {
+        let feed = broadcast::channel(outbound_queue.max(1)).0;
+        Room { ids: HashSet::new(), feed, sent: 0, lag_check_at: outbound_queue as u64 }
+    }
 }
 
 /// Sessions by id, rooms and their members, the names in use, recent
@@ -157,27 +167,32 @@ impl ChatRoom {
     }
 
     /// Hands a chat message to every session of `room` through its feed.
-    /// A session that has not read a whole feed's worth would miss this one:
-    /// it leaves the room now, as it would if a `Deliver` found its queue full.
+    /// A session a whole feed's worth behind would miss the next one: it
+    /// leaves the room now, as it would if a `Deliver` found its queue full.
     fn publish_chat(&mut self, room: &str, offset: i64, frame: crate::Frame) {
         let Some(room) = self.rooms.get_mut(room) else { return };
         // No receivers (everyone just left) is not an error: the record is in Kafka.
         let recipients = room.feed.send((offset, frame)).unwrap_or_default();
         room.sent += 1;
         metrics::counter!(crate::metrics::MESSAGES_DELIVERED).increment(recipients as u64);
-        // The feed holds a message until every reader has seen it: only when
-        // it is full can anyone be that far behind, so only then look for whom.
-        if room.feed.len() < self.settings.outbound_queue {
+        if room.sent < room.lag_check_at {
             return;
         }
-        let sent = room.sent;
+        // Each message puts a member at most one further behind, so the one
+        // furthest behind that stays tells when the next scan is due. (The
+        // feed's own length would not: an evicted session's receiver keeps it
+        // full until that session's actor is gone.)
         let limit = self.settings.outbound_queue as u64;
-        let laggards: Vec<SessionId> = room
-            .ids
-            .iter()
-            .filter(|id| self.members.get(id).is_some_and(|m| m.unread(sent) >= limit))
-            .copied()
-            .collect();
+        let (mut laggards, mut furthest) = (Vec::new(), 0);
+        for id in &room.ids {
+            let Some(unread) = self.members.get(id).map(|m| m.unread(room.sent)) else { continue };
+            if unread >= limit {
+                laggards.push(*id);
+            } else {
+                furthest = furthest.max(unread);
+            }
+        }
+        room.lag_check_at = room.sent + (limit - furthest);
         for id in laggards {
             self.evict(id);
         }
@@ -396,12 +411,8 @@ impl Handler<Join> for ChatRoom {
     fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Joined {
         let username = names::unique_name(&self.usernames);
         self.usernames.insert(username.clone());
-        let capacity = self.settings.outbound_queue.max(1);
-        let room = self.rooms.entry(msg.room.clone()).or_insert_with(|| Room {
-            ids: HashSet::new(),
-            feed: broadcast::channel(capacity).0,
-            sent: 0,
-        });
+        let outbound_queue = self.settings.outbound_queue;
+        let room = self.rooms.entry(msg.room.clone()).or_insert_with(|| Room::new(outbound_queue));
         room.ids.insert(msg.id);
         // Subscribed here, in the room's order of events: the session sees
         // every message recorded after it joined, none before.
