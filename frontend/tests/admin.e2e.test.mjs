@@ -26,6 +26,7 @@ import {
   CSP,
   REPO_ROOT,
   chatBinaryAvailable,
+  evalAll,
   launchBrowser,
   newPage,
   noHorizontalScroll,
@@ -164,7 +165,7 @@ async function signIn(page, token) {
 
 /** The records shown, as plain objects. */
 function readRecords(page) {
-  return page.$$eval(s.record, (nodes) =>
+  return evalAll(page, s.record, (nodes) =>
     nodes.map((n) => ({
       offset: Number(n.dataset.offset),
       partition: Number(n.dataset.partition),
@@ -314,7 +315,7 @@ describe('admin page (Control Center) against the real server', { timeout: 30000
     const { body } = await apiOverview();
     assert.equal(await text(admin, s.instance), body.overview.instance);
     assert.equal(await text(admin, s.topic), server.topic);
-    const rows = await admin.$$eval(s.partitionRow, (nodes) =>
+    const rows = await evalAll(admin, s.partitionRow, (nodes) =>
       nodes.map((n) => Object.fromEntries([...n.children].map((c) => [c.dataset.col, c.textContent.trim()]))),
     );
     assert.equal(rows.length, body.overview.partitions.length);
@@ -541,7 +542,7 @@ describe('admin page (Control Center) against the real server', { timeout: 30000
     const wide = await noHorizontalScroll(admin);
     assert.ok(wide.scrollWidth <= wide.clientWidth, `no horizontal scroll on the dashboard: ${JSON.stringify(wide)}`);
     // every panel fits the viewport
-    const overflowing = await admin.$$eval('.glass', (nodes) =>
+    const overflowing = await evalAll(admin, '.glass', (nodes) =>
       nodes.filter((n) => n.getClientRects().length && n.getBoundingClientRect().right > window.innerWidth + 0.5).map((n) => n.className),
     );
     assert.deepEqual(overflowing, []);

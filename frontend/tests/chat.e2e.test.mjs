@@ -13,6 +13,7 @@ import {
   CSP,
   chatBinaryAvailable,
   connectionState,
+  evalAll,
   launchBrowser,
   newPage,
   noHorizontalScroll,
@@ -47,7 +48,7 @@ async function open(options = {}) {
 const countText = async (page, text) => (await texts(page)).filter((t) => t === text).length;
 const textOf = (page, selector) => page.$eval(selector, (n) => n.textContent.trim());
 const onlineNames = (page) =>
-  page.$$eval('[data-testid="presence-person"]', (nodes) => nodes.map((n) => ({ name: n.dataset.name, me: n.dataset.me === 'true' })));
+  evalAll(page, '[data-testid="presence-person"]', (nodes) => nodes.map((n) => ({ name: n.dataset.name, me: n.dataset.me === 'true' })));
 const lastOffset = (page) => page.evaluate(() => globalThis.animeChat.lastOffset);
 
 const nameOf = (page) => page.$eval(sel.myName, (n) => n.textContent.trim());

@@ -330,9 +330,19 @@ export const sel = {
   toast: '[data-testid="toast"]',
 };
 
+/**
+ * page.$$eval(selector, fn) in one evaluation. Playwright's $$eval queries the
+ * nodes and runs fn in two round trips, and a node the page re-renders in
+ * between (a bubble replaced on its ack, a list redrawn) is detached by then:
+ * no parent, no layout, stale text. Like $$eval, fn sees no outer variables.
+ */
+export function evalAll(page, selector, fn) {
+  return page.evaluate(`(${fn})([...document.querySelectorAll(${JSON.stringify(selector)})])`);
+}
+
 /** All messages as plain objects, in display order. */
 export function readMessages(page) {
-  return page.$$eval(sel.message, (nodes) =>
+  return evalAll(page, sel.message, (nodes) =>
     nodes.map((n) => ({
       text: n.querySelector('[data-testid="message-text"]')?.textContent ?? '',
       author: n.querySelector('[data-testid="message-author"]')?.textContent ?? '',

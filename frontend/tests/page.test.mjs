@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
   connectionState,
+  evalAll,
   launchBrowser,
   newPage,
   noHorizontalScroll,
@@ -423,7 +424,7 @@ const texts = async (page) => (await readMessages(page)).map((m) => m.text);
 
 /** The message list's children in order: message texts, and markers as [testid]. */
 const flow = (page) =>
-  page.$$eval('[data-testid="message-list"] > li', (nodes) =>
+  evalAll(page, '[data-testid="message-list"] > li', (nodes) =>
     nodes.map((n) =>
       n.dataset.testid === 'message' ? n.querySelector('[data-testid="message-text"]').textContent : `[${n.dataset.testid}]`,
     ),
@@ -558,7 +559,7 @@ describe('history, resume, presence, typing and rooms (scripted server)', () => 
       mock: { username: 'Azure Ronin', online: 4, users: ['Sakura Blade', '<b>Neon</b> Kitsune'] },
     });
     const people = () =>
-      page.$$eval('[data-testid="presence-person"]', (nodes) =>
+      evalAll(page, '[data-testid="presence-person"]', (nodes) =>
         nodes.map((n) => [n.querySelector('[data-testid="presence-name"]').textContent, n.dataset.me === 'true', n.textContent.includes('you')]),
       );
     await waitFor(async () => (await people()).length === 3, { message: 'presence list' });
@@ -657,7 +658,7 @@ describe('history, resume, presence, typing and rooms (scripted server)', () => 
       beforeGoto: (m) => m.seed('mecha-hangar', [['Gundam Pilot', 'welcome to the hangar']]),
     });
     const rooms = () =>
-      page.$$eval('[data-testid="room-link"]', (nodes) =>
+      evalAll(page, '[data-testid="room-link"]', (nodes) =>
         nodes.map((n) => [n.dataset.room, n.querySelector('[data-testid="room-link-count"]').textContent, n.getAttribute('aria-current') === 'page']),
       );
     await waitFor(async () => (await rooms()).length === 3, { message: 'room list' });
