@@ -5,13 +5,13 @@
 //! actix-web-actors is deprecated upstream but is this design's session
 //! actor; every use of it stays in this module.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
+use futures_util::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
@@ -51,7 +51,6 @@ pub fn serve(
         hb: Instant::now(),
         history,
         feed: None,
-        feed_read: Arc::default(),
         last_offset: match history {
             HistoryStart::After(offset) => offset,
             HistoryStart::Last(_) => -1,
@@ -82,8 +81,6 @@ pub struct WsSession {
     /// The room's live chat messages, buffered in the room's feed until the
     /// history is written; then read, minus any the replay already contained.
     feed: Option<ChatFeed>,
-    /// Messages taken from the feed, counted for the room (`ChatFeed::read`).
-    feed_read: Arc<AtomicU64>,
     /// Offset of the last chat message written to this client. A room's
     /// offsets only grow, so anything at or below it is a duplicate: a
     /// history read can run ahead of this instance's live consumer.
@@ -122,7 +119,6 @@ impl WsSession {
 
     fn welcome(&mut self, joined: Joined, ctx: &mut ws::WebsocketContext<Self>) {
         self.username = joined.username;
-        self.feed_read = joined.feed.read.clone();
         self.feed = Some(joined.feed);
         let session_id = self.id.to_string();
         let welcome = ServerFrame::Welcome { username: &self.username, room: &self.room, session_id: &session_id };
@@ -279,8 +275,14 @@ impl Handler<Replay> for WsSession {
             self.write_chat(offset, frame, ctx);
         }
         ctx.text(ServerFrame::HistoryEnd { room: &self.room, recovered: msg.recovered }.encode());
-        if let Some(feed) = self.feed.take() {
-            ctx.add_stream(BroadcastStream::new(feed.messages));
+        if let Some(ChatFeed { messages, read }) = self.feed.take() {
+            // Counted as they are taken, for the room's check on readers far behind.
+            let counted = BroadcastStream::new(messages).inspect(move |item| {
+                if item.is_ok() {
+                    read.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            ctx.add_stream(counted);
         }
     }
 }
@@ -288,10 +290,7 @@ impl Handler<Replay> for WsSession {
 impl StreamHandler<Result<(i64, Frame), BroadcastStreamRecvError>> for WsSession {
     fn handle(&mut self, item: Result<(i64, Frame), BroadcastStreamRecvError>, ctx: &mut Self::Context) {
         match item {
-            Ok((offset, frame)) => {
-                self.feed_read.fetch_add(1, Ordering::Relaxed);
-                self.write_chat(offset, frame, ctx);
-            }
+            Ok((offset, frame)) => self.write_chat(offset, frame, ctx),
             // The room never waits for a reader: one that fell a whole feed
             // behind has missed messages and must resume from its last offset.
             Err(BroadcastStreamRecvError::Lagged(missed)) => {

@@ -238,6 +238,9 @@ impl ChatRoom {
     /// Tells each changed room's sessions how many are there (only those
     /// whose number changed) and who (the first [`PRESENCE_NAMES_MAX`] names).
     fn announce_changes(&mut self) {
+        if self.announce_due.is_empty() {
+            return;
+        }
         let timestamp = now_rfc3339();
         let mut slow = Vec::new();
         for room in std::mem::take(&mut self.announce_due) {
