@@ -4,7 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use actors::messages::{DescribeChat, RoomRecordsRequest};
+use actors::messages::{DescribeTopic, ListRooms, RawRecords};
 use actors::protocol::validate_room;
 use serde::Deserialize;
 use serde_json::json;
@@ -29,8 +29,16 @@ async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
 /// Rooms, the topic's partitions with end offsets and lag, and live metrics.
 async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let overview = state.hub.send(DescribeChat).await.map_err(|_| hub_gone())??;
+    let topic = state.actors.consumer.send(DescribeTopic).await.map_err(|_| hub_gone())??;
+    let rooms = state.actors.presence.send(ListRooms).await.map_err(|_| hub_gone())?;
     let metrics = crate::telemetry::as_json(&state.metrics.render());
+    let overview = json!({
+        "instance": topic.instance,
+        "topic": topic.topic,
+        "epoch": topic.epoch,
+        "partitions": topic.partitions,
+        "rooms": rooms,
+    });
     Ok(HttpResponse::Ok().json(json!({"overview": overview, "metrics": metrics})))
 }
 
@@ -50,8 +58,8 @@ async fn records(
     let room = room.into_inner();
     validate_room(&room)?;
     let query = parse_query::<RecordsQuery>(&req)?;
-    let limit = query.limit.unwrap_or(20).min(state.chat.history_max);
-    let records = state.hub.send(RoomRecordsRequest { room, limit }).await.map_err(|_| hub_gone())??;
+    let limit = query.limit.unwrap_or(20).min(state.history.max);
+    let records = state.actors.reader.send(RawRecords { room, limit }).await.map_err(|_| hub_gone())??;
     Ok(HttpResponse::Ok().json(records))
 }
 

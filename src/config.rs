@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use actors::{ChatSettings, KafkaSettings};
+use actors::{ChatSettings, HistorySettings, KafkaSettings};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::Deserialize;
@@ -17,6 +17,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CHAT_ADDR", "server.addr"),
     ("CHAT_ADMIN_TOKEN", "server.admin_token"),
+    ("CHAT_CONFORMANCE_ECHO", "server.conformance_echo"),
     ("CHAT_TLS_CERT", "server.tls_cert_file"),
     ("CHAT_TLS_KEY", "server.tls_key_file"),
     ("CHAT_TOPIC", "kafka.topic"),
@@ -32,6 +33,7 @@ pub type ConfigError = Box<figment::Error>;
 pub struct Settings {
     pub server: ServerSettings,
     pub chat: ChatSettings,
+    pub history: HistorySettings,
     pub kafka: KafkaSettings,
 }
 
@@ -61,6 +63,8 @@ pub struct ServerSettings {
     pub tls_cert_file: String,
     /// PEM private key of `tls_cert_file`.
     pub tls_key_file: String,
+    /// Serve `/ws/echo` for the WebSocket conformance suite.
+    pub conformance_echo: bool,
     /// On SIGTERM, how long workers may take to finish after sessions are closed.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: std::time::Duration,
@@ -105,6 +109,12 @@ impl Settings {
         }
         if self.kafka.partitions < 1 {
             return invalid("kafka.partitions", "must be at least 1");
+        }
+        if self.history.default > self.history.max {
+            return invalid("history.default", "must not exceed history.max");
+        }
+        if self.history.readers == 0 {
+            return invalid("history.readers", "must be at least 1");
         }
         Ok(self)
     }

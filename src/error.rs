@@ -20,15 +20,25 @@ pub enum ApiError {
     /// The admin token is missing or wrong.
     #[error("a valid admin token is required (Authorization: Bearer <token>)")]
     Unauthorized,
+    /// The server cannot serve this yet (answered with `Retry-After`).
+    #[error("{0}; try again in a moment")]
+    NotReady(&'static str),
+    /// Nothing is served here.
+    #[error("{0}")]
+    NotFound(&'static str),
 }
+
+/// Seconds a client is told to wait while the server is starting.
+const RETRY_AFTER_SECONDS: &str = "1";
 
 impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::Refused(refusal) => refusal.code.as_str(),
             Self::OriginNotAllowed(_) => "origin_not_allowed",
-            Self::AdminOff => "not_found",
+            Self::AdminOff | Self::NotFound(_) => "not_found",
             Self::Unauthorized => "unauthorized",
+            Self::NotReady(_) => ErrorCode::KafkaUnavailable.as_str(),
         }
     }
 }
@@ -43,19 +53,30 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Refused(refusal) => match refusal.code {
-                ErrorCode::KafkaUnavailable | ErrorCode::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::KafkaUnavailable | ErrorCode::HistoryUnavailable | ErrorCode::TooManyConnections => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                ErrorCode::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
                 ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::BAD_REQUEST,
             },
             Self::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
-            Self::AdminOff => StatusCode::NOT_FOUND,
+            Self::AdminOff | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         metrics::counter!(actors::metrics::ERRORS, "code" => self.code()).increment(1);
-        HttpResponse::build(self.status_code())
-            .json(json!({"success": false, "error": self.to_string(), "code": self.code()}))
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::NotReady(_) = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        let mut body = json!({"success": false, "error": self.to_string(), "code": self.code()});
+        if let Self::Refused(Refusal { message_id: Some(id), .. }) = self {
+            body["message_id"] = json!(id);
+        }
+        response.json(body)
     }
 }

@@ -10,7 +10,7 @@ use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use actors::kafka::{EmbeddedKafka, KafkaClients};
 use actors::messages::Shutdown;
-use actors::ChatRoom;
+use actors::ChatHub;
 use anyhow::Context;
 
 use crate::config::Settings;
@@ -29,7 +29,7 @@ const HTTP_SENDERS_PRUNE_INTERVAL: std::time::Duration = std::time::Duration::fr
 pub struct Application {
     addr: SocketAddr,
     server: Server,
-    hub: Addr<ChatRoom>,
+    hub: Addr<ChatHub>,
     _embedded: Option<EmbeddedKafka>,
 }
 
@@ -48,15 +48,19 @@ impl Application {
             embedded.as_ref().map_or(settings.kafka.bootstrap_servers.as_str(), EmbeddedKafka::bootstrap_servers);
         let max_connections = crate::limits::max_connections(&settings.server);
         log::info!("accepting up to {max_connections} WebSocket connections");
-        let clients = KafkaClients::new(&settings.kafka, bootstrap, &instance_id)
+        let clients = KafkaClients::new(&settings.kafka, bootstrap, &instance_id, settings.chat.max_text_chars)
             .context("creating Kafka clients (check the [kafka.producer] and [kafka.consumer] keys)")?;
+        let metrics = crate::telemetry::recorder();
+        let health = clients.health();
         let state = web::Data::new(AppState {
-            metrics: crate::telemetry::recorder(),
-            health: clients.health(),
-            hub: ChatRoom::start(clients, settings.chat.clone()),
+            metrics,
+            health,
+            actors: ChatHub::start(clients, settings.chat.clone(), settings.history.clone()),
             chat: settings.chat.clone(),
+            history: settings.history.clone(),
             origins: OriginPolicy::new(&settings.server.allowed_origins),
             admin_token: settings.server.admin_token.clone(),
+            conformance_echo: settings.server.conformance_echo,
             connections: ConnectionLimits::new(max_connections, settings.server.max_connections_per_ip),
             http_sends: std::sync::Arc::new(crate::limits::http_send_limiter(&settings.server)),
         });
@@ -65,7 +69,7 @@ impl Application {
 
         let json = routes::json_config(settings.server.max_body_bytes);
         let origins = state.origins.clone();
-        let hub = state.hub.clone();
+        let hub = state.actors.hub.clone();
         let mut server = HttpServer::new(move || {
             let origins = origins.clone();
             let cors = Cors::default()
@@ -91,6 +95,12 @@ impl Application {
         // the previous one is unacknowledged would wait for the peer's delayed
         // ACK, 20-40 ms on loopback, which was the whole p99 of a chat message.
         .tcp_nodelay(true)
+        // A WebSocket's request body stays open until the client hangs up,
+        // and actix waits this long for that after the response ends: the
+        // server must close TCP right after a close handshake (RFC 6455
+        // §7.1.1), not a second later. The cost: a response sent before its
+        // request's body was read is not drained first.
+        .client_disconnect_timeout(std::time::Duration::ZERO)
         .shutdown_timeout(settings.server.shutdown_timeout.as_secs().max(1));
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);

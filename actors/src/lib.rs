@@ -1,49 +1,68 @@
 //! The actors of Anime Universe Chat and the messages between them.
 //!
-//! # Actors
+//! # Actors, one job each
 //!
-//! - [`WsSession`] — one per WebSocket connection. Parses client frames,
-//!   forwards chat messages to the room hub and writes the frames it is handed
-//!   to its socket. Owns the heartbeat that drops dead peers.
-//! - [`ChatRoom`] — the hub. Knows every session and the room it is in,
-//!   hands out unique usernames, sends chat messages to the producer and fans
-//!   out every record the consumer reads to the sessions of that record's room.
-//!   It never touches rdkafka types: the two Kafka actors are its narrow
-//!   interface to the log.
-//! - [`KafkaProducer`] — writes chat records to the topic (`acks=all`,
-//!   idempotent) and answers with the record's partition and offset.
-//! - [`KafkaConsumer`] — reads the topic from the end it found at startup
-//!   and hands each record to the room hub.
+//! - [`WsSession`] (transport) — one per WebSocket connection. Applies RFC
+//!   6455 (fragments, closes), parses client frames, forwards messages to the
+//!   hub, and writes what its [`Outbox`] hands it as fast as its socket takes
+//!   it. Owns the heartbeat that drops dead peers.
+//! - [`ChatHub`] (the hub of all rooms) — membership and names, sends to the
+//!   producer, and fan-out: every message the consumer reads, every count,
+//!   presence and typing notice goes to the room's sessions through their
+//!   outboxes. Answers a retried send with its first outcome.
+//! - [`Presence`] — who is online here and on the other instances (the
+//!   presence topic), debounced; typing across instances.
+//! - [`History`] — room caches under one memory budget and the reads that
+//!   fill them: replays for joins and resumes, pages for HTTP, one Kafka read
+//!   per room however many wait for it.
+//! - The Kafka layer ([`kafka`]), the only code that knows partitions,
+//!   offsets and rdkafka types: [`KafkaProducer`] (writes, and says honestly
+//!   whether a record was stored), [`KafkaConsumer`] (reads every partition
+//!   live, hands rooms' messages to the hub), [`KafkaReader`] (history reads
+//!   through long-lived readers, batched by partition).
 //!
 //! # Messages
 //!
 //! ```text
-//!  WsSession ──Join / Leave / SendChat──▶ ChatRoom ──Publish──▶ KafkaProducer ──▶ Kafka
-//!      ▲  ▲                                 │    ▲                                   │
-//!      │  └──── Deliver(count, names) ──────┤    └──── RecordReceived ── KafkaConsumer
-//!      └─────── ChatFeed(offset, frame) ────┘
+//!  WsSession ──Join / Leave / SendChat / Typing──▶ ChatHub ──PublishChat──▶ KafkaProducer ──▶ Kafka
+//!     ▲                                         │ │ │  ▲                                     │
+//!     │        Outbox (welcome, counts,         │ │ │  └──── RecordReceived / Assigned ── KafkaConsumer
+//!     └──────── chat, presence, replay, close) ─┘ │ │                                          │
+//!     ▲                    MemberChanged / TypingStarted ▶ Presence ◀── PresenceReceived ──────┘
+//!     │                    ◀ RoomPresence / RemoteTyping ─┘    └── PublishPresence ▶ KafkaProducer
+//!     │                                           │
+//!     └── Outbox.release (replay, history_end) ── History ◀── Appended / Replay / Locate ── ChatHub
+//!                                                   └── ReadRoom / LocateRecord ▶ KafkaReader ──▶ Kafka
 //! ```
 //!
-//! A chat message is broadcast only after it has come back from Kafka, so the
-//! record's offset is its sequence number and every instance and client sees
-//! one order. Each outbound frame is encoded once and shared by every
-//! recipient ([`Frame`] is a reference-counted string). Chat messages reach a
-//! room's sessions through one `tokio::sync::broadcast` channel per room (the
-//! [`messages::ChatFeed`] each session gets when it joins): one send per
-//! message whatever the room's size, no allocation per recipient. Counts,
-//! names and typing notices, which are rare, are actix messages ([`messages::Deliver`]).
+//! A message is broadcast only after it came back from Kafka, so its offset
+//! is its sequence number ([`messages::Seq`]), of the log named by its
+//! [`messages::Epoch`]: every instance and client sees one order and can
+//! resume by it. Each frame is encoded once and shared by every recipient
+//! ([`Frame`] is a reference-counted string).
+//!
+//! One rule decides when a session is too slow: its outbox holds more than
+//! `chat.outbound_max_bytes`, or its oldest frame has waited longer than
+//! `chat.outbound_max_delay`. A reader that keeps reading never meets it,
+//! however large a burst; the hub never waits for one that does not.
 
+pub mod history;
+pub mod hub;
 pub mod kafka;
 pub mod messages;
 pub mod metrics;
 pub mod names;
+pub mod outbox;
+pub mod presence;
 pub mod protocol;
-pub mod room;
 pub mod session;
 pub mod settings;
 
-pub use kafka::{KafkaConsumer, KafkaHealth, KafkaProducer};
+pub use history::History;
+pub use hub::{Chat, ChatHub};
+pub use kafka::{KafkaConsumer, KafkaHealth, KafkaProducer, KafkaReader};
 pub use messages::Frame;
-pub use room::ChatRoom;
+pub use outbox::Outbox;
+pub use presence::Presence;
 pub use session::WsSession;
-pub use settings::{ChatSettings, KafkaSettings};
+pub use settings::{ChatSettings, HistorySettings, KafkaSettings};

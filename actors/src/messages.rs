@@ -1,10 +1,15 @@
 //! Messages between the actors. Each is a named-field struct; the overview
-//! in `lib.rs` shows who sends which.
+//! in `lib.rs` shows who sends which. None carries a Kafka type: the Kafka
+//! actors translate partitions and offsets into rooms and sequence numbers.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use actix::prelude::*;
 use bytestring::ByteString;
 
-use crate::protocol::Refusal;
+use crate::outbox::Outbox;
+use crate::protocol::{ChatRecord, Refusal};
 
 /// An encoded server frame. Cloning shares the bytes, so a broadcast encodes
 /// once and hands every session the same buffer.
@@ -13,97 +18,75 @@ pub type Frame = ByteString;
 /// Identifies one WebSocket session for as long as it is connected.
 pub type SessionId = uuid::Uuid;
 
-/// ChatRoom → WsSession: write this frame (a count, names, typing: chat
-/// messages come through the [`ChatFeed`]) to the socket.
-#[derive(Message, Clone)]
-#[rtype(result = "()")]
-pub struct Deliver {
-    /// The JSON text of the frame.
+/// A message's sequence number in its room: strictly increasing, the same
+/// on every instance, the protocol's `offset`. (It is the record's Kafka
+/// offset, but only the Kafka actors rely on that.)
+pub type Seq = i64;
+
+/// Which log sequence numbers belong to. It changes when the chat topic is
+/// deleted and recreated, so an offset from the old log is never taken for
+/// one of the new.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Epoch(Arc<str>);
+
+impl Epoch {
+    pub fn new(id: &str) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One chat message as the actors hand it around: parsed once from its
+/// record, encoded once as the frame every recipient gets.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub seq: Seq,
+    pub record: Arc<ChatRecord>,
+    /// The `chat_message` frame.
     pub frame: Frame,
 }
 
-/// A session's subscription to its room's chat messages, as
-/// `(offset, frame)`: every message recorded since the session joined, each
-/// frame shared by all members. It buffers `chat.outbound_queue` messages
-/// for a session that is not reading; a session further behind has lagged.
-#[derive(Debug)]
-pub struct ChatFeed {
-    pub messages: tokio::sync::broadcast::Receiver<(i64, Frame)>,
-    /// How many messages the session has taken from `messages`: the room
-    /// reads it to find a session too far behind before the feed overflows.
-    pub read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+impl Entry {
+    /// Memory the entry holds, for the history budget: the frame, the
+    /// record's strings and the bookkeeping around them.
+    pub fn weight(&self) -> usize {
+        const OVERHEAD: usize = 160;
+        let r = &self.record;
+        self.frame.len() + r.message_id.len() + r.username.len() + r.text.len() + r.room.len() + OVERHEAD
+    }
 }
 
-/// ChatRoom → WsSession: the history the session asked for when it joined.
+/// Where a replay starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryStart {
+    /// Every message after `since` (a client resuming), if `since` belongs
+    /// to `epoch`; a client that names no epoch is taken at its word.
+    After { since: Seq, epoch: Option<Epoch> },
+    /// The last this-many messages (a client joining).
+    Last(usize),
+}
+
+// ---- WsSession → ChatHub ----------------------------------------------------
+
+/// WsSession → ChatHub: a new connection enters `room`. The hub writes the
+/// welcome, the count and, through the history, the replay into `outbox`.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Replay {
-    /// `(offset, frame)` of each message, oldest first.
-    pub frames: Vec<(i64, Frame)>,
-    /// False when some of the asked-for messages could not be recovered.
-    pub recovered: bool,
-}
-
-/// How the room reaches one session.
-#[derive(Clone)]
-pub struct SessionHandle {
-    pub deliver: Recipient<Deliver>,
-    pub replay: Recipient<Replay>,
-    pub go_away: Recipient<GoAway>,
-}
-
-/// ChatRoom → WsSession: close the connection with this WebSocket close code.
-#[derive(Message, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct GoAway {
-    /// 1001 when the server shuts down, 1008 for a client too slow to keep up.
-    pub code: u16,
-    /// Said in the close frame.
-    pub reason: &'static str,
-}
-
-impl GoAway {
-    pub const SHUTDOWN: Self = Self { code: 1001, reason: "server shutting down" };
-    pub const TOO_SLOW: Self = Self { code: 1008, reason: "not reading fast enough; reconnect with since" };
-}
-
-/// Server → ChatRoom: close every session and flush the producer. Answers
-/// once Kafka has everything that was acknowledged.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Shutdown;
-
-/// ChatRoom → KafkaProducer: wait until every queued record is stored or failed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Flush;
-
-/// WsSession → ChatRoom: a new connection wants to enter `room`.
-#[derive(Message)]
-#[rtype(result = "Joined")]
 pub struct Join {
     /// The session's id.
     pub id: SessionId,
     /// The room to enter (already validated).
     pub room: String,
-    /// Where the room sends this session's frames.
-    pub session: SessionHandle,
+    /// The one way frames reach the session.
+    pub outbox: Outbox,
     /// Which history to replay before live messages.
     pub history: HistoryStart,
 }
 
-/// ChatRoom's answer to [`Join`].
-#[derive(Debug, MessageResponse)]
-pub struct Joined {
-    /// The server-chosen name, unique among users online on this instance.
-    pub username: String,
-    /// Sessions in the room, the newcomer included.
-    pub active_connections: usize,
-    /// The room's chat messages from now on; read once the history is written.
-    pub feed: ChatFeed,
-}
-
-/// WsSession → ChatRoom: the connection is gone.
+/// WsSession → ChatHub: the connection is gone.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Leave {
@@ -111,7 +94,7 @@ pub struct Leave {
     pub id: SessionId,
 }
 
-/// WsSession → ChatRoom: the session's user is typing.
+/// WsSession → ChatHub: the session's user is typing.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Typing {
@@ -119,7 +102,157 @@ pub struct Typing {
     pub id: SessionId,
 }
 
-/// HTTP → ChatRoom: rooms with people online on any instance.
+/// Who posts a message.
+#[derive(Debug, Clone)]
+pub enum Sender {
+    /// A WebSocket session; its name is the one the hub gave it.
+    Session(SessionId),
+    /// `POST /chat/send` with a name of the client's choosing.
+    Http { username: String },
+}
+
+/// WsSession or HTTP → ChatHub: post a message to a room.
+#[derive(Message)]
+#[rtype(result = "Result<Posted, Refusal>")]
+pub struct SendChat {
+    pub sender: Sender,
+    /// Target room (already validated; a session may only post to its own).
+    pub room: String,
+    /// Normalised text.
+    pub text: String,
+    /// The client's id for the message: a retry with the same id gets the
+    /// first attempt's outcome.
+    pub client_msg_id: Option<String>,
+}
+
+/// Where a message is in the log: answered once Kafka has stored it.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    /// The server-assigned id of the message.
+    pub message_id: String,
+    /// The message's timestamp (RFC 3339).
+    pub timestamp: String,
+    pub seq: Seq,
+    pub epoch: Epoch,
+}
+
+/// Server → ChatHub: close every session, tell the other instances, and
+/// flush the producer. Answers once Kafka has everything that was acked.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+// ---- Kafka actors → the chat ------------------------------------------------
+
+/// KafkaConsumer → ChatHub: a chat message read from the log, in the log's
+/// order within its room. Checked and parsed already.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct RecordReceived {
+    pub room: String,
+    pub seq: Seq,
+    pub record: Arc<ChatRecord>,
+    /// When Kafka took the record (ms since the Unix epoch), if known.
+    pub timestamp_ms: Option<i64>,
+}
+
+/// KafkaConsumer → ChatHub: the consumer reads every room from now on, in
+/// this log. Sent again if the topic is found recreated.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Assigned {
+    pub epoch: Epoch,
+}
+
+/// KafkaConsumer → Presence: a record of the presence topic.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct PresenceReceived {
+    /// The record's value.
+    pub payload: Vec<u8>,
+}
+
+// ---- ChatHub ↔ KafkaProducer -------------------------------------------------
+
+/// ChatHub → KafkaProducer: write one chat record, key = `room`.
+#[derive(Message)]
+#[rtype(result = "Delivery")]
+pub struct PublishChat {
+    pub room: String,
+    /// The record's value (JSON).
+    pub payload: Vec<u8>,
+}
+
+/// Presence → KafkaProducer: write one presence record. Not awaited:
+/// presence is re-sent every interval.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PublishPresence {
+    /// Record key: the instance id.
+    pub key: String,
+    pub payload: Vec<u8>,
+}
+
+/// What became of a chat record. Only `NotStored` means the record is
+/// certainly not in the log.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Stored {
+        seq: Seq,
+    },
+    NotStored {
+        reason: String,
+    },
+    /// Kafka's answer was lost with the record in flight: it may be stored.
+    Unknown {
+        reason: String,
+    },
+}
+
+/// ChatHub → KafkaProducer: wait until every queued record is stored or failed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+// ---- ChatHub ↔ Presence --------------------------------------------------------
+
+/// ChatHub → Presence: someone entered (`joined`) or left a room here.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MemberChanged {
+    pub room: String,
+    pub username: String,
+    pub joined: bool,
+}
+
+/// ChatHub → Presence: a local user is typing; tell the other instances.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TypingStarted {
+    pub room: String,
+    pub username: String,
+}
+
+/// Presence → ChatHub: a room's people changed (at most every 200 ms).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomPresence {
+    pub room: String,
+    /// Sessions in the room on other instances.
+    pub remote_connections: usize,
+    /// The first names online on every instance, alphabetically.
+    pub users: Vec<String>,
+}
+
+/// Presence → ChatHub: someone on another instance is typing in `room`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoteTyping {
+    pub room: String,
+    pub username: String,
+}
+
+/// HTTP → Presence: rooms with people online on any instance.
 #[derive(Message)]
 #[rtype(result = "Vec<RoomCount>")]
 pub struct ListRooms;
@@ -131,166 +264,145 @@ pub struct RoomCount {
     pub active_connections: usize,
 }
 
-/// HTTP → ChatRoom: a page of a room's messages.
+/// ChatHub → Presence: the instance is stopping; say goodbye at once.
 #[derive(Message)]
-#[rtype(result = "Result<History, Refusal>")]
-pub struct FetchMessages {
-    /// The room (already validated).
+#[rtype(result = "()")]
+pub struct Leaving;
+
+// ---- ChatHub / HTTP → History ---------------------------------------------------
+
+/// ChatHub → History: the log was (re)assigned; sequence numbers of another
+/// epoch are forgotten.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EpochChanged {
+    pub epoch: Epoch,
+}
+
+/// ChatHub → History: a message the hub just fanned out, in the log's order.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Appended {
     pub room: String,
-    /// Where the page starts.
+    pub entry: Entry,
+}
+
+/// ChatHub → History: replay `start` into `outbox`, then `history_end`, then
+/// let the live frames the outbox held meanwhile through.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Replay {
+    pub room: String,
+    pub start: HistoryStart,
+    pub outbox: Outbox,
+    /// The room's count now, for frames of messages read from Kafka.
+    pub active_connections: usize,
+}
+
+/// HTTP → History: a page of a room's messages.
+#[derive(Message)]
+#[rtype(result = "Result<Page, Refusal>")]
+pub struct FetchMessages {
+    pub room: String,
     pub start: HistoryStart,
     /// Most messages in the page.
     pub max: usize,
 }
 
-/// Messages of one room, oldest first.
-#[derive(Debug, Default)]
-pub struct History {
-    /// `(offset, record)` of each message.
-    pub messages: Vec<(i64, std::sync::Arc<crate::protocol::ChatRecord>)>,
+/// A room's messages, oldest first.
+#[derive(Debug)]
+pub struct Page {
+    pub messages: Vec<(Seq, Arc<ChatRecord>)>,
     /// False when some of the asked-for messages could not be recovered.
     pub recovered: bool,
+    pub epoch: Epoch,
 }
 
-/// WsSession or HTTP → ChatRoom: post a message to a room.
+/// ChatHub → History: is the message `message_id`, sent at `sent_ms`, in
+/// the room's log? Settles a send whose outcome was lost.
 #[derive(Message)]
-#[rtype(result = "Result<Posted, Refusal>")]
-pub struct SendChat {
-    /// Author shown to everyone.
-    pub username: String,
-    /// Target room (already validated).
+#[rtype(result = "Result<Option<Seq>, Refusal>")]
+pub struct Locate {
     pub room: String,
-    /// Normalised text.
-    pub text: String,
-}
-
-/// Where Kafka stored a message: answered once the write is acknowledged.
-#[derive(Debug, Clone)]
-pub struct Posted {
-    /// The server-assigned id of the message.
     pub message_id: String,
-    /// The message's timestamp (RFC 3339).
-    pub timestamp: String,
-    /// The record's partition.
-    pub partition: i32,
-    /// The record's offset within its partition: the message's sequence number.
-    pub offset: i64,
+    /// When the message was handed to Kafka (ms since the Unix epoch).
+    pub sent_ms: i64,
 }
 
-/// Which of the two topics a record belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
-    /// The chat topic, the log of record.
-    Chat,
-    /// The presence topic: who is online and typing, shared by instances.
-    Presence,
-}
+// ---- History → KafkaReader ---------------------------------------------------------
 
-/// ChatRoom → KafkaProducer: write one record.
-#[derive(Message)]
-#[rtype(result = "Result<Stored, crate::kafka::PublishError>")]
-pub struct Publish {
-    /// The topic to write to.
-    pub topic: Topic,
-    /// Record key: the room (chat) or the instance id (presence).
-    pub key: String,
-    /// Partition: chosen by the room for chat records, so history reads
-    /// know where a room lives; `None` lets Kafka choose.
-    pub partition: Option<i32>,
-    /// Record value: JSON.
-    pub payload: Vec<u8>,
-}
-
-/// KafkaProducer's answer to [`Publish`].
-#[derive(Debug, Clone, Copy)]
-pub struct Stored {
-    /// Partition the record went to.
-    pub partition: i32,
-    /// Offset of the record in that partition.
-    pub offset: i64,
-}
-
-/// KafkaConsumer → ChatRoom: a record read from the presence topic.
-#[derive(Message, Debug)]
-#[rtype(result = "()")]
-pub struct PresenceReceived {
-    /// The record's value.
-    pub payload: Vec<u8>,
-}
-
-/// Where a history read starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistoryStart {
-    /// Every message after this offset (a client resuming).
-    After(i64),
-    /// The last this-many messages (a client joining).
-    Last(usize),
-}
-
-/// ChatRoom → KafkaConsumer: read a room's messages from the log itself.
-#[derive(Message, Debug)]
-#[rtype(result = "Result<RoomRecords, rdkafka::error::KafkaError>")]
+/// History → KafkaReader: read part of a room's log.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<RoomRead, ReadError>")]
 pub struct ReadRoom {
-    /// The room (the record key to keep).
     pub room: String,
-    /// The partition the room lives in.
-    pub partition: i32,
-    /// Where to start.
-    pub start: HistoryStart,
-    /// Most records to return.
-    pub max: usize,
-    /// Which end to keep when there are more than `max`.
-    pub keep: Keep,
+    pub range: ReadRange,
+    /// Past this, the read fails rather than keep a session waiting.
+    pub deadline: Instant,
 }
 
-/// Which records a capped history keeps.
+/// Which messages of a room to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keep {
-    /// The oldest: a page that the next `since` continues.
-    Oldest,
-    /// The newest: a replay that must join up with live messages.
-    Newest,
+pub enum ReadRange {
+    /// The newest `count` before `before` (the log's end when `None`), none
+    /// before `floor`.
+    Newest { count: usize, before: Option<Seq>, floor: Option<Seq> },
+    /// The oldest `count` from `from` on (an HTTP page).
+    Oldest { count: usize, from: Seq },
 }
 
-/// One record as Kafka holds it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RawRecord {
-    pub partition: i32,
-    pub offset: i64,
-    /// Milliseconds since the epoch.
-    pub timestamp_ms: Option<i64>,
-    pub key: Option<String>,
-    pub headers: Vec<(String, String)>,
-    /// The value as text (chat values are JSON).
-    pub value: String,
-}
-
-/// A room's records read from Kafka: every record of the room in
-/// `[from, until)` (unless `truncated`), oldest first.
+/// The answer to [`ReadRoom`]: every message of the room in `[from, until)`,
+/// oldest first.
 #[derive(Debug, Default)]
-pub struct RoomRecords {
-    pub records: Vec<RawRecord>,
-    /// First offset the read covered.
-    pub from: i64,
-    /// The partition's end when the read began.
-    pub until: i64,
-    /// The partition's start (low watermark) when the read began.
-    pub low: i64,
-    /// Some of the requested range was no longer in Kafka, or `max` cut it.
-    pub truncated: bool,
+pub struct RoomRead {
+    pub messages: Vec<(Seq, ChatRecord)>,
+    pub from: Seq,
+    pub until: Seq,
+    /// Nothing of the room exists before `from` any more.
+    pub whole: bool,
+    /// Where the room's log ended when the read began.
+    pub end: Seq,
 }
 
-/// Admin → ChatRoom: what the Control Center view shows.
-#[derive(Message)]
-#[rtype(result = "Result<Overview, Refusal>")]
-pub struct DescribeChat;
+/// History → KafkaReader: find one message, written at or after `sent_ms`.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Option<Seq>, ReadError>")]
+pub struct LocateRecord {
+    pub room: String,
+    pub message_id: String,
+    pub sent_ms: i64,
+    pub deadline: Instant,
+}
 
-/// ChatRoom → KafkaConsumer: the chat topic's partitions and their offsets.
+/// Why a read of the log failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReadError {
+    #[error("Kafka could not be read: {0}")]
+    Kafka(String),
+    #[error("the read did not finish before its deadline")]
+    Deadline,
+    #[error("too many reads are waiting")]
+    Busy,
+}
+
+// ---- Admin ↔ Kafka actors ------------------------------------------------------------
+
+/// Admin → KafkaConsumer: the chat topic, its partitions and this instance's lag.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<PartitionInfo>, rdkafka::error::KafkaError>")]
+#[rtype(result = "Result<TopicOverview, Refusal>")]
 pub struct DescribeTopic;
 
-/// One partition of the chat topic.
+/// The answer to [`DescribeTopic`].
+#[derive(Debug, serde::Serialize)]
+pub struct TopicOverview {
+    pub instance: String,
+    pub topic: String,
+    /// The log's epoch (the topic's id), once known.
+    pub epoch: Option<String>,
+    pub partitions: Vec<PartitionInfo>,
+}
+
+/// One partition of the chat topic, for operators.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PartitionInfo {
     pub partition: i32,
@@ -304,42 +416,23 @@ pub struct PartitionInfo {
     pub lag: Option<i64>,
 }
 
-/// Answer to [`DescribeChat`].
-#[derive(Debug, serde::Serialize)]
-pub struct Overview {
-    pub instance: String,
-    pub topic: String,
-    pub partitions: Vec<PartitionInfo>,
-    pub rooms: Vec<RoomCount>,
-}
-
-/// Admin → ChatRoom: a room's last records, as Kafka holds them.
+/// Admin → KafkaReader: a room's last records, as Kafka holds them.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<RawRecord>, Refusal>")]
-pub struct RoomRecordsRequest {
+pub struct RawRecords {
     pub room: String,
     pub limit: usize,
 }
 
-/// KafkaConsumer → ChatRoom: a record read from the chat topic.
-#[derive(Message, Debug)]
-#[rtype(result = "()")]
-pub struct RecordReceived {
-    /// Partition the record was read from.
+/// One record as Kafka holds it, for operators.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RawRecord {
     pub partition: i32,
-    /// The record's offset.
     pub offset: i64,
-    /// The record's Kafka timestamp (ms since the epoch), when it has one.
+    /// Milliseconds since the epoch.
     pub timestamp_ms: Option<i64>,
-    /// The record's value.
-    pub payload: Vec<u8>,
-}
-
-/// KafkaConsumer → ChatRoom: partitions are assigned; records produced from
-/// now on will be read, so sends may go to Kafka.
-#[derive(Message, Debug)]
-#[rtype(result = "()")]
-pub struct ConsumerAssigned {
-    /// `(partition, offset)` of the chat topic where reading starts.
-    pub partitions: Vec<(i32, i64)>,
+    pub key: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// The value as text (chat values are JSON).
+    pub value: String,
 }

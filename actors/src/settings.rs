@@ -1,13 +1,15 @@
 //! The parts of the configuration tree that the actors read. The server crate
-//! nests these under `[chat]` and `[kafka]`; defaults live in
+//! nests these under `[chat]`, `[history]` and `[kafka]`; defaults live in
 //! `config/default.toml`, so there are no `Default` impls here to drift.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use bytesize::ByteSize;
 use serde::Deserialize;
 
-/// `[chat]`: what a conversation may contain and how long a peer may be silent.
+/// `[chat]`: what a conversation may contain, how a session is kept alive
+/// and when it counts as too slow.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChatSettings {
@@ -17,7 +19,7 @@ pub struct ChatSettings {
     pub max_text_chars: usize,
     /// Longest `client_msg_id` a client may attach to a message.
     pub max_client_msg_id_chars: usize,
-    /// Largest WebSocket frame accepted; a larger one closes the connection with 1009.
+    /// Largest WebSocket message accepted; a larger one closes the connection with 1009.
     pub max_frame_bytes: usize,
     /// Frames a connection may send per second, sustained.
     pub rate_per_second: u32,
@@ -26,25 +28,18 @@ pub struct ChatSettings {
     /// Refused frames in a row (over the rate) after which the connection
     /// is closed with 1008.
     pub flood_close_after: u32,
-    /// Frames waiting for a slow reader; past this the session is dropped
-    /// so it never holds up the room.
-    pub outbound_queue: usize,
+    /// A session with more than this queued for it and not yet taken by its
+    /// socket is too slow: it is dropped, and the room never waits for it.
+    pub outbound_max_bytes: ByteSize,
+    /// ... and so is one whose oldest queued frame has waited this long.
+    #[serde(with = "humantime_serde")]
+    pub outbound_max_delay: Duration,
     /// How often a session pings its peer and sends `{"type":"heartbeat"}`.
     #[serde(with = "humantime_serde")]
     pub heartbeat_interval: Duration,
     /// A peer that sends nothing (not even a pong) for this long is dropped.
     #[serde(with = "humantime_serde")]
     pub client_timeout: Duration,
-    /// Messages of history a new connection gets when it names no `since`.
-    pub history_default: usize,
-    /// Most history a client may ask for with `history=N` or `limit=N`.
-    pub history_max: usize,
-    /// Most messages one `since` resume replays; older ones are skipped and
-    /// the client is told `recovered: false`.
-    pub replay_max: usize,
-    /// Recent messages kept in memory per room, so most joins and resumes
-    /// need no Kafka read.
-    pub cache_per_room: usize,
     /// A session's typing notices reach the others at most this often.
     #[serde(with = "humantime_serde")]
     pub typing_interval: Duration,
@@ -55,6 +50,39 @@ pub struct ChatSettings {
     /// users leave presence.
     #[serde(with = "humantime_serde")]
     pub presence_ttl: Duration,
+    /// A send retried with the same `client_msg_id` within this window is
+    /// answered with the first attempt's outcome, never stored twice.
+    #[serde(with = "humantime_serde")]
+    pub retry_window: Duration,
+}
+
+/// `[history]`: what joins and resumes replay, and the memory and Kafka
+/// reads spent on it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Messages a new connection gets when it names no `since`.
+    pub default: usize,
+    /// Most history a client may ask for with `history=N` or `limit=N`.
+    pub max: usize,
+    /// Most messages one `since` resume replays; older ones are skipped and
+    /// the client is told `recovered: false`.
+    pub replay_max: usize,
+    /// ... and most bytes of frames.
+    pub replay_max_bytes: ByteSize,
+    /// Most messages kept in memory per room.
+    pub cache_per_room: usize,
+    /// Memory for all room caches together; the least recently used room
+    /// leaves first. Caches outlive their last member within it.
+    pub cache_budget: ByteSize,
+    /// Long-lived Kafka readers shared by every history read.
+    pub readers: usize,
+    /// Rooms waiting for a Kafka read at once; past it, history is refused
+    /// for the moment (`recovered: false`) rather than queued without end.
+    pub max_pending_reads: usize,
+    /// A Kafka read not answered by then has failed.
+    #[serde(with = "humantime_serde")]
+    pub read_deadline: Duration,
 }
 
 /// `[kafka]`: where the log is and how we talk to it.
@@ -69,7 +97,7 @@ pub struct KafkaSettings {
     pub partitions: i32,
     /// Replication factor for the topic when the server creates it.
     pub replication_factor: i32,
-    /// How often the broker is probed for `/health`.
+    /// How often the broker is probed for `/health`, and the topic's id checked.
     #[serde(with = "humantime_serde")]
     pub health_interval: Duration,
     /// How long one probe or metadata request may take.

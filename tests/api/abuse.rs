@@ -124,7 +124,7 @@ async fn http_sends_are_limited_per_address() {
 #[actix_web::test]
 async fn a_client_that_does_not_read_is_dropped_without_stalling_the_room() {
     let app = app_with(|s| {
-        s.chat.outbound_queue = 64;
+        s.chat.outbound_max_bytes = bytesize::ByteSize::kib(512);
         s.server.http_send_per_second = 100_000;
         s.server.http_send_burst = 100_000;
     })

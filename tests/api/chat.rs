@@ -16,10 +16,11 @@ async fn a_newcomer_gets_a_welcome_then_the_room_count() {
     let app = spawn_app().await;
     let url = format!("ws://{}/ws/chat", app.addr);
     let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let mut raw = crate::helpers::Client { socket, username: String::new() };
+    let mut raw = crate::helpers::Client { socket, username: String::new(), epoch: String::new() };
 
     let welcome = raw.next().await;
     assert_eq!(welcome["type"], "welcome");
+    assert!(welcome["epoch"].as_str().is_some_and(|epoch| epoch.len() == 22), "the topic's id: {welcome}");
     assert_eq!(welcome["room"], "anonymous-anime-universe");
     assert!(welcome["username"].as_str().is_some_and(|name| name.contains(' ')), "{welcome}");
     assert!(welcome["session_id"].as_str().is_some_and(|id| !id.is_empty()));
@@ -146,16 +147,16 @@ async fn usernames_are_unique_among_online_users() {
 }
 
 #[actix_web::test]
-async fn sends_without_kafka_get_kafka_unavailable() {
+async fn until_kafka_is_reached_upgrades_and_sends_are_refused_with_503() {
     let mut settings = test_settings();
     // Nothing listens on port 1, so the consumer never gets its partitions.
     settings.kafka.bootstrap_servers = "127.0.0.1:1".into();
     let app = start(settings).await;
-    let mut client = app.connect().await;
-    client.say("is anyone there", "k1").await;
-    let error = client.expect("error").await;
-    assert_eq!(error["code"], "kafka_unavailable");
-    assert_eq!(error["client_msg_id"], "k1");
+    // A client welcomed now could miss records written before the consumer
+    // is assigned: it is told to come back instead.
+    let refused = app.try_connect("/ws/chat").await.expect_err("no welcome before the consumer is assigned");
+    assert_eq!((refused.status, refused.retry_after.as_deref()), (503, Some("1")));
+    assert_eq!(refused.body["code"], "kafka_unavailable");
 
     let (status, body) = app.post_json("/chat/send", &json!({"username": "Sakura", "text": "hi"})).await;
     assert_eq!(status, 503);

@@ -24,15 +24,14 @@ async fn the_server_rides_out_a_missing_and_a_restarted_broker() {
     let (status, health) = get_json(addr, "/health").await;
     assert_eq!((status, health["kafka_connected"].clone()), (200, false.into()));
     assert_eq!(get_json(addr, "/ready").await.0, 503);
-    let mut client = server.connect("/ws/chat").await;
-    client.say("into the void", "v1").await;
-    let error = client.expect("error").await;
-    assert_eq!((error["code"].as_str(), error["client_msg_id"].as_str()), (Some("kafka_unavailable"), Some("v1")));
+    let refused = server.try_connect("/ws/chat").await.expect_err("upgrades wait for Kafka");
+    assert_eq!((refused.status, refused.body["code"].as_str()), (503, Some("kafka_unavailable")));
 
     // The broker arrives: recovery without a restart.
     broker.start();
     eventually("/health reports Kafka back", || kafka_connected(addr)).await;
     eventually("/ready turns 200", || ready(addr)).await;
+    let mut client = server.connect("/ws/chat").await;
     client.say_and_confirm("hello kafka", "h1").await;
 
     // The broker goes away mid-session: /health follows, the client stays.
@@ -48,4 +47,5 @@ async fn the_server_rides_out_a_missing_and_a_restarted_broker() {
     eventually("/ready turns 200 again", || ready(addr)).await;
     let (_, delivered) = client.say_and_confirm("after the outage", "o1").await;
     assert_eq!(delivered["offset"], 1, "the refused message was never stored");
+    assert_eq!(delivered["epoch"], client.epoch.as_str(), "the same log");
 }

@@ -83,6 +83,11 @@ impl TestApp {
         Client::connect(&format!("ws://{}{path}", self.addr)).await
     }
 
+    /// Connects, or says how the server refused the upgrade.
+    pub async fn try_connect(&self, path: &str) -> Result<Client, Refused> {
+        Client::try_connect(&format!("ws://{}{path}", self.addr)).await
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         get_json(self.addr, path).await
     }
@@ -202,6 +207,10 @@ impl ServerProcess {
         Client::connect(&format!("ws://{}{path}", self.addr)).await
     }
 
+    pub async fn try_connect(&self, path: &str) -> Result<Client, Refused> {
+        Client::try_connect(&format!("ws://{}{path}", self.addr)).await
+    }
+
     /// Sends `signal` (`TERM`, `KILL`) and waits for the process to exit.
     pub fn signal_and_wait(&mut self, signal: &str) -> std::process::ExitStatus {
         signal_and_wait(&mut self.child, signal)
@@ -220,16 +229,46 @@ pub struct Client {
     pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// The name the server gave this client.
     pub username: String,
+    /// The log this connection's offsets belong to.
+    pub epoch: String,
+}
+
+/// An upgrade the server refused: its status, `Retry-After` and JSON body.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("username", &self.username).field("epoch", &self.epoch).finish()
+    }
 }
 
 impl Client {
     /// Connects to a WebSocket URL and reads the welcome.
     pub async fn connect(url: &str) -> Self {
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket connects");
-        let mut client = Client { socket, username: String::new() };
+        Self::try_connect(url).await.expect("WebSocket connects")
+    }
+
+    /// Connects, or says how the server refused the upgrade.
+    pub async fn try_connect(url: &str) -> Result<Self, Refused> {
+        let (socket, _) = match tokio_tungstenite::connect_async(url).await {
+            Ok(connected) => connected,
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let body = response.body().as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+                return Err(Refused { status: response.status().as_u16(), retry_after: header("retry-after"), body });
+            }
+            Err(e) => panic!("WebSocket upgrade to {url} failed: {e}"),
+        };
+        let mut client = Client { socket, username: String::new(), epoch: String::new() };
         let welcome = client.expect("welcome").await;
         client.username = welcome["username"].as_str().expect("welcome has a username").to_owned();
-        client
+        client.epoch = welcome["epoch"].as_str().expect("welcome has an epoch").to_owned();
+        Ok(client)
     }
 
     pub async fn send_json(&mut self, frame: Value) {

@@ -36,7 +36,11 @@ async fn a_newcomer_gets_the_rooms_last_messages_then_history_end() {
     let mut newcomer = app.connect_room("history-room").await;
     let (history, end) = newcomer.history().await;
     assert_eq!(texts(&history), ["old 0", "old 1", "old 2", "old 3", "old 4"]);
-    assert_eq!(end, serde_json::json!({"type": "history_end", "room": "history-room", "recovered": true}));
+    let epoch = newcomer.epoch.as_str();
+    assert_eq!(
+        end,
+        serde_json::json!({"type": "history_end", "room": "history-room", "recovered": true, "epoch": epoch})
+    );
 
     let mut short = app.connect_to("/ws/chat?room=history-room&history=2").await;
     assert_eq!(texts(&short.history().await.0), ["old 3", "old 4"]);
@@ -140,13 +144,15 @@ async fn a_resume_into_a_deleted_range_says_recovered_false() {
 }
 
 #[actix_web::test]
-async fn a_since_past_the_end_of_the_log_says_recovered_false() {
+async fn a_since_past_the_end_of_the_log_gets_the_latest_history_and_recovered_false() {
     let app = spawn_app().await;
     let mut client = app.connect_room("recreated").await;
     client.history().await;
     client.say_and_confirm("only message", "o").await;
     let mut resumed = app.connect_to("/ws/chat?room=recreated&since=500").await;
     let (replayed, end) = resumed.history().await;
-    assert!(replayed.is_empty());
+    assert_eq!(texts(&replayed), ["only message"], "the room as it is, not a stuck session");
     assert_eq!(end["recovered"], false, "offset 500 cannot come from this log");
+    let (_, live) = client.say_and_confirm("and it goes on live", "l").await;
+    assert_eq!(resumed.expect("chat_message").await["message_id"], live["message_id"]);
 }

@@ -29,9 +29,17 @@ async fn the_server_speaks_wss_with_a_configured_certificate() {
         .with_no_client_auth();
     let url = format!("wss://127.0.0.1:{}/ws/chat", app.addr.port());
     let connector = Connector::Rustls(Arc::new(client_config));
-    let (mut socket, response) = tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
-        .await
-        .expect("a TLS WebSocket connects");
+    // Upgrades are refused with 503 until the consumer is assigned.
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+    let (mut socket, response) = loop {
+        match tokio_tungstenite::connect_async_tls_with_config(&url, None, false, Some(connector.clone())).await {
+            Ok(connected) => break connected,
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 503 => {}
+            Err(e) => panic!("a TLS WebSocket connects: {e}"),
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the TLS server became ready");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(response.status(), 101);
     let first = tokio::time::timeout(crate::helpers::PATIENCE, socket.next()).await.unwrap().unwrap().unwrap();
     let welcome: serde_json::Value = serde_json::from_str(first.to_text().unwrap()).unwrap();

@@ -1,29 +1,32 @@
-//! `KafkaConsumer`: reads the chat and presence topics and hands each record
-//! to the room hub; answers history reads from the log.
+//! `KafkaConsumer`: reads the chat and presence topics live and hands each
+//! room's messages to the hub, in the log's order.
 //!
 //! Every instance reads every partition itself (plain `assign`, no consumer
-//! group): each must broadcast every message to its own sessions.
+//! group): each must broadcast every message to its own sessions. A record
+//! is only a room's message if it sits in that room's partition and reads
+//! like one; anything else is counted, logged and skipped, so no outside
+//! producer can break a room's order.
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
+use rdkafka::message::BorrowedMessage;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
-use tokio::sync::Semaphore;
 
-use super::{blocking, ensure_topics, history, pause, KafkaClients};
-use crate::messages::{ConsumerAssigned, DescribeTopic, PresenceReceived, ReadRoom, RecordReceived, RoomRecords};
-
-/// History reads each open a short-lived Kafka client; this many at once.
-const CONCURRENT_HISTORY_READS: usize = 4;
+use super::reader::TopicLayout;
+use super::{blocking, chat_record, ensure_topics, partition_for, topic_id, KafkaClients, KafkaReader};
+use crate::messages::{Assigned, DescribeTopic, Epoch, PartitionInfo, PresenceReceived, RecordReceived, TopicOverview};
+use crate::protocol::Refusal;
 
 /// Where the consumer hands what it reads.
 pub struct ConsumerOutputs {
     pub records: Recipient<RecordReceived>,
+    pub assigned: Recipient<Assigned>,
     pub presence: Recipient<PresenceReceived>,
-    pub assigned: Recipient<ConsumerAssigned>,
 }
 
 /// Owns the stream consumer. The read loop runs as a future of this actor,
@@ -31,12 +34,53 @@ pub struct ConsumerOutputs {
 pub struct KafkaConsumer {
     clients: Arc<KafkaClients>,
     outputs: Arc<ConsumerOutputs>,
-    history_reads: Arc<Semaphore>,
+    reader: Addr<KafkaReader>,
+    epoch: Option<Epoch>,
+    /// The chat topic's partition count, for the read loop's placement check.
+    partitions: Arc<AtomicI32>,
+}
+
+/// Where reading starts when the consumer is assigned.
+struct Assignment {
+    epoch: Epoch,
+    partitions: i32,
 }
 
 impl KafkaConsumer {
-    pub fn new(clients: Arc<KafkaClients>, outputs: ConsumerOutputs) -> Self {
-        Self { clients, outputs: Arc::new(outputs), history_reads: Arc::new(Semaphore::new(CONCURRENT_HISTORY_READS)) }
+    pub fn new(clients: Arc<KafkaClients>, outputs: ConsumerOutputs, reader: Addr<KafkaReader>) -> Self {
+        Self { clients, outputs: Arc::new(outputs), reader, epoch: None, partitions: Arc::default() }
+    }
+
+    /// Tells the hub and the reader which log is read now.
+    fn announce(&mut self, assignment: &Assignment) {
+        self.epoch = Some(assignment.epoch.clone());
+        self.partitions.store(assignment.partitions, Ordering::Relaxed);
+        self.reader.do_send(TopicLayout { partitions: assignment.partitions });
+        self.outputs.assigned.do_send(Assigned { epoch: assignment.epoch.clone() });
+    }
+
+    /// A topic deleted and recreated under a running server has a new id:
+    /// its offsets start again, so it is another epoch, read from its start.
+    fn check_epoch(&mut self, ctx: &mut Context<Self>) {
+        let clients = self.clients.clone();
+        let check = async move {
+            let (topic, timeout) = (clients.settings.topic.clone(), clients.settings.request_timeout);
+            let task = clients.clone();
+            blocking(move || topic_id::topic_id(task.admin.inner(), &topic, timeout)).await
+        };
+        ctx.spawn(check.into_actor(self).map(|id, act, ctx| {
+            let Ok(id) = id else { return };
+            if act.epoch.as_ref().is_none_or(|epoch| epoch.as_str() == id) {
+                return;
+            }
+            log::warn!("the chat topic was recreated (id {id}); reading the new log from its start");
+            let clients = act.clients.clone();
+            let reassign = async move { assign(&clients, Offset::Beginning).await };
+            ctx.wait(reassign.into_actor(act).map(|assigned, act, _| match assigned {
+                Ok(assignment) => act.announce(&assignment),
+                Err(e) => log::warn!("could not assign the recreated topic, retrying: {e}"),
+            }));
+        }));
     }
 }
 
@@ -44,67 +88,61 @@ impl Actor for KafkaConsumer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let run = read_loop(self.clients.clone(), self.outputs.clone());
-        ctx.spawn(run.into_actor(self));
-    }
-}
-
-impl Handler<ReadRoom> for KafkaConsumer {
-    type Result = ResponseFuture<Result<RoomRecords, KafkaError>>;
-
-    fn handle(&mut self, msg: ReadRoom, _: &mut Self::Context) -> Self::Result {
-        let (clients, permits) = (self.clients.clone(), self.history_reads.clone());
-        Box::pin(async move {
-            let _permit = permits.acquire_owned().await.map_err(|_| KafkaError::Canceled)?;
-            blocking(move || history::read_room(&clients, &msg)).await
-        })
+        let clients = self.clients.clone();
+        let assigned = async move {
+            loop {
+                match assign(&clients, Offset::End).await {
+                    Ok(assignment) => return assignment,
+                    Err(e) => {
+                        log::warn!("Kafka consumer not ready, retrying in {:?}: {e}", clients.settings.retry_backoff);
+                        tokio::time::sleep(clients.settings.retry_backoff).await;
+                    }
+                }
+            }
+        };
+        ctx.wait(assigned.into_actor(self).map(|assignment, act, ctx| {
+            log::info!("consuming topic {} (epoch {})", act.clients.settings.topic, assignment.epoch.as_str());
+            act.announce(&assignment);
+            // After the hub has the epoch in its mailbox: upgrades may come.
+            act.clients.health.set_consuming();
+            let read = read_loop(act.clients.clone(), act.outputs.clone(), act.partitions.clone());
+            ctx.spawn(read.into_actor(act));
+            ctx.run_interval(act.clients.settings.health_interval, Self::check_epoch);
+        }));
     }
 }
 
 impl Handler<DescribeTopic> for KafkaConsumer {
-    type Result = ResponseFuture<Result<Vec<crate::messages::PartitionInfo>, KafkaError>>;
+    type Result = ResponseFuture<Result<TopicOverview, Refusal>>;
 
     fn handle(&mut self, _: DescribeTopic, _: &mut Self::Context) -> Self::Result {
         let clients = self.clients.clone();
+        let epoch = self.epoch.as_ref().map(|e| e.as_str().to_owned());
         Box::pin(async move {
-            let marks = blocking(move || history::describe_topic(&clients)).await?;
-            let info = marks.into_iter().map(|(partition, low, high)| crate::messages::PartitionInfo {
-                partition,
-                low,
-                high,
-                position: None,
-                lag: None,
-            });
-            Ok(info.collect())
+            let task = clients.clone();
+            let partitions = blocking(move || describe_partitions(&task))
+                .await
+                .map_err(|e| Refusal::unavailable(format!("Kafka could not be asked about the topic: {e}")))?;
+            Ok(TopicOverview {
+                instance: clients.instance_id.clone(),
+                topic: clients.settings.topic.clone(),
+                epoch,
+                partitions,
+            })
         })
     }
 }
 
-async fn read_loop(clients: Arc<KafkaClients>, outputs: Arc<ConsumerOutputs>) {
-    let partitions = loop {
-        match assign(&clients).await {
-            Ok(partitions) => break partitions,
-            Err(e) => {
-                log::warn!("Kafka consumer not ready, retrying in {:?}: {e}", clients.settings.retry_backoff);
-                pause(clients.settings.retry_backoff).await;
-            }
-        }
-    };
-    log::info!("consuming topic {} from {partitions:?}", clients.settings.topic);
-    clients.health.set_consuming();
-    outputs.assigned.do_send(ConsumerAssigned { partitions });
-    let chat_topic = clients.settings.topic.as_str();
+async fn read_loop(clients: Arc<KafkaClients>, outputs: Arc<ConsumerOutputs>, partitions: Arc<AtomicI32>) {
+    let chat_topic = clients.settings.topic.clone();
     loop {
         match clients.consumer.recv().await {
+            Ok(message) if message.topic() == chat_topic => {
+                on_chat_record(&clients, &outputs, partitions.load(Ordering::Relaxed), &message)
+            }
             Ok(message) => {
                 let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
-                if message.topic() == chat_topic {
-                    let (partition, offset) = (message.partition(), message.offset());
-                    let timestamp_ms = message.timestamp().to_millis();
-                    outputs.records.do_send(RecordReceived { partition, offset, timestamp_ms, payload });
-                } else {
-                    outputs.presence.do_send(PresenceReceived { payload });
-                }
+                outputs.presence.do_send(PresenceReceived { payload });
             }
             // librdkafka reconnects by itself: errors are reports, not ends
             // (the producer's probe logs the outage once). Many may have
@@ -112,16 +150,41 @@ async fn read_loop(clients: Arc<KafkaClients>, outputs: Arc<ConsumerOutputs>) {
             Err(e) => log::debug!("Kafka consumer: {e}"),
         }
         // `recv` is ready at once while events are buffered; yield so the
-        // room and the producer on this thread get their turn.
+        // hub and the producer on this thread get their turn.
         tokio::task::yield_now().await;
     }
 }
 
-/// Assigns every chat partition at its current end, and the presence topic
-/// from its beginning (it holds minutes, and stale entries are ignored).
-/// Returns `(partition, offset)` for the chat topic. Creates the topics
-/// first if they are missing.
-async fn assign(clients: &Arc<KafkaClients>) -> Result<Vec<(i32, i64)>, KafkaError> {
+fn on_chat_record(clients: &KafkaClients, outputs: &ConsumerOutputs, partitions: i32, message: &BorrowedMessage<'_>) {
+    let (partition, offset) = (message.partition(), message.offset());
+    let Some(room) = message.key().and_then(|key| std::str::from_utf8(key).ok()) else {
+        return skip(crate::metrics::INVALID_RECORDS, partition, offset, "it has no room as its key");
+    };
+    if partition_for(room, partitions) != partition {
+        return skip(crate::metrics::MISPLACED_RECORDS, partition, offset, "it is not in its room's partition");
+    }
+    let timestamp_ms = message.timestamp().to_millis();
+    let payload = message.payload().unwrap_or_default();
+    match chat_record(payload, message.key(), partition, offset, timestamp_ms, clients.max_text_chars) {
+        Ok(record) => outputs.records.do_send(RecordReceived {
+            room: room.to_owned(),
+            seq: offset,
+            record: Arc::new(record),
+            timestamp_ms,
+        }),
+        Err(why) => skip(crate::metrics::INVALID_RECORDS, partition, offset, &why),
+    }
+}
+
+fn skip(metric: &'static str, partition: i32, offset: i64, why: &str) {
+    metrics::counter!(metric).increment(1);
+    log::warn!("skipping chat record {partition}@{offset}: {why}");
+}
+
+/// Assigns every chat partition at `start` (the end, when starting up) and
+/// the presence topic from its beginning (it holds minutes, and stale
+/// entries are ignored). Creates the topics first if they are missing.
+async fn assign(clients: &Arc<KafkaClients>, start: Offset) -> Result<Assignment, KafkaError> {
     let (chat_topic, presence_topic) = (clients.settings.topic.clone(), clients.settings.presence_topic());
     let mut chat = partition_ids(clients, &chat_topic).await?;
     let mut presence = partition_ids(clients, &presence_topic).await?;
@@ -137,18 +200,22 @@ async fn assign(clients: &Arc<KafkaClients>) -> Result<Vec<(i32, i64)>, KafkaErr
     let task = clients.clone();
     blocking(move || {
         let timeout = task.settings.request_timeout;
+        let epoch = Epoch::new(&topic_id::topic_id(task.admin.inner(), &chat_topic, timeout)?);
         let mut list = TopicPartitionList::new();
-        let mut ends = Vec::with_capacity(chat.len());
-        for partition in chat {
-            let (_, high) = task.consumer.fetch_watermarks(&chat_topic, partition, timeout)?;
-            list.add_partition_offset(&chat_topic, partition, Offset::Offset(high))?;
-            ends.push((partition, high));
+        for partition in &chat {
+            // At the end found now: everything written from here on is read.
+            let at = match start {
+                Offset::End => Offset::Offset(task.consumer.fetch_watermarks(&chat_topic, *partition, timeout)?.1),
+                other => other,
+            };
+            list.add_partition_offset(&chat_topic, *partition, at)?;
         }
         for partition in presence {
             list.add_partition_offset(&presence_topic, partition, Offset::Beginning)?;
         }
         task.consumer.assign(&list)?;
-        Ok(ends)
+        let partitions = i32::try_from(chat.len()).unwrap_or(i32::MAX);
+        Ok(Assignment { epoch, partitions })
     })
     .await
 }
@@ -167,4 +234,23 @@ async fn partition_ids(clients: &Arc<KafkaClients>, topic: &str) -> Result<Vec<i
             .collect())
     })
     .await
+}
+
+/// Low and high watermarks of every chat partition, and where this instance reads.
+fn describe_partitions(clients: &KafkaClients) -> Result<Vec<PartitionInfo>, KafkaError> {
+    let (topic, timeout) = (clients.settings.topic.as_str(), clients.settings.request_timeout);
+    let metadata = clients.consumer.fetch_metadata(Some(topic), timeout)?;
+    let positions = clients.consumer.position()?;
+    let ids: Vec<i32> = metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id())).collect();
+    ids.into_iter()
+        .map(|partition| {
+            let (low, high) = clients.consumer.fetch_watermarks(topic, partition, timeout)?;
+            let position = positions.find_partition(topic, partition).and_then(|p| match p.offset() {
+                Offset::Offset(offset) => Some(offset),
+                _ => None,
+            });
+            let lag = position.map(|position| (high - position).max(0));
+            Ok(PartitionInfo { partition, low, high, position, lag })
+        })
+        .collect()
 }

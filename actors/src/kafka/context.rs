@@ -2,11 +2,17 @@
 //! is away is an operational fault, not a crash, so librdkafka's errors are
 //! logged at warn (librdkafka already folds identical repeats).
 
+use rdkafka::bindings::{rd_kafka_message_status, rd_kafka_msg_status_t};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::statistics::Statistics;
+use rdkafka::Message;
+use tokio::sync::oneshot;
+
+use crate::messages::Delivery;
 
 /// The client context of every producer, consumer and admin client.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +46,33 @@ impl ClientContext for ChatContext {
 }
 
 impl ConsumerContext for ChatContext {}
+
+impl ProducerContext for ChatContext {
+    /// Where the record's outcome goes.
+    type DeliveryOpaque = Box<oneshot::Sender<Delivery>>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, outcome: Self::DeliveryOpaque) {
+        let delivery = match result {
+            Ok(message) => Delivery::Stored { seq: message.offset() },
+            Err((error, message)) => {
+                // librdkafka knows whether a failed record ever left this
+                // process: only one that never did is certainly not stored.
+                // SAFETY: `message` is live for the whole callback.
+                let status = unsafe { rd_kafka_message_status(message.ptr()) };
+                let reason = error.to_string();
+                match status {
+                    rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_NOT_PERSISTED => Delivery::NotStored { reason },
+                    rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_PERSISTED if message.offset() >= 0 => {
+                        Delivery::Stored { seq: message.offset() }
+                    }
+                    _ => Delivery::Unknown { reason },
+                }
+            }
+        };
+        // The sender may have stopped waiting (presence records never wait).
+        let _ = outcome.send(delivery);
+    }
+}
 
 impl ChatContext {
     /// Lag per partition from librdkafka's statistics (enabled for the

@@ -1,33 +1,47 @@
-//! The chat's narrow interface to Kafka: a producer actor, a consumer actor,
-//! the embedded cluster, and the shared health flags that HTTP probes read.
+//! The chat's narrow interface to Kafka, and the only code that knows
+//! partitions, offsets and rdkafka types:
+//!
+//! - [`KafkaProducer`] writes records and says honestly what became of each;
+//! - [`KafkaConsumer`] reads every partition live, from the end it finds
+//!   when assigned, and hands rooms' messages to the hub;
+//! - [`KafkaReader`] answers history reads with a few long-lived readers;
+//! - [`EmbeddedKafka`] is librdkafka's mock cluster, for running alone.
+//!
+//! Rooms live in the partition Kafka's own key partitioner gives them
+//! ([`partitioner`]); a message's sequence number is its offset there, and
+//! the log's epoch is the topic's id ([`topic_id`]).
 
 mod consumer;
 mod context;
 mod embedded;
-mod history;
+mod partitioner;
 mod producer;
+mod reader;
+mod scan;
+mod topic_id;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::FutureProducer;
+use rdkafka::producer::ThreadedProducer;
 use rdkafka::ClientConfig;
 
 pub use consumer::{ConsumerOutputs, KafkaConsumer};
 pub use context::ChatContext;
 pub use embedded::EmbeddedKafka;
-pub use producer::{KafkaProducer, PublishError};
+pub use partitioner::partition_for;
+pub use producer::KafkaProducer;
+pub use reader::KafkaReader;
 
 use crate::settings::KafkaSettings;
 
 /// What operators and load balancers ask about: is the broker answering, and
 /// is this instance reading the topic? Written by the Kafka actors, read by
-/// `/health` and `/ready`.
+/// `/health`, `/ready` and the WebSocket upgrade.
 #[derive(Debug, Clone, Default)]
 pub struct KafkaHealth {
     connected: Arc<AtomicBool>,
@@ -40,7 +54,8 @@ impl KafkaHealth {
         self.connected.load(Ordering::Relaxed)
     }
 
-    /// The consumer has its partitions assigned and is fetching.
+    /// The consumer has its partitions assigned and the hub knows the epoch:
+    /// a client welcomed from now on misses nothing written after its welcome.
     pub fn is_consuming(&self) -> bool {
         self.consuming.load(Ordering::Relaxed)
     }
@@ -57,20 +72,27 @@ impl KafkaHealth {
 /// Everything needed to talk to one Kafka cluster: clients are created
 /// here (no network traffic yet) and handed to the actors that use them.
 pub struct KafkaClients {
-    pub(crate) producer: FutureProducer<ChatContext>,
+    pub(crate) producer: Arc<ThreadedProducer<ChatContext>>,
     pub(crate) consumer: Arc<StreamConsumer<ChatContext>>,
     pub(crate) admin: AdminClient<ChatContext>,
-    /// Settings for the short-lived consumers that read history.
+    /// Settings for the long-lived consumers that read history.
     pub(crate) reader_config: ClientConfig,
     pub(crate) settings: KafkaSettings,
     pub(crate) health: KafkaHealth,
     pub(crate) instance_id: String,
+    /// Records of other services are held to the same text limit as clients.
+    pub(crate) max_text_chars: usize,
 }
 
 impl KafkaClients {
     /// Creates the producer, consumer and admin clients for `bootstrap`.
     /// `instance_id` names this server in client ids and record headers.
-    pub fn new(settings: &KafkaSettings, bootstrap: &str, instance_id: &str) -> Result<Self, KafkaError> {
+    pub fn new(
+        settings: &KafkaSettings,
+        bootstrap: &str,
+        instance_id: &str,
+        max_text_chars: usize,
+    ) -> Result<Self, KafkaError> {
         let client_id = format!("anime-chat-{instance_id}");
         let mut consumer_props = if settings.is_embedded() {
             merged(&settings.consumer, &settings.embedded.consumer)
@@ -83,14 +105,19 @@ impl KafkaClients {
         let mut reader_config = client_config(bootstrap, &format!("{client_id}-history"), &consumer_props);
         // Only the live consumer's statistics describe this instance's lag.
         reader_config.set("statistics.interval.ms", "0");
+        let mut producer_config = client_config(bootstrap, &client_id, &settings.producer);
+        // Not a setting: rooms must land where Kafka's standard partitioner
+        // (the Java client's) puts key = room, which is where we read them.
+        producer_config.set("partitioner", "murmur2_random");
         Ok(Self {
             reader_config,
-            producer: client_config(bootstrap, &client_id, &settings.producer).create_with_context(ChatContext)?,
+            producer: Arc::new(producer_config.create_with_context(ChatContext)?),
             consumer: Arc::new(client_config(bootstrap, &client_id, &consumer_props).create_with_context(ChatContext)?),
             admin: client_config(bootstrap, &client_id, &BTreeMap::new()).create_with_context(ChatContext)?,
             settings: settings.clone(),
             health: KafkaHealth::default(),
             instance_id: instance_id.to_owned(),
+            max_text_chars,
         })
     }
 
@@ -119,14 +146,6 @@ fn merged(base: &BTreeMap<String, String>, overrides: &BTreeMap<String, String>)
 /// the topic small, and small segments let retention act.
 const PRESENCE_TOPIC_CONFIG: [(&str, &str); 2] = [("retention.ms", "600000"), ("segment.ms", "60000")];
 
-/// The partition a room's messages go to. Chosen by us rather than by the
-/// client library, so that a history read knows where to look.
-pub fn partition_for(room: &str, partitions: i32) -> i32 {
-    // FNV-1a: stable across versions and processes.
-    let hash = room.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    (hash % partitions.max(1).unsigned_abs()) as i32
-}
-
 /// Creates the chat and presence topics unless they already exist.
 pub(crate) async fn ensure_topics(
     admin: &AdminClient<ChatContext>,
@@ -153,14 +172,32 @@ pub(crate) async fn ensure_topics(
     Ok(())
 }
 
+/// A chat record as read from `partition` at `offset`, checked like client
+/// input. What other services may leave out is filled in here, the same way
+/// on every instance: `message_id` from the record's place in the log, and
+/// `timestamp` from Kafka's.
+pub(crate) fn chat_record(
+    payload: &[u8],
+    key: Option<&[u8]>,
+    partition: i32,
+    offset: i64,
+    timestamp_ms: Option<i64>,
+    max_text_chars: usize,
+) -> Result<crate::protocol::ChatRecord, String> {
+    let mut record = crate::protocol::ChatRecord::parse(payload, key, max_text_chars)?;
+    if record.message_id.is_empty() {
+        record.message_id = format!("kafka-{partition}-{offset}");
+    }
+    if record.timestamp.is_empty() {
+        let at = timestamp_ms.and_then(chrono::DateTime::from_timestamp_millis).unwrap_or_else(chrono::Utc::now);
+        record.timestamp = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    }
+    Ok(record)
+}
+
 /// Runs a blocking librdkafka call off the actor's thread.
 pub(crate) async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, KafkaError> + Send + 'static,
 ) -> Result<T, KafkaError> {
     tokio::task::spawn_blocking(call).await.unwrap_or(Err(KafkaError::Canceled))
-}
-
-/// A short pause used between retries.
-pub(crate) async fn pause(duration: Duration) {
-    tokio::time::sleep(duration).await;
 }

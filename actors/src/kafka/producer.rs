@@ -1,14 +1,17 @@
-//! `KafkaProducer`: writes chat records and answers with where they landed.
+//! `KafkaProducer`: writes chat and presence records and says what became of
+//! each chat record: stored (with its sequence number), certainly not stored,
+//! or unknown (Kafka's answer was lost while the record was in flight).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use tokio::sync::oneshot;
 
 use super::{blocking, ChatContext, KafkaClients, KafkaHealth};
-use crate::messages::{Flush, Publish, Stored, Topic};
+use crate::messages::{Delivery, Flush, PublishChat, PublishPresence};
 
 /// Headers every chat record carries, so Control Center and the console
 /// tools can show what a record is and who wrote it.
@@ -20,18 +23,9 @@ pub const PRESENCE_SCHEMA: &str = "presence/v1";
 /// which would not keep their order.
 const MAILBOX_CAPACITY: usize = 65_536;
 
-/// Why a record was not stored.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    #[error("Kafka did not store the record: {0}")]
-    Kafka(#[from] KafkaError),
-    #[error("the producer stopped before Kafka answered")]
-    Canceled,
-}
-
 /// Owns the idempotent producer and probes the broker for `/health`.
 pub struct KafkaProducer {
-    producer: FutureProducer<ChatContext>,
+    producer: Arc<ThreadedProducer<ChatContext>>,
     topic: String,
     presence_topic: String,
     headers: OwnedHeaders,
@@ -76,6 +70,18 @@ impl KafkaProducer {
         };
         ctx.spawn(probe.into_actor(self));
     }
+
+    /// Hands a record to librdkafka; its outcome arrives on the receiver.
+    fn enqueue(&self, topic: &str, key: &str, payload: &[u8], headers: &OwnedHeaders) -> oneshot::Receiver<Delivery> {
+        let (outcome, delivered) = oneshot::channel();
+        let record =
+            BaseRecord::with_opaque_to(topic, Box::new(outcome)).key(key).payload(payload).headers(headers.clone());
+        if let Err((e, record)) = self.producer.send(record) {
+            // Refused before it was queued (queue full, too large): never sent.
+            let _ = record.delivery_opaque.send(Delivery::NotStored { reason: e.to_string() });
+        }
+        delivered
+    }
 }
 
 impl Actor for KafkaProducer {
@@ -104,31 +110,31 @@ impl Handler<Flush> for KafkaProducer {
     }
 }
 
-impl Handler<Publish> for KafkaProducer {
-    type Result = ResponseFuture<Result<Stored, PublishError>>;
+impl Handler<PublishChat> for KafkaProducer {
+    type Result = ResponseFuture<Delivery>;
 
-    fn handle(&mut self, msg: Publish, _: &mut Self::Context) -> Self::Result {
-        let (topic, headers) = match msg.topic {
-            Topic::Chat => (&self.topic, &self.headers),
-            Topic::Presence => (&self.presence_topic, &self.presence_headers),
-        };
-        let mut record = FutureRecord::to(topic).key(&msg.key).payload(&msg.payload).headers(headers.clone());
-        record.partition = msg.partition;
-        // Enqueue now, in mailbox order, so one session's messages keep
-        // their order in the log; only the acknowledgement is awaited.
-        let delivery = self.producer.send_result(record).map_err(|(e, _)| PublishError::Kafka(e));
-        let (sent, timed) = (std::time::Instant::now(), msg.topic == Topic::Chat);
+    fn handle(&mut self, msg: PublishChat, _: &mut Self::Context) -> Self::Result {
+        // Enqueued now, in mailbox order, so one session's messages keep
+        // their order in the log; only the outcome is awaited.
+        let delivered = self.enqueue(&self.topic, &msg.room, &msg.payload, &self.headers);
+        let sent = Instant::now();
         Box::pin(async move {
-            match delivery?.await {
-                Ok(Ok(stored)) => {
-                    if timed {
-                        crate::metrics::produced(sent.elapsed());
-                    }
-                    Ok(Stored { partition: stored.partition, offset: stored.offset })
-                }
-                Ok(Err((e, _))) => Err(PublishError::Kafka(e)),
-                Err(_) => Err(PublishError::Canceled),
+            let delivery = delivered
+                .await
+                .unwrap_or_else(|_| Delivery::Unknown { reason: "the producer stopped before Kafka answered".into() });
+            if let Delivery::Stored { .. } = delivery {
+                crate::metrics::produced(sent.elapsed());
             }
+            delivery
         })
+    }
+}
+
+impl Handler<PublishPresence> for KafkaProducer {
+    type Result = ();
+
+    fn handle(&mut self, msg: PublishPresence, _: &mut Self::Context) {
+        // Presence is soft state, re-sent every interval: its outcome is not awaited.
+        drop(self.enqueue(&self.presence_topic, &msg.key, &msg.payload, &self.presence_headers));
     }
 }

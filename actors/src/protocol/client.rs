@@ -1,171 +1,10 @@
-//! Wire protocol v1: the JSON frames exchanged with clients and the JSON value
-//! of a Kafka record. See `docs/protocol.md` for the prose version.
-//!
-//! Client input is checked here, once, by pure functions that the WebSocket
-//! session and the HTTP endpoint both use.
+//! Frames from clients: parsed and validated once, by pure functions the
+//! WebSocket session and the HTTP endpoints share.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
-/// Why a client's input was refused. Serialized as the `code` of an error frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The frame is not a JSON object with a string `type`.
-    InvalidJson,
-    /// The frame's `type` is not one the server accepts.
-    UnknownType,
-    /// A field is missing, has the wrong type, or is not part of the frame.
-    InvalidField,
-    /// The text is empty once control characters and surrounding whitespace are removed.
-    EmptyText,
-    /// The text is longer than `chat.max_text_chars`.
-    TextTooLong,
-    /// A binary WebSocket frame; the protocol is text only.
-    BinaryNotSupported,
-    /// The room name is not 1 to 64 characters of `a-z`, `0-9` and `-`.
-    InvalidRoom,
-    /// The HTTP username is not 1 to 40 printable characters.
-    InvalidUsername,
-    /// Kafka did not acknowledge the write in time; the message was not stored.
-    KafkaUnavailable,
-    /// The connection (or client address) sends faster than allowed.
-    RateLimited,
-    /// The server is at its connection limit (total or for this address).
-    TooManyConnections,
-    /// The client did not read fast enough and was disconnected (metrics only).
-    SlowConsumer,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidJson => "invalid_json",
-            Self::UnknownType => "unknown_type",
-            Self::InvalidField => "invalid_field",
-            Self::EmptyText => "empty_text",
-            Self::TextTooLong => "text_too_long",
-            Self::BinaryNotSupported => "binary_not_supported",
-            Self::InvalidRoom => "invalid_room",
-            Self::InvalidUsername => "invalid_username",
-            Self::KafkaUnavailable => "kafka_unavailable",
-            Self::RateLimited => "rate_limited",
-            Self::TooManyConnections => "too_many_connections",
-            Self::SlowConsumer => "slow_consumer",
-        }
-    }
-}
-
-/// A refused input: what to tell the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code:?}: {message}")]
-pub struct Refusal {
-    pub code: ErrorCode,
-    pub message: String,
-    /// The client's id for the message, echoed so it can mark that message failed.
-    pub client_msg_id: Option<String>,
-}
-
-impl Refusal {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), client_msg_id: None }
-    }
-
-    /// The same refusal, naming the client's message it is about.
-    pub fn with_client_msg_id(mut self, client_msg_id: Option<String>) -> Self {
-        self.client_msg_id = client_msg_id;
-        self
-    }
-
-    fn for_message(self, client_msg_id: Option<&str>) -> Self {
-        self.with_client_msg_id(client_msg_id.map(str::to_owned))
-    }
-}
-
-/// The value of a record in the chat topic, exactly as Kafka stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename = "chat_message")]
-pub struct ChatRecord {
-    pub message_id: String,
-    pub username: String,
-    pub text: String,
-    pub room: String,
-    /// RFC 3339, UTC, millisecond precision.
-    pub timestamp: String,
-}
-
-/// Every frame the server sends.
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame<'a> {
-    Welcome {
-        username: &'a str,
-        room: &'a str,
-        session_id: &'a str,
-    },
-    ConnectionUpdate {
-        active_connections: usize,
-        room: &'a str,
-        timestamp: &'a str,
-    },
-    ChatMessage {
-        message_id: &'a str,
-        username: &'a str,
-        text: &'a str,
-        room: &'a str,
-        timestamp: &'a str,
-        active_connections: usize,
-        offset: i64,
-    },
-    Ack {
-        client_msg_id: Option<&'a str>,
-        message_id: &'a str,
-        offset: i64,
-    },
-    Error {
-        code: ErrorCode,
-        message: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        client_msg_id: Option<&'a str>,
-    },
-    Heartbeat,
-    HistoryEnd {
-        room: &'a str,
-        recovered: bool,
-    },
-    Presence {
-        room: &'a str,
-        users: &'a [&'a str],
-    },
-    Typing {
-        room: &'a str,
-        username: &'a str,
-    },
-}
-
-impl<'a> ServerFrame<'a> {
-    pub fn chat(record: &'a ChatRecord, active_connections: usize, offset: i64) -> Self {
-        Self::ChatMessage {
-            message_id: &record.message_id,
-            username: &record.username,
-            text: &record.text,
-            room: &record.room,
-            timestamp: &record.timestamp,
-            active_connections,
-            offset,
-        }
-    }
-
-    pub fn error(refusal: &'a Refusal) -> Self {
-        Self::Error { code: refusal.code, message: &refusal.message, client_msg_id: refusal.client_msg_id.as_deref() }
-    }
-
-    /// The frame as JSON text, encoded once and shared by every recipient.
-    pub fn encode(&self) -> crate::Frame {
-        // These types hold only strings and integers: serializing cannot fail.
-        serde_json::to_string(self).expect("server frames serialize").into()
-    }
-}
+use super::{ErrorCode, Refusal};
 
 /// What a client asked for, after validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,18 +13,6 @@ pub enum ClientCommand {
     Chat { text: String, client_msg_id: Option<String> },
     /// Tell the others in the room that this user is typing.
     Typing,
-}
-
-/// A record of the presence topic: what each instance tells the others.
-/// Key = instance id. Never part of the chat topic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum PresenceRecord {
-    /// Everyone online on `instance`, by room. An empty map means the
-    /// instance is leaving.
-    Snapshot { instance: String, rooms: std::collections::BTreeMap<String, Vec<String>>, timestamp_ms: i64 },
-    /// `username` is typing in `room` on `instance`.
-    Typing { instance: String, room: String, username: String, timestamp_ms: i64 },
 }
 
 /// Limits that client input is checked against.
@@ -213,15 +40,16 @@ pub fn parse_client_frame(raw: &str, limits: InputLimits) -> Result<ClientComman
         return Err(Refusal::new(ErrorCode::InvalidJson, "frame must be a JSON object"));
     };
     // Read the id first so that every later refusal can echo it.
-    let client_msg_id = object.get("client_msg_id").and_then(Value::as_str);
+    let named = |refusal: Refusal| {
+        refusal.with_client_msg_id(object.get("client_msg_id").and_then(Value::as_str).map(str::to_owned))
+    };
     match object.get("type").and_then(Value::as_str) {
-        None => Err(Refusal::new(ErrorCode::InvalidJson, "frame needs a string \"type\"").for_message(client_msg_id)),
-        Some("chat_message") => parse_chat(value.clone(), limits).map_err(|refusal| refusal.for_message(client_msg_id)),
+        None => Err(named(Refusal::new(ErrorCode::InvalidJson, "frame needs a string \"type\""))),
+        Some("chat_message") => parse_chat(value.clone(), limits).map_err(named),
         Some("typing") if object.len() == 1 => Ok(ClientCommand::Typing),
         Some("typing") => Err(Refusal::new(ErrorCode::InvalidField, "typing takes no fields")),
         Some(other) => {
-            Err(Refusal::new(ErrorCode::UnknownType, format!("unknown frame type \"{}\"", truncate(other, 40)))
-                .for_message(client_msg_id))
+            Err(named(Refusal::new(ErrorCode::UnknownType, format!("unknown frame type \"{}\"", truncate(other, 40)))))
         }
     }
 }
@@ -362,20 +190,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn chat_record_round_trips_with_its_type_tag() {
-        let record = ChatRecord {
-            message_id: "m1".into(),
-            username: "Azure Ronin".into(),
-            text: "hello".into(),
-            room: "lobby".into(),
-            timestamp: "2026-11-25T12:00:00.000Z".into(),
-        };
-        let json = serde_json::to_value(&record).unwrap();
-        assert_eq!(json["type"], "chat_message");
-        assert_eq!(serde_json::from_value::<ChatRecord>(json).unwrap(), record);
-    }
-
     /// Any accepted text obeys the documented normalisation.
     fn check_accepted(command: &ClientCommand) {
         if let ClientCommand::Chat { text, .. } = command {
@@ -409,15 +223,5 @@ mod tests {
                 Err(refusal) => assert!(!refusal.message.is_empty()),
             }
         }
-    }
-
-    #[test]
-    fn error_frames_omit_an_unknown_client_msg_id() {
-        let refusal = Refusal::new(ErrorCode::BinaryNotSupported, "text frames only");
-        let json: Value = serde_json::from_str(&ServerFrame::error(&refusal).encode()).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"type":"error","code":"binary_not_supported","message":"text frames only"})
-        );
     }
 }

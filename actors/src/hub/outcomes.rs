@@ -1,0 +1,233 @@
+//! `Outcomes`: what became of each send that named a `client_msg_id`, kept
+//! for the retry window, so a retry is answered with the first attempt's
+//! outcome instead of writing the message twice.
+//!
+//! A send whose Kafka answer was lost is `Unknown`: its record may be in the
+//! log. Two things settle it: the live stream bringing a record with its
+//! `message_id` (it was stored), or a retry, which first searches the log
+//! and writes the message again (same `message_id`, next `attempt`) only if
+//! it is not there.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::messages::{Posted, SessionId};
+use crate::protocol::{ChatRecord, Refusal};
+
+/// Where one request's answer goes.
+pub type Answer = oneshot::Sender<Result<Posted, Refusal>>;
+
+/// Retries are matched by who sent them and the id they gave.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub sender: String,
+    pub client_msg_id: String,
+}
+
+/// One message's attempts.
+pub struct Attempt {
+    /// The record as first written: a second attempt is the same message.
+    pub record: ChatRecord,
+    /// When the latest attempt was handed to Kafka (ms since the Unix epoch).
+    pub sent_ms: i64,
+    /// The session to tell when a lost outcome turns out stored.
+    pub notify: Option<SessionId>,
+    pub state: State,
+    /// Bumped by each step, so a late answer to an earlier step is ignored.
+    pub step: u32,
+}
+
+pub enum State {
+    /// Kafka (or the search of the log) has not answered yet; these wait.
+    Pending(Vec<Answer>),
+    Stored(Posted),
+    /// The answer was lost: the record may be in the log.
+    Unknown,
+}
+
+#[derive(Default)]
+pub struct Outcomes {
+    attempts: HashMap<Key, Attempt>,
+    /// Messages whose outcome is not known yet, by `message_id`.
+    open: HashMap<String, Key>,
+    /// When each key may be forgotten, oldest first.
+    expiry: VecDeque<(Instant, Key)>,
+}
+
+impl Outcomes {
+    pub fn get_mut(&mut self, key: &Key) -> Option<&mut Attempt> {
+        self.attempts.get_mut(key)
+    }
+
+    /// Starts tracking a first attempt; `answer` waits for its outcome.
+    pub fn begin(
+        &mut self,
+        key: Key,
+        record: ChatRecord,
+        notify: Option<SessionId>,
+        answer: Answer,
+        forget_at: Instant,
+    ) {
+        self.open.insert(record.message_id.clone(), key.clone());
+        self.expiry.push_back((forget_at, key.clone()));
+        let attempt = Attempt { record, sent_ms: now_ms(), notify, state: State::Pending(vec![answer]), step: 0 };
+        self.attempts.insert(key, attempt);
+    }
+
+    /// The outcome of `key`'s step `step`; answers whoever waits for it.
+    pub fn settle(&mut self, key: &Key, step: u32, outcome: Result<Posted, Refusal>) {
+        let Some(attempt) = self.attempts.get_mut(key).filter(|a| a.step == step) else { return };
+        let waiting = match std::mem::replace(&mut attempt.state, State::Unknown) {
+            State::Pending(waiting) => waiting,
+            // Settled meanwhile (the live stream brought the record).
+            other => {
+                attempt.state = other;
+                return;
+            }
+        };
+        match &outcome {
+            Ok(posted) => {
+                attempt.state = State::Stored(posted.clone());
+                self.open.remove(&posted.message_id);
+            }
+            Err(refusal) if refusal.code == crate::protocol::ErrorCode::OutcomeUnknown => {}
+            Err(_) => {
+                // Certainly not stored: a retry is a new attempt.
+                self.open.remove(&attempt.record.message_id);
+                self.attempts.remove(key);
+            }
+        }
+        for answer in waiting {
+            let _ = answer.send(outcome.clone());
+        }
+    }
+
+    /// A record with `message_id` arrived live: if its outcome was open, it
+    /// is stored now. Returns who to tell, if nobody is waiting already.
+    pub fn seen(
+        &mut self,
+        message_id: &str,
+        posted: impl FnOnce(&ChatRecord) -> Posted,
+    ) -> Option<(SessionId, Posted)> {
+        let key = self.open.remove(message_id)?;
+        let attempt = self.attempts.get_mut(&key)?;
+        let posted = posted(&attempt.record);
+        attempt.step += 1;
+        match std::mem::replace(&mut attempt.state, State::Stored(posted.clone())) {
+            State::Pending(waiting) => {
+                for answer in waiting {
+                    let _ = answer.send(Ok(posted.clone()));
+                }
+                None
+            }
+            State::Unknown => attempt.notify.map(|session| (session, posted)),
+            State::Stored(_) => None,
+        }
+    }
+
+    /// Whether a record of `message_id` is one whose outcome is still open.
+    pub fn is_open(&self, message_id: &str) -> bool {
+        self.open.contains_key(message_id)
+    }
+
+    /// Forgets attempts past the retry window that nobody waits for.
+    pub fn expire(&mut self, now: Instant) {
+        while let Some((at, _)) = self.expiry.front() {
+            if *at > now {
+                break;
+            }
+            let Some((_, key)) = self.expiry.pop_front() else { break };
+            let waiting = self.attempts.get(&key).is_some_and(|a| matches!(a.state, State::Pending(_)));
+            if waiting {
+                self.expiry.push_back((now + Duration::from_secs(1), key));
+                continue;
+            }
+            if let Some(attempt) = self.attempts.remove(&key) {
+                self.open.remove(&attempt.record.message_id);
+            }
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::Epoch;
+    use crate::protocol::ErrorCode;
+
+    fn key() -> Key {
+        Key { sender: "s".into(), client_msg_id: "c1".into() }
+    }
+
+    fn record() -> ChatRecord {
+        ChatRecord {
+            message_id: "m1".into(),
+            username: "Azure Ronin".into(),
+            text: "hi".into(),
+            room: "lobby".into(),
+            timestamp: "2026-11-25T12:00:00.000Z".into(),
+            attempt: 1,
+        }
+    }
+
+    fn posted(seq: i64) -> Posted {
+        Posted { message_id: "m1".into(), timestamp: "t".into(), seq, epoch: Epoch::new("e") }
+    }
+
+    fn unknown() -> Refusal {
+        Refusal::new(ErrorCode::OutcomeUnknown, "lost").with_message_id("m1")
+    }
+
+    #[test]
+    fn a_stored_outcome_answers_every_retry_the_same() {
+        let mut outcomes = Outcomes::default();
+        let (tx, mut rx) = oneshot::channel();
+        outcomes.begin(key(), record(), None, tx, Instant::now() + Duration::from_secs(60));
+        outcomes.settle(&key(), 0, Ok(posted(7)));
+        assert_eq!(rx.try_recv().unwrap().unwrap().seq, 7);
+        assert!(matches!(outcomes.get_mut(&key()).unwrap().state, State::Stored(ref p) if p.seq == 7));
+    }
+
+    #[test]
+    fn a_lost_outcome_is_settled_by_the_record_arriving_and_the_sender_told() {
+        let mut outcomes = Outcomes::default();
+        let session = uuid::Uuid::new_v4();
+        let (tx, mut rx) = oneshot::channel();
+        outcomes.begin(key(), record(), Some(session), tx, Instant::now() + Duration::from_secs(60));
+        outcomes.settle(&key(), 0, Err(unknown()));
+        assert_eq!(rx.try_recv().unwrap().unwrap_err().code, ErrorCode::OutcomeUnknown);
+        assert!(outcomes.is_open("m1"));
+        let told = outcomes.seen("m1", |_| posted(9));
+        assert_eq!(told.map(|(s, p)| (s, p.seq)), Some((session, 9)));
+        assert!(!outcomes.is_open("m1"));
+    }
+
+    #[test]
+    fn a_certain_failure_forgets_the_attempt_so_a_retry_is_new() {
+        let mut outcomes = Outcomes::default();
+        let (tx, _rx) = oneshot::channel();
+        outcomes.begin(key(), record(), None, tx, Instant::now() + Duration::from_secs(60));
+        outcomes.settle(&key(), 0, Err(Refusal::unavailable("not stored")));
+        assert!(outcomes.get_mut(&key()).is_none());
+        assert!(!outcomes.is_open("m1"));
+    }
+
+    #[test]
+    fn attempts_are_forgotten_after_the_window() {
+        let mut outcomes = Outcomes::default();
+        let (tx, _rx) = oneshot::channel();
+        let start = Instant::now();
+        outcomes.begin(key(), record(), None, tx, start + Duration::from_secs(60));
+        outcomes.settle(&key(), 0, Ok(posted(1)));
+        outcomes.expire(start + Duration::from_secs(59));
+        assert!(outcomes.get_mut(&key()).is_some());
+        outcomes.expire(start + Duration::from_secs(61));
+        assert!(outcomes.get_mut(&key()).is_none());
+    }
+}

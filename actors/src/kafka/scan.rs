@@ -1,0 +1,331 @@
+//! Reading parts of one partition back, for history. Blocking: the reader
+//! runs these on a thread of their own with one of its long-lived consumers.
+//!
+//! One batch serves every queued read of the same partition with the same
+//! scans: a burst of resumes after a restart costs a few reads of each
+//! partition, not one per session.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use tokio::sync::oneshot;
+
+use super::ChatContext;
+use crate::messages::{RawRecord, ReadError, RoomRead, Seq};
+use crate::protocol::ChatRecord;
+
+/// A backwards search with no floor stops after this many records of other
+/// rooms: a quiet room in a busy partition must not cost a scan of the
+/// whole log on every join.
+const SCAN_LIMIT: i64 = 50_000;
+
+/// The first backwards window; it grows fourfold while too few are found.
+const FIRST_WINDOW: i64 = 256;
+const MAX_WINDOW: i64 = 1 << 20;
+
+/// A message that went missing while Kafka was away was written at most
+/// this long before its sender noted the time: where a search starts.
+const LOCATE_SLACK_MS: i64 = 5_000;
+
+/// One read of a room, with where its answer goes.
+pub(super) enum Job {
+    /// The newest `count` records of `room` before `before`, none before `floor`.
+    Newest { room: String, count: usize, before: Option<Seq>, floor: Option<Seq>, reply: Reply },
+    /// The oldest `count` records of `room` from `from` on.
+    Oldest { room: String, count: usize, from: Seq, reply: Reply },
+    /// Where the message `message_id`, sent at `sent_ms`, is.
+    Locate { room: String, message_id: String, sent_ms: i64, reply: oneshot::Sender<Result<Option<Seq>, ReadError>> },
+}
+
+/// Where a range read's answer goes: parsed messages for the history, or
+/// records as Kafka holds them for operators.
+pub(super) enum Reply {
+    Read(oneshot::Sender<Result<RoomRead, ReadError>>),
+    Raw(oneshot::Sender<Result<Vec<RawRecord>, ReadError>>),
+}
+
+impl Job {
+    pub(super) fn room(&self) -> &str {
+        match self {
+            Job::Newest { room, .. } | Job::Oldest { room, .. } | Job::Locate { room, .. } => room,
+        }
+    }
+
+    /// Answers with an error (the read never ran).
+    pub(super) fn fail(self, error: ReadError) {
+        match self {
+            Job::Newest { reply, .. } | Job::Oldest { reply, .. } => reply.fail(error),
+            Job::Locate { reply, .. } => drop(reply.send(Err(error))),
+        }
+    }
+}
+
+impl Reply {
+    fn fail(self, error: ReadError) {
+        match self {
+            Reply::Read(tx) => drop(tx.send(Err(error))),
+            Reply::Raw(tx) => drop(tx.send(Err(error))),
+        }
+    }
+}
+
+/// What a batch reads with.
+pub(super) struct Partition<'a> {
+    pub consumer: &'a BaseConsumer<ChatContext>,
+    pub topic: &'a str,
+    pub partition: i32,
+    pub timeout: Duration,
+    pub deadline: Instant,
+    pub max_text_chars: usize,
+}
+
+/// A record of the room, as read.
+struct Found {
+    offset: i64,
+    timestamp_ms: Option<i64>,
+    payload: Vec<u8>,
+    headers: Vec<(String, String)>,
+}
+
+/// Runs every job of one partition and answers each.
+pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) {
+    let (low, high) = match part.consumer.fetch_watermarks(part.topic, part.partition, part.timeout) {
+        Ok(marks) => marks,
+        Err(e) => return jobs.into_iter().for_each(|job| job.fail(ReadError::Kafka(e.to_string()))),
+    };
+    metrics::counter!(crate::metrics::HISTORY_KAFKA_READS).increment(1);
+    let (mut newest, mut oldest, mut locate) = (Vec::new(), Vec::new(), Vec::new());
+    for job in jobs {
+        match job {
+            Job::Newest { room, count, before, floor, reply } => {
+                let before = before.unwrap_or(high).clamp(low, high);
+                let mut range = Range::new(room, count, floor.unwrap_or(low).clamp(low, before), before, reply);
+                range.limited = floor.is_none();
+                newest.push(range);
+            }
+            Job::Oldest { room, count, from, reply } => {
+                let from = from.clamp(low, high);
+                oldest.push(Range::new(room, count, from, high, reply));
+            }
+            Job::Locate { room, message_id, sent_ms, reply } => locate.push((room, message_id, sent_ms, reply)),
+        }
+    }
+    let finish = |ranges: Vec<Range>, outcome: KafkaResult<()>| {
+        for range in ranges {
+            match &outcome {
+                Ok(()) => range.answer(part, low, high),
+                Err(e) => range.reply.fail(read_error(e)),
+            }
+        }
+    };
+    let outcome = newest_backwards(part, &mut newest);
+    finish(newest, outcome);
+    let outcome = oldest_forwards(part, &mut oldest, high);
+    finish(oldest, outcome);
+    for (room, message_id, sent_ms, reply) in locate {
+        let _ = reply.send(locate_message(part, &room, &message_id, sent_ms, high).map_err(|e| read_error(&e)));
+    }
+}
+
+fn read_error(e: &KafkaError) -> ReadError {
+    match e {
+        KafkaError::MessageConsumption(RDKafkaErrorCode::RequestTimedOut) => ReadError::Deadline,
+        other => ReadError::Kafka(other.to_string()),
+    }
+}
+
+/// One job's part of a partition: `[floor, before)` to look at, what was
+/// found so far, and the part `[from, before)` known completely.
+struct Range {
+    room: String,
+    count: usize,
+    floor: i64,
+    before: i64,
+    from: i64,
+    found: Vec<Found>,
+    done: bool,
+    /// No floor was asked for: the search stops at [`SCAN_LIMIT`].
+    limited: bool,
+    reply: Reply,
+}
+
+impl Range {
+    fn new(room: String, count: usize, floor: i64, before: i64, reply: Reply) -> Self {
+        let done = count == 0 || floor >= before;
+        Self { room, count, floor, before, from: before, found: Vec::new(), done, limited: false, reply }
+    }
+
+    fn wants(&self, message: &BorrowedMessage<'_>) -> bool {
+        let offset = message.offset();
+        !self.done && offset >= self.floor && offset < self.before && message.key() == Some(self.room.as_bytes())
+    }
+
+    fn answer(self, part: &Partition<'_>, low: i64, high: i64) {
+        let Range { room, from, before, found, reply, .. } = self;
+        match reply {
+            Reply::Raw(tx) => {
+                let raw = found.into_iter().map(|f| raw_record(part.partition, &room, f)).collect();
+                let _ = tx.send(Ok(raw));
+            }
+            Reply::Read(tx) => {
+                let messages = found
+                    .into_iter()
+                    .filter_map(|f| {
+                        let record = super::chat_record(
+                            &f.payload,
+                            Some(room.as_bytes()),
+                            part.partition,
+                            f.offset,
+                            f.timestamp_ms,
+                            part.max_text_chars,
+                        );
+                        record.ok().map(|record| (f.offset, record))
+                    })
+                    .collect();
+                let read = RoomRead { messages, from, until: before, whole: from <= low, end: high };
+                let _ = tx.send(Ok(read));
+            }
+        }
+    }
+}
+
+/// Backwards windows from the highest `before`, shared by every job, until
+/// each has its count, reached its floor, or (without a floor) the scan limit.
+fn newest_backwards(part: &Partition<'_>, ranges: &mut [Range]) -> KafkaResult<()> {
+    let Some(mut cursor) = ranges.iter().filter(|r| !r.done).map(|r| r.before).max() else { return Ok(()) };
+    let mut window = FIRST_WINDOW;
+    while let Some(lowest) = ranges.iter().filter(|r| !r.done).map(|r| r.floor).min() {
+        let start = cursor.saturating_sub(window).max(lowest);
+        let mut found: Vec<Vec<Found>> = ranges.iter().map(|_| Vec::new()).collect();
+        scan(part, start, cursor, |message| {
+            for (range, found) in ranges.iter().zip(found.iter_mut()) {
+                if range.wants(message) {
+                    found.push(found_record(message, matches!(range.reply, Reply::Raw(_))));
+                }
+            }
+        })?;
+        for (range, mut older) in ranges.iter_mut().zip(found) {
+            if range.done {
+                continue;
+            }
+            older.append(&mut range.found);
+            range.found = older;
+            range.from = start.max(range.floor).min(range.before);
+            if range.found.len() >= range.count {
+                range.found.drain(..range.found.len() - range.count);
+                range.from = range.found.first().map_or(range.from, |f| f.offset);
+                range.done = true;
+            } else if start <= range.floor || (range.limited && range.before - start >= SCAN_LIMIT) {
+                range.done = true;
+            }
+        }
+        cursor = start;
+        window = (window * 4).min(MAX_WINDOW);
+    }
+    Ok(())
+}
+
+/// One forward scan from the lowest start, until every job has its count.
+fn oldest_forwards(part: &Partition<'_>, ranges: &mut [Range], high: i64) -> KafkaResult<()> {
+    let Some(start) = ranges.iter().filter(|r| !r.done).map(|r| r.floor).min() else { return Ok(()) };
+    for range in ranges.iter_mut() {
+        range.from = range.floor;
+    }
+    scan(part, start, high, |message| {
+        for range in ranges.iter_mut() {
+            if range.wants(message) {
+                range.found.push(found_record(message, matches!(range.reply, Reply::Raw(_))));
+                if range.found.len() >= range.count {
+                    range.before = message.offset() + 1;
+                    range.done = true;
+                }
+            }
+        }
+    })
+}
+
+/// Forward from a little before `sent_ms` to the end, for one message id.
+fn locate_message(
+    part: &Partition<'_>,
+    room: &str,
+    message_id: &str,
+    sent_ms: i64,
+    high: i64,
+) -> KafkaResult<Option<Seq>> {
+    let mut at = TopicPartitionList::new();
+    at.add_partition_offset(part.topic, part.partition, Offset::Offset(sent_ms - LOCATE_SLACK_MS))?;
+    let start = match part.consumer.offsets_for_times(at, part.timeout)?.find_partition(part.topic, part.partition) {
+        Some(element) => match element.offset() {
+            Offset::Offset(offset) => offset,
+            _ => high,
+        },
+        None => high,
+    };
+    let mut located = None;
+    scan(part, start, high, |message| {
+        if located.is_none() && message.key() == Some(room.as_bytes()) {
+            let record = message.payload().and_then(|p| serde_json::from_slice::<ChatRecord>(p).ok());
+            if record.is_some_and(|r| r.message_id == message_id) {
+                located = Some(message.offset());
+            }
+        }
+    })?;
+    Ok(located)
+}
+
+/// Calls `visit` for every record in `[from, until)`, in order.
+fn scan(part: &Partition<'_>, from: i64, until: i64, mut visit: impl FnMut(&BorrowedMessage<'_>)) -> KafkaResult<()> {
+    if from >= until {
+        return Ok(());
+    }
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(part.topic, part.partition, Offset::Offset(from))?;
+    part.consumer.assign(&list)?;
+    let mut next = from;
+    while next < until {
+        if Instant::now() > part.deadline {
+            return Err(KafkaError::MessageConsumption(RDKafkaErrorCode::RequestTimedOut));
+        }
+        let Some(message) = part.consumer.poll(Duration::from_millis(100)).transpose()? else { continue };
+        // A fetch of an earlier assignment may still arrive: only this one counts.
+        if message.partition() != part.partition || message.offset() < next {
+            continue;
+        }
+        next = message.offset() + 1;
+        if message.offset() < until {
+            visit(&message);
+        }
+    }
+    Ok(())
+}
+
+fn found_record(message: &BorrowedMessage<'_>, with_headers: bool) -> Found {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let headers = match message.headers() {
+        Some(headers) if with_headers => {
+            headers.iter().map(|h| (h.key.to_owned(), h.value.map(text).unwrap_or_default())).collect()
+        }
+        _ => Vec::new(),
+    };
+    Found {
+        offset: message.offset(),
+        timestamp_ms: message.timestamp().to_millis(),
+        payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers,
+    }
+}
+
+fn raw_record(partition: i32, room: &str, found: Found) -> RawRecord {
+    RawRecord {
+        partition,
+        offset: found.offset,
+        timestamp_ms: found.timestamp_ms,
+        key: Some(room.to_owned()),
+        headers: found.headers,
+        value: String::from_utf8_lossy(&found.payload).into_owned(),
+    }
+}

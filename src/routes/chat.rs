@@ -1,0 +1,105 @@
+//! The chat over plain HTTP: posting (the original system's clients), the
+//! rooms with people online, and a room's messages.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actors::messages::{FetchMessages, ListRooms, SendChat, Sender};
+use actors::protocol::{normalize_text, normalize_username, validate_room, ErrorCode, Refusal};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{history_start, hub_gone, parse_query, AppState};
+use crate::error::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/chat/send", web::post().to(send))
+        .route("/api/rooms", web::get().to(rooms))
+        .route("/api/rooms/{room}/messages", web::get().to(messages));
+}
+
+/// Body of `POST /chat/send`. Other fields are ignored, as the original
+/// service did, so its clients keep working.
+#[derive(Deserialize)]
+pub struct SendRequest {
+    username: String,
+    text: String,
+    room: Option<String>,
+    /// A retry with the same id (and name) gets the first attempt's outcome.
+    client_msg_id: Option<String>,
+}
+
+async fn send(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<SendRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if state.http_sends.check_key(&super::ws::client_ip(&req)).is_err() {
+        return Err(Refusal::new(ErrorCode::RateLimited, "too many messages from your address; slow down").into());
+    }
+    let body = body.into_inner();
+    let username = normalize_username(&body.username)?;
+    let text = normalize_text(&body.text, state.chat.max_text_chars)?;
+    let room = body.room.unwrap_or_else(|| state.chat.default_room.clone());
+    validate_room(&room)?;
+    if body.client_msg_id.as_ref().is_some_and(|id| id.chars().count() > state.chat.max_client_msg_id_chars) {
+        let limit = state.chat.max_client_msg_id_chars;
+        return Err(Refusal::invalid_field(format!("client_msg_id is longer than {limit} characters")).into());
+    }
+    let request = SendChat { sender: Sender::Http { username }, room, text, client_msg_id: body.client_msg_id };
+    let posted = state.actors.hub.send(request).await.map_err(|_| hub_gone())??;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "message": "Message sent",
+        "message_id": posted.message_id,
+        "timestamp": posted.timestamp,
+        "offset": posted.seq,
+        "epoch": posted.epoch.as_str(),
+    })))
+}
+
+/// `/chat/send` bodies that are not the expected JSON get a JSON error too.
+pub fn json_config(max_body_bytes: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(max_body_bytes).error_handler(|err, _| {
+        let refusal = Refusal::new(ErrorCode::InvalidJson, format!("request body: {err}"));
+        actix_web::Error::from(ApiError::Refused(refusal))
+    })
+}
+
+/// Rooms with people online, on every instance.
+async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rooms = state.actors.presence.send(ListRooms).await.map_err(|_| hub_gone())?;
+    Ok(HttpResponse::Ok().json(rooms))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessagesQuery {
+    since: Option<i64>,
+    epoch: Option<String>,
+    limit: Option<usize>,
+}
+
+/// A page of a room's messages: the last `limit`, or the first `limit` after `since`.
+async fn messages(
+    state: web::Data<AppState>,
+    room: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let room = room.into_inner();
+    validate_room(&room)?;
+    let query = parse_query::<MessagesQuery>(&req)?;
+    let (start, max) = history_start(query.since, query.epoch, query.limit, &state.history, "limit")?;
+    let fetch = FetchMessages { room: room.clone(), start, max };
+    let page = state.actors.history.send(fetch).await.map_err(|_| hub_gone())??;
+    let messages: Vec<serde_json::Value> = page
+        .messages
+        .iter()
+        .map(|(offset, record)| {
+            let mut message = json!(record.as_ref());
+            message["offset"] = json!(offset);
+            message
+        })
+        .collect();
+    let epoch = page.epoch.as_str();
+    Ok(HttpResponse::Ok()
+        .json(json!({"room": room, "messages": messages, "recovered": page.recovered, "epoch": epoch})))
+}
