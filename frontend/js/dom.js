@@ -23,6 +23,13 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
+/** svg('rect', {x: 1, …}): an SVG element (charts); attributes as given. */
+export function svg(tag, attrs = {}) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  return node;
+}
+
 // 24x24 stroke icons (paths only, drawn with currentColor).
 const ICONS = {
   check: ['M5 12.5l4.2 4.2L19 7'],
@@ -36,20 +43,17 @@ const ICONS = {
 
 /** An inline SVG icon (decorative: aria-hidden). */
 export function icon(name, className = 'icon') {
-  const svg = document.createElementNS(SVG_NS, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('class', className);
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  svg.setAttribute('fill', 'none');
-  svg.setAttribute('stroke', 'currentColor');
-  svg.setAttribute('stroke-width', '2');
-  svg.setAttribute('stroke-linecap', 'round');
-  svg.setAttribute('stroke-linejoin', 'round');
-  for (const d of ICONS[name] ?? []) {
-    const path = document.createElementNS(SVG_NS, 'path');
-    path.setAttribute('d', d);
-    svg.append(path);
-  }
-  return svg;
+  const node = svg('svg', {
+    viewBox: '0 0 24 24',
+    class: className,
+    'aria-hidden': 'true',
+    focusable: 'false',
+    fill: 'none',
+    stroke: 'currentColor',
+    'stroke-width': '2',
+    'stroke-linecap': 'round',
+    'stroke-linejoin': 'round',
+  });
+  for (const d of ICONS[name] ?? []) node.append(svg('path', { d }));
+  return node;
 }

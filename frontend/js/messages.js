@@ -7,6 +7,14 @@
 //   ack()             -> "delivered"; the ack's message_id links the bubble to
 //                        the server's chat_message for it
 //   fail()            -> "failed" with the server's reason; retry() -> "waiting"
+//   uncertain()       -> "checking": the server could not tell whether it was
+//                        stored (outcome_unknown); the app sends the same frame
+//                        again until an ack says; while it is re-sent it stays
+//                        "checking" rather than "sending"
+//
+// An outcome_unknown error carries the message_id the server gave that
+// attempt: if that message shows up (it was stored after all), it is ours
+// and delivered, never a second bubble.
 //
 // The server's chat_message for our own message can arrive before or after
 // the ack. If it comes first, we cannot know yet that it is ours, so while
@@ -43,7 +51,9 @@ export const HOLD_MS = 1500;
  * @property {string} timestamp        RFC 3339
  * @property {number|null} offset
  * @property {boolean} confirmed       the server's chat_message for it was seen
- * @property {null|'waiting'|'sending'|'delivered'|'failed'} status  (own messages only)
+ * @property {null|'waiting'|'sending'|'checking'|'delivered'|'failed'} status  (own messages only)
+ * @property {boolean} [uncertain]     an attempt had an unknown outcome (own messages only)
+ * @property {string|null} [pendingMessageId] the message_id of that attempt, if the server said
  * @property {null|{code: string, message: string}} error
  * @property {boolean} [history]       part of the replay sent when joining (or resuming)
  * @property {null|string} [marker]    a divider/notice, not a message: its kind
@@ -157,7 +167,7 @@ export class MessageStore {
     const entry = this.byClientId.get(clientMsgId);
     if (!entry || entry.status === 'delivered') return null;
     if (entry.status === 'failed' && status === 'waiting') return null;
-    entry.status = status;
+    entry.status = status === 'sending' && entry.uncertain ? 'checking' : status;
     if (status === 'sending') this.sending.add(clientMsgId);
     else this.sending.delete(clientMsgId);
     this.hooks.update(entry);
@@ -206,6 +216,29 @@ export class MessageStore {
     return entry;
   }
 
+  /**
+   * An outcome_unknown error: the message may or may not be stored. Returns
+   * the entry (already "delivered" when the message_id of that attempt was
+   * seen: then it was stored), or null when it is not one of ours in flight.
+   */
+  uncertain(frame) {
+    const entry = frame.client_msg_id ? this.byClientId.get(frame.client_msg_id) : null;
+    if (!entry || entry.status === 'failed') return null;
+    if (entry.status === 'delivered') return entry;
+    this.sending.delete(entry.clientMsgId);
+    const messageId = typeof frame.message_id === 'string' && frame.message_id !== '' ? frame.message_id : null;
+    if (messageId && this.has(messageId)) {
+      return this.ack({ client_msg_id: entry.clientMsgId, message_id: messageId });
+    }
+    if (messageId) entry.pendingMessageId = messageId;
+    entry.uncertain = true;
+    entry.status = 'checking';
+    entry.error = null;
+    this.hooks.update(entry);
+    this._maybeFlush();
+    return entry;
+  }
+
   /** The user pressed Retry: back to "waiting" until the socket sends it again. */
   retry(clientMsgId) {
     const entry = this.byClientId.get(clientMsgId);
@@ -234,7 +267,7 @@ export class MessageStore {
         return known; // duplicate (e.g. replayed after a reconnect): never shown twice
       }
       if (this.held.some((h) => h.frame?.message_id === messageId)) return null;
-      const mine = this._unackedOwnFor(frame);
+      const mine = this._pendingFor(messageId) ?? this._unackedOwnFor(frame);
       if (mine) {
         // Ours, written before the ack could reach us (or echoed before it).
         this.sending.delete(mine.clientMsgId);
@@ -285,6 +318,11 @@ export class MessageStore {
     this.hooks.remove(entry);
   }
 
+  /** Our message whose attempt got `messageId` but an unknown outcome. */
+  _pendingFor(messageId) {
+    return this.entries.find((e) => e.own && !e.messageId && e.pendingMessageId === messageId) ?? null;
+  }
+
   /** The oldest of our unacknowledged messages that `frame` (under one of our names) is a copy of. */
   _unackedOwnFor(frame) {
     if (this.ownNames.size === 0 || !this.ownNames.has(frame.username)) return null;
@@ -294,7 +332,7 @@ export class MessageStore {
         (e) =>
           e.own &&
           !e.messageId &&
-          (e.status === 'waiting' || e.status === 'sending') &&
+          (e.status === 'waiting' || e.status === 'sending' || e.status === 'checking') &&
           normalizeText(e.text) === text,
       ) ?? null
     );

@@ -9,7 +9,9 @@
 // types (presence, typing, history_end, ...) need no change here.
 //
 // The URL may be a function, called for every connection attempt (the page
-// adds `since=<last offset>` on reconnects). With `flushAfter`, queued
+// adds `since=<last offset>&epoch=<its log>` on reconnects). A connection
+// that fails before it opens (the server refuses the upgrade, e.g. with 503
+// while it starts) is a lost connection like any other: backoff, retry. With `flushAfter`, queued
 // messages wait after the welcome until a frame matching it (history_end)
 // arrived, or `flushGraceMs` passed: the replay of missed messages comes
 // first, so the app can see which of its in-flight messages already made it
@@ -146,6 +148,20 @@ export class ChatSocket extends EventTarget {
     this.outbox.set(id, { frame, status: 'waiting' });
     if (this.ready && !this.gated) this._sendQueued(id);
     else this._emit('outbox', { id, status: 'waiting' });
+  }
+
+  /**
+   * Send a submitted frame again (the server could not tell whether it was
+   * stored): now when the connection is ready, otherwise it waits in the
+   * queue like any other. Returns false when `id` was settled meanwhile.
+   */
+  resend(id) {
+    const item = this.outbox.get(id);
+    if (!item) return false;
+    item.status = 'waiting';
+    if (this.ready && !this.gated) this._sendQueued(id);
+    else this._emit('outbox', { id, status: 'waiting' });
+    return true;
   }
 
   /** The server answered for `id` (ack or error): forget it. */

@@ -1,6 +1,10 @@
-// Light / dark theme. The stylesheet follows prefers-color-scheme on its own;
-// once the user picks a theme with the toggle, the choice is stored in
-// localStorage and wins over the system setting on every later visit.
+// Light / dark theme. The light palette's <link data-theme-sheet="light">
+// starts with media="(prefers-color-scheme: light)", so the first paint
+// follows the system before any script ran; from here on its media is "all"
+// or "not all". Once the user picks a theme with the toggle, the choice is
+// stored in localStorage and wins over the system setting on every later
+// visit. `data-theme` on <html> is set too, for the few component rules
+// that differ between themes beyond the palette.
 
 export const THEME_STORAGE_KEY = 'anime-chat-theme';
 
@@ -29,6 +33,9 @@ export function initTheme(button, doc = document) {
 
   const apply = (theme) => {
     root.dataset.theme = theme;
+    for (const sheet of doc.querySelectorAll('link[data-theme-sheet]')) {
+      sheet.media = sheet.dataset.themeSheet === theme ? 'all' : 'not all';
+    }
     const other = theme === 'dark' ? 'light' : 'dark';
     button.setAttribute('aria-label', `Switch to ${other} theme`);
     button.title = `Switch to ${other} theme`;

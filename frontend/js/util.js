@@ -1,5 +1,6 @@
-// Small helpers shared by the view and the app: avatar colours, initials,
-// moods, unique ids and text limits. Nothing in here touches the DOM.
+// Small helpers shared by the pages: avatar colours, initials, moods, unique
+// ids, text limits, room names and URLs, plurals. Nothing in here touches
+// the DOM.
 
 export const MAX_MESSAGE_CHARS = 2000;
 /** The character counter appears once the message is this long. */
@@ -112,11 +113,21 @@ export function roomPath(room) {
 /**
  * ws:// or wss:// URL of the chat endpoint for a page location and room;
  * with `since` (the offset of the last chat_message seen in the room) the
- * server replays only what came after it.
+ * server replays only what came after it. `epoch` names the log that offset
+ * belongs to; it is sent only together with `since` (an offset means
+ * nothing without its log, an epoch nothing without an offset).
  */
-export function chatSocketUrl(location, room, { since = null } = {}) {
+export function chatSocketUrl(location, room, { since = null, epoch = null } = {}) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   let url = `${scheme}://${location.host}/ws/chat?room=${encodeURIComponent(room)}`;
-  if (Number.isSafeInteger(since) && since >= 0) url += `&since=${since}`;
+  if (Number.isSafeInteger(since) && since >= 0) {
+    url += `&since=${since}`;
+    if (typeof epoch === 'string' && epoch !== '') url += `&epoch=${encodeURIComponent(epoch)}`;
+  }
   return url;
+}
+
+/** "1 person", "3 people" */
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
 }

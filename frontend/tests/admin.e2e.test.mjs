@@ -27,6 +27,7 @@ import {
   REPO_ROOT,
   chatBinaryAvailable,
   evalAll,
+  fetchAssetGraph,
   launchBrowser,
   newPage,
   noHorizontalScroll,
@@ -252,7 +253,14 @@ describe('admin page (Control Center) against the real server', { timeout: 30000
     const html = await res.text();
     assert.match(html, /\/assets\/admin\.js/);
     assert.doesNotMatch(html, new RegExp(TOKEN), 'the page does not hold the token');
-    for (const asset of ['admin.js', 'admin.css', 'style.css', 'js/theme.js']) {
+    // every stylesheet, script, image and imported module of the page
+    const graph = await fetchAssetGraph(server.baseUrl, html);
+    for (const { path, status, type } of graph) {
+      assert.equal(status, 200, `/assets/${path}`);
+      if (path.endsWith('.js')) assert.match(type, /javascript/, `/assets/${path} is served as JavaScript`);
+    }
+    for (const asset of ['admin.js', 'admin.css', 'css/tokens.css', 'css/components.css', 'js/theme.js', 'js/dom.js', 'js/util.js']) {
+      assert.ok(graph.some((a) => a.path === asset), `the page uses /assets/${asset}`);
       const a = await fetch(`${server.baseUrl}/assets/${asset}`);
       assert.equal(a.status, 200, `/assets/${asset}`);
       await a.arrayBuffer();

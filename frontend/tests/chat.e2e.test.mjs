@@ -14,6 +14,7 @@ import {
   chatBinaryAvailable,
   connectionState,
   evalAll,
+  fetchAssetGraph,
   launchBrowser,
   newPage,
   noHorizontalScroll,
@@ -115,7 +116,14 @@ describe('chat against the real server', { timeout: 240000 }, () => {
     const html = await index.text();
     assert.match(html, /\/assets\/app\.js/);
 
-    for (const asset of ['style.css', 'app.js', 'js/socket.js', 'js/view.js', 'js/messages.js', 'js/people.js', 'js/rooms.js', 'js/panel.js']) {
+    // every stylesheet, script, image and imported module of the page
+    const graph = await fetchAssetGraph(server.baseUrl, html);
+    for (const { path, status, type } of graph) {
+      assert.equal(status, 200, `/assets/${path}`);
+      if (path.endsWith('.js')) assert.match(type, /javascript/, `/assets/${path} is served as JavaScript`);
+    }
+    for (const asset of ['style.css', 'app.js', 'js/socket.js', 'js/view.js', 'js/messages.js', 'js/people.js', 'js/rooms.js', 'js/view/panel.js']) {
+      assert.ok(graph.some((a) => a.path === asset), `the page uses /assets/${asset}`);
       const res = await fetch(`${server.baseUrl}/assets/${asset}`);
       assert.equal(res.status, 200, `/assets/${asset}`);
       await res.arrayBuffer();

@@ -198,7 +198,8 @@ const MIME = {
 /**
  * Serve frontend/ like the real server: `/` -> index.html, `/assets/<path>` ->
  * frontend/<path> (never tests/ or node_modules/), with the same CSP.
- * The WebSocket endpoint is not served: tests mock it with page.routeWebSocket.
+ * The WebSocket endpoint is not served: tests mock it with page.routeWebSocket;
+ * an upgrade that reaches this server gets 503 (counted in `upgrades`).
  */
 export async function startStaticServer() {
   const server = http.createServer(async (req, res) => {
@@ -231,16 +232,23 @@ export async function startStaticServer() {
       res.end('not found');
     }
   });
+  // WebSocket upgrades that no test routes (page.routeWebSocket) are refused
+  // the way the real server refuses them while it starts: 503 + Retry-After.
+  const web = { upgrades: 0 };
+  server.on('upgrade', (req, socket) => {
+    web.upgrades += 1;
+    socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
-  return {
+  return Object.assign(web, {
     baseUrl: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections?.();
         server.close(() => resolve());
       }),
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -294,6 +302,30 @@ export async function newPage(browser, { width = 1280, height = 800, colorScheme
     });
   });
   return page;
+}
+
+/**
+ * Every asset a page needs, fetched from the server: the /assets/ URLs in its
+ * HTML (stylesheets, scripts, images) and, for scripts, every module they
+ * import, transitively. Returns [{path, status, type}] (path under /assets/).
+ */
+export async function fetchAssetGraph(baseUrl, html) {
+  const seen = new Map();
+  const queue = [...html.matchAll(/(?:href|src)="\/assets\/([^"]+)"/g)].map((m) => m[1]);
+  while (queue.length > 0) {
+    const rel = queue.shift();
+    if (seen.has(rel)) continue;
+    const res = await fetch(`${baseUrl}/assets/${rel}`);
+    const body = await res.text();
+    seen.set(rel, { path: rel, status: res.status, type: res.headers.get('content-type') ?? '' });
+    if (!rel.endsWith('.js') || res.status !== 200) continue;
+    for (const m of body.matchAll(/(?:^|\s)(?:import|export)\s[^'";]*?from\s+'(\.{1,2}\/[^']+)'|^import\s+'(\.{1,2}\/[^']+)'/gm)) {
+      const spec = m[1] ?? m[2];
+      const url = new URL(spec, `http://x/assets/${rel}`);
+      queue.push(url.pathname.slice('/assets/'.length));
+    }
+  }
+  return [...seen.values()];
 }
 
 /** Poll `fn` until it returns a truthy value (or throw after `timeout`). */

@@ -9,6 +9,19 @@
 // room's last `history` messages, or with `since=O` every logged message
 // with a larger offset, then history_end; `history: false` behaves like a
 // server without history (welcome and connection_update only).
+//
+// Epochs: the log has a name (`epoch`, on welcome, ack, chat_message and
+// history_end). newEpoch() replaces the log by a new, empty one (offsets
+// start again at 0), as a server that lost its log would; a resume with
+// `since` and an old `epoch` then gets the room's recent history and
+// history_end with recovered:false. `epoch: null` is an older server: no
+// epoch anywhere.
+//
+// Outcomes: a message's message_id is fixed per client_msg_id, like the real
+// server's: outcomeUnknown(frame) answers an attempt with an `outcome_unknown`
+// error (the message is not stored yet), and accept() for a retry of the same
+// client_msg_id stores it then under that id, or answers with the first
+// attempt's outcome when it was stored already.
 
 import { randomUUID } from 'node:crypto';
 
@@ -25,8 +38,9 @@ export class MockChat {
    * @param {boolean} [options.history] replay history + history_end + presence after the welcome (default true)
    * @param {string[]} [options.users] others in the presence list (our name is added)
    * @param {{room: string, active_connections: number}[] | null} [options.rooms] GET /api/rooms (default: derived)
+   * @param {string|null} [options.epoch] the log's epoch (null: an older server without epochs)
    */
-  constructor({ username = 'Azure Ronin', online = 2, mode = 'ack-first', history = true, users = [], rooms = null } = {}) {
+  constructor({ username = 'Azure Ronin', online = 2, mode = 'ack-first', history = true, users = [], rooms = null, epoch = 'epoch-a' } = {}) {
     this.username = username;
     this.online = online;
     this.mode = mode;
@@ -43,6 +57,13 @@ export class MockChat {
     this.logs = new Map();
     /** while true, new connections are closed right away (server down) */
     this.refuse = false;
+    /**
+     * this many next upgrades go to the HTTP server behind the page (the
+     * static test server), which refuses them with 503 + Retry-After, like a
+     * server that is starting: the browser sees a WebSocket that fails before
+     * it opens
+     */
+    this.refuseUpgrades = 0;
     this.connects = 0;
     /** the `recovered` of the next history_end frames */
     this.recovered = true;
@@ -51,6 +72,42 @@ export class MockChat {
     /** hold back history_end (and the replay) until releaseHistory() */
     this.holdHistory = false;
     this.roomRequests = 0;
+    this.epoch = epoch;
+    /** client_msg_id -> {messageId, ack, message}: what each of the page's messages became */
+    this.outcomes = new Map();
+  }
+
+  /** The log is lost: a new epoch, an empty log, offsets from 0 again. */
+  newEpoch(epoch) {
+    this.epoch = epoch;
+    this.offset = 0;
+    this.logs.clear();
+    this.outcomes.clear();
+  }
+
+  /** `frame` with this server's epoch (unchanged for an older server). */
+  withEpoch(frame) {
+    return this.epoch === null ? frame : { ...frame, epoch: this.epoch };
+  }
+
+  /**
+   * The error an attempt of a client frame gets when the server cannot tell
+   * whether it was stored; the message_id is the one a later accept() uses.
+   */
+  outcomeUnknown(frame) {
+    const outcome = this.outcomeFor(frame.client_msg_id);
+    return {
+      type: 'error',
+      code: 'outcome_unknown',
+      message: 'The chat log did not confirm this message in time; it may or may not be stored.',
+      client_msg_id: frame.client_msg_id,
+      message_id: outcome.messageId,
+    };
+  }
+
+  outcomeFor(clientMsgId) {
+    if (!this.outcomes.has(clientMsgId)) this.outcomes.set(clientMsgId, { messageId: randomUUID(), ack: null, message: null });
+    return this.outcomes.get(clientMsgId);
   }
 
   /** Route the page's /ws/chat connections (and /api/rooms) to this mock. */
@@ -104,6 +161,11 @@ export class MockChat {
     this.connects += 1;
     const url = new URL(route.url());
     (this._urls ??= []).push(url);
+    if (this.refuseUpgrades > 0) {
+      this.refuseUpgrades -= 1;
+      route.connectToServer();
+      return;
+    }
     if (this.refuse) {
       route.close({ code: 1011, reason: 'server down' });
       return;
@@ -112,6 +174,7 @@ export class MockChat {
     route.room = room;
     route.open = true;
     route.since = url.searchParams.has('since') ? Number(url.searchParams.get('since')) : null;
+    route.epoch = url.searchParams.get('epoch');
     this.routes.push(route);
     route.onClose(() => {
       route.open = false;
@@ -127,7 +190,7 @@ export class MockChat {
       if (frame && typeof frame === 'object') this.receivedMeta.set(frame, { at: Date.now(), room: route.room });
       if (frame.type === 'chat_message') this._onChat(route, frame);
     });
-    this.sendTo(route, { type: 'welcome', username: this.username, room, session_id: randomUUID() });
+    this.sendTo(route, this.withEpoch({ type: 'welcome', username: this.username, room, session_id: randomUUID() }));
     this.sendTo(route, {
       type: 'connection_update',
       active_connections: this.online,
@@ -151,7 +214,9 @@ export class MockChat {
   _replay(route) {
     const log = this.log(route.room);
     let frames;
-    if (route.since !== null && Number.isFinite(route.since)) {
+    // an offset of a log that is gone: start over with the recent history
+    const deadLog = route.epoch !== null && this.epoch !== null && route.epoch !== this.epoch;
+    if (route.since !== null && Number.isFinite(route.since) && !deadLog) {
       const first = log.findIndex((f) => f.offset > route.since);
       const from = first < 0 ? log.length : first;
       frames = log.slice(Math.max(0, from - this.replayOverlap));
@@ -160,13 +225,15 @@ export class MockChat {
       frames = n > 0 ? log.slice(-n) : [];
     }
     for (const f of frames) this.sendTo(route, f);
-    this.sendTo(route, { type: 'history_end', room: route.room, recovered: this.recovered });
+    this.sendTo(route, this.withEpoch({ type: 'history_end', room: route.room, recovered: this.recovered && !deadLog }));
   }
 
   _onChat(route, frame) {
     if (this.mode === 'manual') return;
-    const { ack, message } = this.accept(frame, route.room);
-    if (this.mode === 'message-first') {
+    const { ack, message, repeated } = this.accept(frame, route.room);
+    if (repeated) {
+      this.sendTo(route, ack); // the message itself went out with the first attempt
+    } else if (this.mode === 'message-first') {
       this.sendTo(route, message);
       this.sendTo(route, ack);
     } else {
@@ -175,30 +242,33 @@ export class MockChat {
     }
   }
 
-  /** The ack and chat_message the server would produce for a client frame (logged in the room). */
+  /**
+   * The ack and chat_message the server would produce for a client frame
+   * (logged in the room). A frame whose client_msg_id was stored already
+   * gets that first outcome again, logged once.
+   */
   accept(frame, room = this.current?.room ?? DEFAULT_ROOM, username = this.username) {
+    const outcome = this.outcomeFor(frame.client_msg_id);
+    if (outcome.ack) return { ack: outcome.ack, message: outcome.message, repeated: true };
     const offset = this.offset++;
-    const messageId = randomUUID();
-    const message = this.record({
+    outcome.message = this.record(this.withEpoch({
       type: 'chat_message',
-      message_id: messageId,
+      message_id: outcome.messageId,
       username,
       text: frame.text,
       room,
       timestamp: new Date().toISOString(),
       active_connections: this.online,
       offset,
-    });
-    return {
-      ack: { type: 'ack', client_msg_id: frame.client_msg_id, message_id: messageId, offset },
-      message,
-    };
+    }));
+    outcome.ack = this.withEpoch({ type: 'ack', client_msg_id: frame.client_msg_id, message_id: outcome.messageId, offset });
+    return { ack: outcome.ack, message: outcome.message, repeated: false };
   }
 
   /** A chat_message from someone else, logged in its room (the current one unless `extra.room`). */
   other(username, text, extra = {}) {
     const offset = this.offset++;
-    return this.record({
+    return this.record(this.withEpoch({
       type: 'chat_message',
       message_id: randomUUID(),
       username,
@@ -208,7 +278,7 @@ export class MockChat {
       active_connections: this.online,
       offset,
       ...extra,
-    });
+    }));
   }
 
   typing(username, room = this.current?.room ?? DEFAULT_ROOM) {

@@ -49,6 +49,20 @@ async function openChat({ mock: mockOptions, query = '', beforeGoto, ...pageOpti
   const page = await newPage(browser, pageOptions);
   // Record every message node ever added, to catch transient duplicates.
   await page.addInitScript(() => {
+    window.__states = [];
+    new MutationObserver(() => {
+      const state = document.querySelector('[data-testid="connection-status"]')?.dataset.state;
+      if (state && window.__states.at(-1) !== state) window.__states.push(state);
+    }).observe(document, { attributes: true, attributeFilter: ['data-state'], subtree: true });
+    // the most bubbles with one text at any moment (a message shown twice, even briefly)
+    window.__maxCopies = 0;
+    new MutationObserver(() => {
+      const counts = new Map();
+      for (const n of document.querySelectorAll('[data-testid="message"] [data-testid="message-text"]')) {
+        counts.set(n.textContent, (counts.get(n.textContent) ?? 0) + 1);
+      }
+      window.__maxCopies = Math.max(window.__maxCopies, ...counts.values(), 0);
+    }).observe(document, { childList: true, subtree: true });
     window.__inserted = [];
     new MutationObserver((records) => {
       for (const r of records) {
@@ -806,6 +820,175 @@ describe('history, resume, presence, typing and rooms (scripted server)', () => 
     await waitForState(page, 'connected');
     m = await noHorizontalScroll(page);
     assert.ok(m.scrollWidth <= m.clientWidth, JSON.stringify(m));
+    await close(page);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// protocol: epochs, unknown outcomes, refused upgrades
+
+/** The most bubbles with the same text at any moment since the page loaded. */
+const maxCopies = (page) => page.evaluate(() => window.__maxCopies);
+const toastCount = (page) => page.$$eval(sel.toast, (n) => n.length);
+
+describe('epochs, unknown outcomes and refused upgrades (scripted server)', () => {
+  test('resume carries since and epoch of the last message; a new epoch replaces the kept offset', async () => {
+    const { page, mock } = await openChat({
+      query: '?room=lobby',
+      beforeGoto: (m) => m.seed('lobby', [['Sakura Blade', 'h1'], ['Neon Kitsune', 'h2']]),
+    });
+    mock.push(mock.other('Sakura Blade', 'live 1'));
+    await waitFor(async () => (await texts(page)).length === 3, { message: '3 messages' });
+    assert.equal(await page.evaluate(() => window.animeChat.epoch), 'epoch-a');
+    const lastSeen = mock.log('lobby').at(-1).offset;
+
+    mock.drop();
+    await waitFor(() => mock.routes.length === 2, { message: 'second connection' });
+    await waitForState(page, 'connected');
+    const resume = mock.urls.at(-1);
+    assert.equal(resume.searchParams.get('since'), String(lastSeen));
+    assert.equal(resume.searchParams.get('epoch'), 'epoch-a', 'the epoch of the message whose offset is kept');
+
+    // the server lost its log: offsets start again in a new one
+    mock.newEpoch('epoch-b');
+    mock.record(mock.other('Crimson Oni', 'in the new log', { room: 'lobby' }));
+    mock.drop();
+    await waitFor(() => mock.routes.length === 3, { message: 'third connection' });
+    await waitForState(page, 'connected');
+    assert.equal(mock.urls.at(-1).searchParams.get('epoch'), 'epoch-a', 'asked with the old pair');
+    await page.waitForSelector('[data-testid="history-notice"]');
+    await waitFor(async () => (await texts(page)).includes('in the new log'), { message: 'the new log replayed' });
+    assert.deepEqual(await page.evaluate(() => [window.animeChat.lastOffset, window.animeChat.epoch]), [0, 'epoch-b']);
+    assert.deepEqual((await texts(page)).filter((t) => t === 'in the new log'), ['in the new log']);
+
+    mock.drop();
+    await waitFor(() => mock.routes.length === 4, { message: 'fourth connection' });
+    await waitForState(page, 'connected');
+    assert.equal(mock.urls.at(-1).searchParams.get('since'), '0', 'the offset of the new log…');
+    assert.equal(mock.urls.at(-1).searchParams.get('epoch'), 'epoch-b', '…with its epoch');
+    await close(page);
+  });
+
+  test('an older server without epochs: the resume URL has since alone', async () => {
+    const { page, mock } = await openChat({ query: '?room=lobby', mock: { epoch: null } });
+    mock.push(mock.other('Sakura Blade', 'one'));
+    await waitFor(async () => (await texts(page)).length === 1, { message: 'message' });
+    mock.drop();
+    await waitFor(() => mock.routes.length === 2, { message: 'second connection' });
+    await waitForState(page, 'connected');
+    const url = mock.urls.at(-1);
+    assert.equal(url.searchParams.get('since'), String(mock.log('lobby').at(-1).offset));
+    assert.equal(url.searchParams.has('epoch'), false);
+    await close(page);
+  });
+
+  test('outcome_unknown: pending ("Checking…"), the same frame again after ~1 s, delivered once', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual' } });
+    await sendMessage(page, 'did it land?');
+    const [first] = await mock.waitForChatFrames(1);
+    const sentAt = Date.now();
+    mock.push(mock.outcomeUnknown(first));
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'checking', { message: 'checking' });
+    const [pending] = await readMessages(page);
+    assert.match(pending.statusText, /Checking…/);
+    assert.equal(await page.$$eval('[data-testid="retry-button"]', (n) => n.length), 0, 'not failed: no Retry');
+    assert.equal(await toastCount(page), 0);
+
+    const frames = await mock.waitForChatFrames(2, 5000);
+    const waited = Date.now() - sentAt;
+    assert.ok(waited >= 700, `asked again after a pause (${waited} ms)`);
+    assert.deepEqual(frames[1], first, 'the very same frame: same client_msg_id');
+    assert.equal((await readMessages(page))[0].status, 'checking');
+
+    // the server stores it now, under the id it named in the error
+    const { ack, message } = mock.accept(frames[1]);
+    assert.equal(ack.message_id, mock.outcomeUnknown(first).message_id);
+    mock.push(ack);
+    mock.push(message);
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'delivered' });
+    await sleep(1500);
+    const msgs = await readMessages(page);
+    assert.deepEqual(msgs.map((m) => [m.text, m.own, m.status]), [['did it land?', true, 'delivered']]);
+    assert.equal(await maxCopies(page), 1, 'never shown twice, not even for a moment');
+    assert.equal(mock.chatFrames().length, 2, 'no more retries');
+    assert.equal(await text(page, sel.count), '1');
+    await close(page);
+  });
+
+  test('outcome_unknown, then a late ack on its own: delivered without a retry', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual' } });
+    await sendMessage(page, 'slow log');
+    const [frame] = await mock.waitForChatFrames(1);
+    mock.push(mock.outcomeUnknown(frame));
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'checking', { message: 'checking' });
+    const { ack, message } = mock.accept(frame); // it was stored after all
+    mock.push(ack);
+    mock.push(message);
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'delivered' });
+    await sleep(1800);
+    assert.equal(mock.chatFrames().length, 1, 'not sent again');
+    assert.equal((await readMessages(page)).length, 1);
+    assert.equal(await maxCopies(page), 1);
+    await close(page);
+  });
+
+  test('outcome_unknown, then the message itself arrives: ours, delivered, not sent again', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual' } });
+    await sendMessage(page, 'stored after all');
+    const [frame] = await mock.waitForChatFrames(1);
+    mock.push(mock.outcomeUnknown(frame));
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'checking', { message: 'checking' });
+    mock.push(mock.accept(frame).message); // the broadcast, without an ack
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'delivered' });
+    await sleep(1800);
+    const msgs = await readMessages(page);
+    assert.deepEqual(msgs.map((m) => [m.own, m.side]), [[true, 'right']]);
+    assert.equal(mock.chatFrames().length, 1);
+    await close(page);
+  });
+
+  test('outcome_unknown across a reconnect: the same frame after the reconnect, shown once', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual' } });
+    await sendMessage(page, 'through the storm');
+    const [frame] = await mock.waitForChatFrames(1);
+    mock.push(mock.outcomeUnknown(frame));
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'checking', { message: 'checking' });
+    mock.mode = 'ack-first';
+    mock.drop();
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'delivered after the reconnect' });
+    const frames = mock.chatFrames();
+    assert.equal(frames.length, 2);
+    assert.deepEqual(frames[1], frame);
+    await sleep(1500);
+    assert.equal(mock.chatFrames().length, 2);
+    assert.equal((await readMessages(page)).length, 1);
+    assert.equal(await maxCopies(page), 1);
+    await close(page);
+  });
+
+  test('upgrades refused with 503 while the server starts: backoff, then connected, no page errors', async () => {
+    const before = web.upgrades;
+    const { page, mock } = await openChat({
+      query: '?room=lobby',
+      beforeGoto: (m) => {
+        m.refuseUpgrades = 3;
+      },
+    });
+    assert.equal(web.upgrades - before, 3, 'three attempts refused by the HTTP server (503)');
+    assert.equal(mock.routes.length, 1, 'then one connection accepted');
+    const states = await page.evaluate(() => window.__states);
+    assert.ok(!states.slice(0, -1).includes('connected'), `never connected before: ${states}`);
+    assert.ok(states.filter((s) => s === 'reconnecting').length >= 3, `backed off after each refusal: ${states}`);
+
+    // a message typed while it starts waits, then goes out once
+    mock.refuseUpgrades = 2;
+    mock.drop();
+    await waitForState(page, 'reconnecting');
+    await sendMessage(page, 'typed while it starts');
+    assert.equal((await readMessages(page))[0].status, 'waiting');
+    await waitForState(page, 'connected', 30000);
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'queued message delivered' });
+    assert.equal(mock.chatFrames().length, 1);
     await close(page);
   });
 });

@@ -5,6 +5,8 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { backoffDelay } from '../js/backoff.js';
+import { ResumeCursor } from '../js/chat/cursor.js';
+import { RoomSession } from '../js/chat/session.js';
 import { MessageStore, normalizeText } from '../js/messages.js';
 import { TypingNotifier, TypingTracker, presenceList, typingText } from '../js/people.js';
 import { RoomDirectory, parseRooms, withCurrentRoom } from '../js/rooms.js';
@@ -84,6 +86,11 @@ describe('util', () => {
     assert.equal(chatSocketUrl(loc, 'r', { since: null }), 'ws://h/ws/chat?room=r');
     assert.equal(chatSocketUrl(loc, 'r', { since: -1 }), 'ws://h/ws/chat?room=r');
     assert.equal(chatSocketUrl(loc, 'r', { since: 1.5 }), 'ws://h/ws/chat?room=r');
+    // the epoch of the log the offset belongs to, only together with since
+    assert.equal(chatSocketUrl(loc, 'r', { since: 41, epoch: 'e 1/x' }), 'ws://h/ws/chat?room=r&since=41&epoch=e%201%2Fx');
+    assert.equal(chatSocketUrl(loc, 'r', { since: null, epoch: 'e1' }), 'ws://h/ws/chat?room=r');
+    assert.equal(chatSocketUrl(loc, 'r', { since: 3, epoch: '' }), 'ws://h/ws/chat?room=r&since=3');
+    assert.equal(chatSocketUrl(loc, 'r', { since: 3, epoch: null }), 'ws://h/ws/chat?room=r&since=3');
     assert.equal(roomPath('shonen-jump'), '/?room=shonen-jump');
   });
 
@@ -220,6 +227,103 @@ describe('message store', () => {
     store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1' });
     store.markStatus('c1', 'waiting');
     assert.equal(store.entries[0].status, 'delivered');
+  });
+});
+
+describe('message store: unknown outcomes', () => {
+  test('outcome_unknown keeps the message pending ("checking"), never failed; a later ack delivers it', () => {
+    const { store, log } = recordingStore();
+    store.addOwn({ clientMsgId: 'c1', text: 'maybe?', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    const entry = store.uncertain({ type: 'error', code: 'outcome_unknown', client_msg_id: 'c1', message_id: 'm1' });
+    assert.equal(entry.status, 'checking');
+    assert.equal(entry.error, null);
+    assert.equal(store.sending.size, 0, 'others are not held back while we wait to ask again');
+    store.markStatus('c1', 'sending'); // the retry went out
+    assert.equal(entry.status, 'checking', 'a retry still says "checking", not "sending"');
+    store.markStatus('c1', 'waiting'); // connection lost meanwhile
+    assert.equal(entry.status, 'waiting');
+    store.markStatus('c1', 'sending');
+    assert.equal(store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1', offset: 4 }).status, 'delivered');
+    assert.deepEqual(log.filter(([t]) => t === 'insert'), [['insert', 'c:c1']]);
+    assert.ok(!log.some(([, , status]) => status === 'failed'));
+  });
+
+  test('the message of the unknown attempt showing up means it was stored: delivered, not shown twice', () => {
+    const { store } = recordingStore();
+    store.addOwnName('Me');
+    store.addOwn({ clientMsgId: 'c1', text: 'stored after all', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    store.uncertain({ type: 'error', code: 'outcome_unknown', client_msg_id: 'c1', message_id: 'm1' });
+    const entry = store.incoming(chat('m1', 'Me', 'stored after all', { offset: 9 }));
+    assert.equal(entry.key, 'c:c1');
+    assert.equal(entry.status, 'delivered');
+    assert.equal(entry.messageId, 'm1');
+    assert.equal(store.size, 1);
+  });
+
+  test('outcome_unknown for a message already shown (held or as someone else) adopts it', () => {
+    const { store } = recordingStore({ holdMs: 10 });
+    store.addOwn({ clientMsgId: 'c1', text: 'hi', username: '' });
+    store.markStatus('c1', 'sending');
+    store.incoming(chat('m1', 'Me', 'hi')); // held: we are sending
+    const entry = store.uncertain({ type: 'error', code: 'outcome_unknown', client_msg_id: 'c1', message_id: 'm1' });
+    assert.equal(entry.status, 'delivered');
+    assert.equal(store.size, 1);
+    assert.equal(store.held.length, 0);
+  });
+
+  test('outcome_unknown for a delivered or failed message changes nothing', () => {
+    const { store } = recordingStore();
+    store.addOwn({ clientMsgId: 'c1', text: 'a', username: 'Me' });
+    store.ack({ type: 'ack', client_msg_id: 'c1', message_id: 'm1' });
+    assert.equal(store.uncertain({ type: 'error', code: 'outcome_unknown', client_msg_id: 'c1', message_id: 'm1' }).status, 'delivered');
+    store.addOwn({ clientMsgId: 'c2', text: 'b', username: 'Me' });
+    store.fail({ type: 'error', code: 'rate_limited', message: 'slow', client_msg_id: 'c2' });
+    assert.equal(store.uncertain({ type: 'error', code: 'outcome_unknown', client_msg_id: 'c2' }), null);
+    assert.equal(store.byClientId.get('c2').status, 'failed');
+  });
+});
+
+describe('resume cursor (offset + epoch)', () => {
+  const msg = (offset, epoch) => ({ type: 'chat_message', offset, ...(epoch === undefined ? {} : { epoch }) });
+
+  test('keeps the offset and the epoch of the same chat_message', () => {
+    const c = new ResumeCursor();
+    assert.deepEqual(c.params(), { since: null, epoch: null });
+    c.observe({ type: 'welcome', epoch: 'A' });
+    assert.deepEqual(c.params(), { since: null, epoch: null }, 'no offset yet: nothing to resume from');
+    c.observe(msg(3, 'A'));
+    c.observe(msg(7, 'A'));
+    assert.deepEqual(c.params(), { since: 7, epoch: 'A' });
+    c.observe({ type: 'ack', client_msg_id: 'x', message_id: 'y', offset: 12, epoch: 'A' });
+    assert.deepEqual(c.params(), { since: 7, epoch: 'A' }, "an ack's offset within the log does not move the cursor");
+    c.observe({ type: 'history_end', epoch: 'A' });
+    assert.deepEqual(c.params(), { since: 7, epoch: 'A' });
+  });
+
+  test('a frame of another epoch replaces the kept offset: that log is gone', () => {
+    const c = new ResumeCursor();
+    c.observe(msg(40, 'A'));
+    assert.equal(c.observe({ type: 'welcome', epoch: 'B' }), true);
+    assert.deepEqual(c.params(), { since: null, epoch: null });
+    c.observe(msg(2, 'B'));
+    assert.deepEqual(c.params(), { since: 2, epoch: 'B' });
+    assert.equal(c.observe(msg(0, 'C')), true, 'a chat_message can bring the new epoch too');
+    assert.deepEqual(c.params(), { since: 0, epoch: 'C' });
+    c.observe({ type: 'ack', offset: 5, epoch: 'D' });
+    assert.deepEqual(c.params(), { since: 5, epoch: 'D' }, 'any frame with a new epoch: its offset, or none');
+  });
+
+  test('an older server without epochs: offsets only', () => {
+    const c = new ResumeCursor();
+    c.observe({ type: 'welcome' });
+    c.observe(msg(5));
+    c.observe({ type: 'history_end' });
+    assert.deepEqual(c.params(), { since: 5, epoch: null });
+    c.observe(msg(6, 'A'));
+    c.observe(msg(7)); // an offset without its epoch: the pair is from one frame
+    assert.deepEqual(c.params(), { since: 7, epoch: null });
   });
 });
 
@@ -590,6 +694,52 @@ describe('socket', () => {
     socket.stop();
   });
 
+  test('resend(): the same frame again, now when connected, else after the next welcome', async () => {
+    const { socket, last } = fakeSocket();
+    socket.start();
+    const ws1 = last();
+    ws1.serverOpen();
+    ws1.serverSend({ type: 'welcome', username: 'Me' });
+    const frame = { type: 'chat_message', text: 'A', client_msg_id: 'a' };
+    socket.submit('a', frame);
+    assert.equal(socket.resend('a'), true);
+    assert.deepEqual(ws1.sent, [frame, frame]);
+    ws1.serverClose();
+    assert.equal(socket.resend('a'), true);
+    assert.equal(socket.outbox.get('a').status, 'waiting');
+    await sleep(30);
+    const ws2 = last();
+    ws2.serverOpen();
+    ws2.serverSend({ type: 'welcome', username: 'Me' });
+    assert.deepEqual(ws2.sent, [frame]);
+    socket.settle('a');
+    assert.equal(socket.resend('a'), false, 'settled: nothing to resend');
+    socket.stop();
+  });
+
+  test('an upgrade refused before open (503 while the server starts) is retried with backoff', async () => {
+    const { socket, events, last } = fakeSocket();
+    socket.start();
+    socket.submit('a', { type: 'chat_message', text: 'A', client_msg_id: 'a' });
+    for (let i = 0; i < 3; i += 1) {
+      const ws = last();
+      ws.onerror?.({}); // the browser reports the failed handshake: error, then close, never open
+      ws.serverClose();
+      assert.equal(socket.state, 'reconnecting');
+      await sleep(50);
+    }
+    const attempts = events.filter(([t, d]) => t === 'state' && d.state === 'reconnecting').map(([, d]) => d.attempt);
+    assert.deepEqual(attempts, [1, 2, 3], 'the backoff grows');
+    assert.equal(socket.outbox.get('a').status, 'waiting', 'the message waits');
+    const ws = last();
+    ws.serverOpen();
+    ws.serverSend({ type: 'welcome', username: 'Me' });
+    assert.equal(socket.state, 'connected');
+    assert.deepEqual(ws.sent.map((f) => f.text), ['A']);
+    assert.equal(socket.attempt, 0);
+    socket.stop();
+  });
+
   test('liveness watchdog reconnects when the server goes silent', async () => {
     const { socket, last } = fakeSocket({ livenessTimeoutMs: 300 });
     socket.start();
@@ -604,5 +754,151 @@ describe('socket', () => {
     assert.ok(ws.closed);
     assert.notEqual(socket.state, 'connected');
     socket.stop();
+  });
+});
+
+/** A RoomSession on FakeWebSockets; `ui` records what the page would show. */
+function fakeSession(extra = {}) {
+  FakeWebSocket.instances = [];
+  const shown = { entries: [], toasts: [], names: [] };
+  const ui = {
+    hooks: {
+      insert: (e) => shown.entries.push(e),
+      update: () => {},
+      remove: (e) => shown.entries.splice(shown.entries.indexOf(e), 1),
+    },
+    welcome: (name) => shown.names.push(name),
+    online: () => {},
+    presence: () => {},
+    typing: () => {},
+    connection: () => {},
+    toast: (text) => shown.toasts.push(text),
+  };
+  const session = new RoomSession({
+    room: 'r',
+    ui,
+    location: { protocol: 'http:', host: 'test' },
+    socket: { WebSocketImpl: FakeWebSocket, backoff: { base: 10, max: 40, jitter: 0 }, isOnline: () => true, window: null, flushGraceMs: 30 },
+    outcomeRetry: { base: 100, max: 400, jitter: 0 },
+    ...extra,
+  });
+  session.start();
+  const last = () => FakeWebSocket.instances.at(-1);
+  /** open the current socket and welcome it (then the replay is over) */
+  const welcome = (frame = {}) => {
+    last().serverOpen();
+    last().serverSend({ type: 'welcome', username: 'Me', room: 'r', epoch: 'A', ...frame });
+    last().serverSend({ type: 'history_end', room: 'r', recovered: true, epoch: frame.epoch ?? 'A' });
+  };
+  const chats = () => last().sent.filter((f) => f.type === 'chat_message');
+  return { session, shown, last, welcome, chats };
+}
+
+describe('room session: epochs and unknown outcomes', () => {
+  test('the resume URL carries since and epoch of the last chat_message; a new epoch replaces them', async () => {
+    const { session, last, welcome } = fakeSession();
+    assert.equal(last().url, 'ws://test/ws/chat?room=r', 'first connect: no since');
+    welcome();
+    last().serverSend({ type: 'chat_message', message_id: 'm1', username: 'X', text: 'one', room: 'r', offset: 10, epoch: 'A' });
+    last().serverSend({ type: 'chat_message', message_id: 'm2', username: 'X', text: 'two', room: 'r', offset: 11, epoch: 'A' });
+    last().serverClose();
+    await sleep(30);
+    assert.equal(last().url, 'ws://test/ws/chat?room=r&since=11&epoch=A');
+
+    // the server lost its log: a welcome with another epoch
+    welcome({ epoch: 'B' });
+    assert.deepEqual([session.lastOffset, session.epoch], [null, 'B']);
+    last().serverClose();
+    await sleep(30);
+    assert.equal(last().url, 'ws://test/ws/chat?room=r', 'no offset in the new log yet: a fresh join');
+    welcome({ epoch: 'B' });
+    last().serverSend({ type: 'chat_message', message_id: 'm3', username: 'X', text: 'three', room: 'r', offset: 0, epoch: 'B' });
+    last().serverClose();
+    await sleep(30);
+    assert.equal(last().url, 'ws://test/ws/chat?room=r&since=0&epoch=B');
+    session.stop();
+  });
+
+  test('an older server (no epoch): since alone, as before', async () => {
+    const { session, last } = fakeSession();
+    last().serverOpen();
+    last().serverSend({ type: 'welcome', username: 'Me', room: 'r' });
+    last().serverSend({ type: 'chat_message', message_id: 'm1', username: 'X', text: 'one', room: 'r', offset: 4 });
+    last().serverClose();
+    await sleep(30);
+    assert.equal(last().url, 'ws://test/ws/chat?room=r&since=4');
+    session.stop();
+  });
+
+  test('outcome_unknown: pending, the same frame again after a growing delay, delivered on the ack', async () => {
+    const { session, shown, last, welcome, chats } = fakeSession();
+    welcome();
+    session.send('did it work?');
+    const [frame] = chats();
+    const error = { type: 'error', code: 'outcome_unknown', message: 'unknown', client_msg_id: frame.client_msg_id, message_id: 'm1' };
+    last().serverSend(error);
+    assert.equal(shown.entries[0].status, 'checking');
+    assert.equal(chats().length, 1, 'not at once');
+    await sleep(150); // first delay: 100 ms
+    assert.deepEqual(chats(), [frame, frame], 'the very same frame (same client_msg_id)');
+    assert.equal(shown.entries[0].status, 'checking');
+    last().serverSend(error);
+    await sleep(120);
+    assert.equal(chats().length, 2, 'the second delay is longer (200 ms)');
+    await sleep(140);
+    assert.equal(chats().length, 3);
+    last().serverSend({ type: 'ack', client_msg_id: frame.client_msg_id, message_id: 'm1', offset: 3, epoch: 'A' });
+    assert.equal(shown.entries[0].status, 'delivered');
+    last().serverSend({ type: 'chat_message', message_id: 'm1', username: 'Me', text: 'did it work?', room: 'r', offset: 3, epoch: 'A' });
+    assert.equal(shown.entries.length, 1, 'shown once');
+    await sleep(450);
+    assert.equal(chats().length, 3, 'no more retries after the ack');
+    assert.deepEqual(shown.toasts, []);
+    session.stop();
+  });
+
+  test('a late ack on its own ends the wait: no retry', async () => {
+    const { session, shown, last, welcome, chats } = fakeSession();
+    welcome();
+    session.send('late');
+    const [frame] = chats();
+    last().serverSend({ type: 'error', code: 'outcome_unknown', message: 'unknown', client_msg_id: frame.client_msg_id, message_id: 'm1' });
+    last().serverSend({ type: 'ack', client_msg_id: frame.client_msg_id, message_id: 'm1', offset: 8, epoch: 'A' });
+    assert.equal(shown.entries[0].status, 'delivered');
+    await sleep(150);
+    assert.equal(chats().length, 1);
+    session.stop();
+  });
+
+  test('a connection lost while checking: the reconnect sends the same frame, the timer does not add another', async () => {
+    const { session, shown, last, welcome, chats } = fakeSession();
+    welcome();
+    session.send('across a reconnect');
+    const [frame] = chats();
+    last().serverSend({ type: 'error', code: 'outcome_unknown', message: 'unknown', client_msg_id: frame.client_msg_id, message_id: 'm1' });
+    last().serverClose();
+    assert.equal(shown.entries[0].status, 'waiting');
+    await sleep(30);
+    welcome();
+    assert.deepEqual(chats(), [frame]);
+    await sleep(150);
+    assert.deepEqual(chats(), [frame], 'the retry timer was dropped');
+    last().serverSend({ type: 'ack', client_msg_id: frame.client_msg_id, message_id: 'm1', offset: 1, epoch: 'A' });
+    assert.equal(shown.entries[0].status, 'delivered');
+    session.stop();
+  });
+
+  test('other error codes still fail the message (Retry is the user\'s)', async () => {
+    const { session, shown, last, welcome, chats } = fakeSession();
+    welcome();
+    session.send('too fast');
+    const [frame] = chats();
+    last().serverSend({ type: 'error', code: 'rate_limited', message: 'slow down', client_msg_id: frame.client_msg_id });
+    assert.equal(shown.entries[0].status, 'failed');
+    await sleep(150);
+    assert.equal(chats().length, 1);
+    session.retry(frame.client_msg_id);
+    assert.deepEqual(chats(), [frame, frame]);
+    session.stop();
   });
 });

@@ -1,7 +1,7 @@
 // The message box: Enter sends, Shift+Enter adds a line, the box grows with
 // its text, and a counter appears near the length limit.
 
-import { COUNTER_THRESHOLD, MAX_MESSAGE_CHARS, checkDraft } from './util.js';
+import { COUNTER_THRESHOLD, MAX_MESSAGE_CHARS, checkDraft } from '../util.js';
 
 const MAX_ROWS_PX = 168;
 
@@ -17,6 +17,8 @@ export class Composer {
     this.counter = doc.getElementById('char-counter');
     this.onSend = onSend;
     this.onInput = onInput ?? (() => {});
+    /** false in a room the server would refuse: nothing to send to */
+    this.available = true;
 
     this.input.addEventListener('input', () => {
       this.refresh();
@@ -31,6 +33,12 @@ export class Composer {
       event.preventDefault();
       this.submit();
     });
+    this.refresh();
+  }
+
+  setAvailable(available) {
+    this.available = available;
+    this.input.disabled = !available;
     this.refresh();
   }
 
@@ -57,7 +65,7 @@ export class Composer {
 
   refresh() {
     const draft = checkDraft(this.input.value);
-    this.button.disabled = !draft.ok;
+    this.button.disabled = !this.available || !draft.ok;
     const over = draft.length > MAX_MESSAGE_CHARS;
     const show = draft.length >= COUNTER_THRESHOLD;
     this.counter.hidden = !show;

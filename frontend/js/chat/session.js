@@ -1,0 +1,311 @@
+// One room's conversation with the server, without any DOM: the socket,
+// the message store, our messages in flight and what each server frame
+// means. The page hands it a `ui` (see RoomSession's constructor) and shows
+// what it is told.
+//
+// Joining: the server replays the room's recent history, ended by a
+// `history_end` frame. On a reconnect to the same room the URL carries
+// `since=<offset>&epoch=<log>` of the last chat_message received (see
+// cursor.js), so the server replays exactly what was missed; the store drops
+// anything already shown (by message_id).
+//
+// Our messages: each frame is kept until the server answers for it, and a
+// retry sends the very same frame (same client_msg_id), so the server can
+// recognise it. An `error` with code `outcome_unknown` means the server
+// cannot tell whether the message was stored: the bubble stays pending
+// ("checking") and the same frame goes out again after a growing delay,
+// until an ack (the first attempt's outcome, or a late one the server sends
+// on its own) or the message itself shows up. Other errors mark it failed,
+// with a Retry button.
+
+import { backoffDelay } from '../backoff.js';
+import { MessageStore } from '../messages.js';
+import { TypingNotifier, TypingTracker, presenceList } from '../people.js';
+import { ChatSocket } from '../socket.js';
+import { chatSocketUrl, newClientId } from '../util.js';
+import { ResumeCursor } from './cursor.js';
+
+/** Without a history_end this long after the welcome (an older server), the replay is over. */
+export const REPLAY_GRACE_MS = 3000;
+/** Delays before asking again about a message with an unknown outcome: ~1 s, 2 s, 4 s, then 8 s. */
+export const OUTCOME_RETRY = Object.freeze({ base: 1000, max: 8000, jitter: 0.2 });
+
+const isCount = (n) => typeof n === 'number' && Number.isFinite(n);
+
+export class RoomSession {
+  /**
+   * @param {object} options
+   * @param {string} options.room
+   * @param {object} options.ui
+   * @param {{insert, update, remove}} options.ui.hooks           the store's hooks (see MessageStore)
+   * @param {(name: string|null, first: boolean) => void} options.ui.welcome  a connection was welcomed (with our name, if it says)
+   * @param {(n: number) => void} options.ui.online               active_connections of the room
+   * @param {(people: {name: string, me: boolean}[]) => void} options.ui.presence
+   * @param {(names: string[]) => void} options.ui.typing         others typing now
+   * @param {(detail: {state: string, retryAt: number|null}) => void} options.ui.connection
+   * @param {(text: string) => void} options.ui.toast             an error not tied to one of our messages
+   * @param {string} [options.name] our name so far (from the previous room)
+   * @param {{protocol: string, host: string}} [options.location]
+   * @param {object} [options.socket] extra ChatSocket options (tests)
+   * @param {object} [options.outcomeRetry] backoffDelay options for outcome_unknown
+   * @param {number} [options.replayGraceMs]
+   */
+  constructor({ room, ui, name = '', location = globalThis.location, socket = {}, outcomeRetry = OUTCOME_RETRY, replayGraceMs = REPLAY_GRACE_MS }) {
+    this.room = room;
+    this.ui = ui;
+    this.myName = name;
+    this.outcomeRetry = outcomeRetry;
+    this.replayGraceMs = replayGraceMs;
+    this.cursor = new ResumeCursor();
+    /** welcomes received in this room */
+    this.connects = 0;
+    /** between a welcome and its history_end */
+    this.replaying = false;
+    /** the current connection asked for `since` */
+    this.resumed = false;
+    /** a "while you were away" divider is due before the first replayed message */
+    this.resumeMark = false;
+    /** the "earlier messages / live" divider was placed */
+    this.historyMark = false;
+    this.replayTimer = null;
+    /** client_msg_id -> the frame for one of our messages; a retry sends the very same frame */
+    this.outgoing = new Map();
+    /** client_msg_id -> {attempt, timer} for messages with an unknown outcome */
+    this.checks = new Map();
+
+    this.store = new MessageStore({ hooks: ui.hooks });
+    this.typing = new TypingTracker({ onChange: (names) => ui.typing(names) });
+    this.notifier = new TypingNotifier({ send: () => this.socket.sendVolatile({ type: 'typing' }) });
+    this.socket = new ChatSocket({
+      url: () => chatSocketUrl(location, room, this.connects > 0 ? this.cursor.params() : {}),
+      flushAfter: (frame) => frame.type === 'history_end',
+      ...socket,
+    });
+    this.socket.addEventListener('frame', (event) => this.onFrame(event.detail));
+    this.socket.addEventListener('state', (event) => {
+      ui.connection(event.detail);
+      if (event.detail.state !== 'connected') this.typing.clear();
+    });
+    this.socket.addEventListener('outbox', ({ detail: { id, status } }) => {
+      // back in the queue (connection lost): the reconnect sends it, not the timer
+      if (status === 'waiting') this.pauseCheck(id);
+      this.store.markStatus(id, status);
+    });
+  }
+
+  get state() {
+    return this.socket.state;
+  }
+
+  get lastOffset() {
+    return this.cursor.offset;
+  }
+
+  get epoch() {
+    return this.cursor.epoch;
+  }
+
+  start() {
+    this.socket.start();
+  }
+
+  /** Leave the room: close the socket, stop every timer. */
+  stop() {
+    this.socket.stop();
+    this.store.dispose();
+    clearTimeout(this.replayTimer);
+    for (const check of this.checks.values()) clearTimeout(check.timer);
+    this.checks.clear();
+    this.outgoing.clear();
+    this.typing.clear();
+    this.typing.dispose();
+    this.notifier.reset();
+  }
+
+  reconnectNow() {
+    this.socket.reconnectNow();
+  }
+
+  /** One of ours, typed by the user. */
+  send(text) {
+    const clientMsgId = newClientId();
+    const frame = { type: 'chat_message', text, client_msg_id: clientMsgId };
+    this.outgoing.set(clientMsgId, frame);
+    this.store.addOwn({ clientMsgId, text, username: this.myName });
+    this.socket.submit(clientMsgId, frame);
+  }
+
+  /** The user pressed Retry on a refused message. */
+  retry(clientMsgId) {
+    const frame = this.outgoing.get(clientMsgId);
+    if (!frame || !this.store.retry(clientMsgId)) return;
+    this.socket.submit(clientMsgId, frame);
+  }
+
+  /** The message box changed (tells the server we are typing, throttled). */
+  input(draft) {
+    this.notifier.input(draft);
+  }
+
+  // ---- server frames ---------------------------------------------------------
+
+  onFrame(frame) {
+    if (!Object.hasOwn(HANDLERS, frame.type)) return; // unknown types: ignored
+    if (ROOM_SCOPED.has(frame.type) && typeof frame.room === 'string' && frame.room !== '' && frame.room !== this.room) return;
+    this.cursor.observe(frame);
+    this[HANDLERS[frame.type]](frame);
+  }
+
+  onWelcome(frame) {
+    const named = typeof frame.username === 'string' && frame.username !== '';
+    if (named) {
+      this.myName = frame.username;
+      this.store.addOwnName(this.myName);
+    }
+    this.connects += 1;
+    this.resumed = /[?&]since=/.test(this.socket.currentUrl ?? '');
+    this.replaying = true;
+    this.resumeMark = this.resumed;
+    clearTimeout(this.replayTimer);
+    this.replayTimer = setTimeout(() => this.endReplay(), this.replayGraceMs);
+    this.typing.clear();
+    this.notifier.reset();
+    this.ui.welcome(named ? this.myName : null, this.connects === 1);
+  }
+
+  onConnectionUpdate(frame) {
+    if (isCount(frame.active_connections)) this.ui.online(frame.active_connections);
+  }
+
+  onChatMessage(frame) {
+    const { store } = this;
+    const messageId = typeof frame.message_id === 'string' ? frame.message_id : '';
+    if (this.replaying && this.resumeMark && messageId && !store.has(messageId)) {
+      store.addMarker('resumed', { text: 'While you were away' });
+      this.resumeMark = false;
+    }
+    const entry = store.incoming(frame, { history: this.replaying && !this.resumed });
+    // one of ours: replayed after its ack was lost, or stored after an
+    // unknown outcome: not again
+    if (entry?.own && entry.status === 'delivered' && entry.clientMsgId) this.settle(entry.clientMsgId);
+    if (typeof frame.username === 'string') this.typing.remove(frame.username);
+    if (isCount(frame.active_connections)) this.ui.online(frame.active_connections);
+  }
+
+  onHistoryEnd(frame) {
+    const firstHistory = !this.resumed && !this.historyMark;
+    this.endReplay();
+    if (firstHistory && this.store.size > 0) {
+      this.store.addMarker('history-end');
+      this.historyMark = true;
+    }
+    if (frame.recovered === false) {
+      this.store.addMarker('gap', { text: 'Some older messages are no longer available.' });
+    }
+  }
+
+  onPresence(frame) {
+    if (!Array.isArray(frame.users)) return;
+    this.ui.presence(presenceList(frame.users, this.myName));
+    this.typing.retain(frame.users);
+  }
+
+  onTyping(frame) {
+    if (typeof frame.username !== 'string' || frame.username === '' || frame.username === this.myName) return;
+    this.typing.seen(frame.username);
+  }
+
+  onHeartbeat() {
+    // Only keeps the socket's liveness watchdog fed.
+  }
+
+  onAck(frame) {
+    if (typeof frame.client_msg_id !== 'string') return;
+    this.socket.settle(frame.client_msg_id);
+    this.stopCheck(frame.client_msg_id);
+    if (this.store.ack(frame)) this.outgoing.delete(frame.client_msg_id);
+  }
+
+  onError(frame) {
+    if (frame.code === 'outcome_unknown' && typeof frame.client_msg_id === 'string' && this.outgoing.has(frame.client_msg_id)) {
+      this.onOutcomeUnknown(frame);
+      return;
+    }
+    const entry = this.store.fail(frame);
+    if (entry) {
+      // refused: the frame stays in `outgoing` for the Retry button
+      this.socket.settle(entry.clientMsgId);
+      this.stopCheck(entry.clientMsgId);
+    } else {
+      this.ui.toast(typeof frame.message === 'string' && frame.message ? frame.message : `Error: ${frame.code ?? 'unknown'}`);
+    }
+  }
+
+  onOutcomeUnknown(frame) {
+    const id = frame.client_msg_id;
+    const entry = this.store.uncertain(frame);
+    if (!entry) return;
+    if (entry.status === 'delivered') {
+      this.settle(id);
+      return;
+    }
+    // still in the socket's outbox as "sending": a reconnect meanwhile re-sends it too
+    const check = this.checks.get(id) ?? { attempt: 0, timer: null };
+    clearTimeout(check.timer);
+    const delay = backoffDelay(check.attempt, this.outcomeRetry);
+    check.attempt += 1;
+    check.timer = setTimeout(() => {
+      check.timer = null;
+      this.socket.resend(id);
+    }, delay);
+    this.checks.set(id, check);
+  }
+
+  // ---- internals ---------------------------------------------------------------
+
+  endReplay() {
+    if (!this.replaying) return;
+    this.replaying = false;
+    this.resumeMark = false;
+    clearTimeout(this.replayTimer);
+  }
+
+  /** Our message is stored: forget its frame and any pending check. */
+  settle(clientMsgId) {
+    this.socket.settle(clientMsgId);
+    this.outgoing.delete(clientMsgId);
+    this.stopCheck(clientMsgId);
+  }
+
+  stopCheck(clientMsgId) {
+    const check = this.checks.get(clientMsgId);
+    if (!check) return;
+    clearTimeout(check.timer);
+    this.checks.delete(clientMsgId);
+  }
+
+  /** Keep the attempt count (the delays keep growing), drop the timer. */
+  pauseCheck(clientMsgId) {
+    const check = this.checks.get(clientMsgId);
+    if (check) {
+      clearTimeout(check.timer);
+      check.timer = null;
+    }
+  }
+}
+
+/** Server frames by type: the method that handles them. */
+const HANDLERS = {
+  welcome: 'onWelcome',
+  connection_update: 'onConnectionUpdate',
+  chat_message: 'onChatMessage',
+  history_end: 'onHistoryEnd',
+  presence: 'onPresence',
+  typing: 'onTyping',
+  ack: 'onAck',
+  error: 'onError',
+  heartbeat: 'onHeartbeat',
+};
+
+/** Frames about the room, dropped when they name another one (late frames of a socket being replaced). */
+const ROOM_SCOPED = new Set(['connection_update', 'chat_message', 'history_end', 'presence', 'typing']);
