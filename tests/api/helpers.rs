@@ -104,6 +104,50 @@ pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.expect("JSON body"))
 }
 
+/// Everything in `topic` on the test broker, read from the beginning by a
+/// fresh consumer, until `expected` records or the patience runs out.
+pub fn read_topic(topic: &str, expected: usize) -> Vec<rdkafka::message::OwnedMessage> {
+    read_topic_at(&bootstrap_servers(), topic, expected)
+}
+
+/// [`read_topic`] on the broker at `bootstrap`.
+pub fn read_topic_at(bootstrap: &str, topic: &str, expected: usize) -> Vec<rdkafka::message::OwnedMessage> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("test-reader-{topic}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), PATIENCE).expect("metadata");
+    let mut list = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        list.add_partition_offset(topic, partition.id(), Offset::Beginning).unwrap();
+    }
+    consumer.assign(&list).expect("assign");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let mut records = Vec::new();
+    while records.len() < expected && std::time::Instant::now() < deadline {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            records.push(message.detach());
+        }
+    }
+    records
+}
+
+/// The sum of a Prometheus metric's series (all labels, or those whose
+/// label text contains `labels`) on the server at `addr`.
+pub async fn metric(addr: SocketAddr, name: &str, labels: &str) -> f64 {
+    let mut response = awc::Client::default().get(format!("http://{addr}/metrics")).send().await.expect("GET /metrics");
+    let body = response.body().limit(16 << 20).await.expect("metrics body");
+    String::from_utf8_lossy(&body)
+        .lines()
+        .filter(|line| line.split(['{', ' ']).next() == Some(name) && line.contains(labels))
+        .filter_map(|line| line.rsplit_once(' ').and_then(|(_, value)| value.parse::<f64>().ok()))
+        .sum()
+}
+
 /// Polls until `check` holds, for at most `PATIENCE`; panics with `what` otherwise.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -428,6 +472,22 @@ impl TestBroker {
 
     pub fn stop(&self) {
         self.run("stop").unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Freezes the broker (SIGSTOP): its sockets stay open, nothing answers.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Thaws a paused broker (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = std::fs::read_to_string(self.state_dir.path().join("broker.pid")).expect("the broker's pid file");
+        let sent = std::process::Command::new("kill").args(["-s", signal, pid.trim()]).status().expect("kill runs");
+        assert!(sent.success(), "kill -s {signal} {pid}");
     }
 
     fn run(&self, command: &str) -> Result<(), String> {

@@ -1,38 +1,9 @@
 //! What lands in Kafka, read back by an independent consumer.
 
-use std::time::Duration;
-
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
-use crate::helpers::{bootstrap_servers, spawn_app, PATIENCE};
-
-/// Everything in `topic`, read from the beginning by a fresh consumer.
-fn read_topic(topic: &str, expected: usize) -> Vec<rdkafka::message::OwnedMessage> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap_servers())
-        .set("group.id", format!("test-reader-{topic}"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let metadata = consumer.fetch_metadata(Some(topic), PATIENCE).expect("metadata");
-    let mut list = TopicPartitionList::new();
-    for partition in metadata.topics()[0].partitions() {
-        list.add_partition_offset(topic, partition.id(), Offset::Beginning).unwrap();
-    }
-    consumer.assign(&list).expect("assign");
-    let deadline = std::time::Instant::now() + PATIENCE;
-    let mut records = Vec::new();
-    while records.len() < expected && std::time::Instant::now() < deadline {
-        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
-            records.push(message.detach());
-        }
-    }
-    records
-}
+use crate::helpers::{bootstrap_servers, read_topic, spawn_app};
 
 #[actix_web::test]
 async fn a_websocket_message_lands_in_the_topic_as_documented() {

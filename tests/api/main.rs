@@ -5,8 +5,10 @@
 mod abuse;
 mod chat;
 mod compose;
+mod delivery;
 mod durability;
 mod faults;
+mod foreign;
 mod helpers;
 mod history;
 mod http;
@@ -14,4 +16,5 @@ mod instances;
 mod kafka_record;
 mod observability;
 mod presence;
+mod resume;
 mod tls;

@@ -1,0 +1,100 @@
+//! Delivery: every reader that keeps reading gets every message, however
+//! large the burst; one that stops reading is dropped, and its queue freed.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use crate::helpers::{eventually, free_port, metric, start, test_settings, unique_topic, Client, ServerProcess};
+
+/// 100 people in one room each send a burst of 18 (within the per-connection
+/// rate): 1,800 messages in well under a second, to 101 readers.
+#[actix_web::test]
+async fn a_burst_from_a_whole_room_reaches_every_reader_and_evicts_no_one() {
+    let app = start(test_settings()).await;
+    app.wait_ready().await;
+    let (senders, burst) = (100, 18);
+    let mut clients = Vec::new();
+    for _ in 0..=senders {
+        let mut client = app.connect_room("burst").await;
+        client.history().await;
+        clients.push(client);
+    }
+    let listener = clients.pop().expect("one reader that only reads");
+    let expected = senders * burst;
+    let mut readers = vec![actix_web::rt::spawn(read_burst(listener, None, expected))];
+    for (i, client) in clients.into_iter().enumerate() {
+        readers.push(actix_web::rt::spawn(read_burst(client, Some((i, burst)), expected)));
+    }
+    for reader in readers {
+        // `Client::next` panics on a close frame: none may be closed.
+        assert_eq!(reader.await.expect("every reader keeps up"), expected);
+    }
+}
+
+/// Sends its part of the burst (if any) without waiting, then reads until
+/// it has every message of the burst, each once, and its own acks.
+async fn read_burst(mut client: Client, sends: Option<(usize, usize)>, expected: usize) -> usize {
+    let (me, count) = sends.unwrap_or_default();
+    for j in 0..count {
+        client.say(&format!("{me} says {j}"), &format!("b{me}-{j}")).await;
+    }
+    let (mut seen, mut acks) = (HashSet::new(), 0);
+    while seen.len() < expected || acks < count {
+        let frame = client.next().await;
+        match frame["type"].as_str() {
+            Some("chat_message") => assert!(seen.insert(frame["message_id"].to_string()), "no duplicate"),
+            Some("ack") => acks += 1,
+            Some("error") => panic!("refused during the burst: {frame}"),
+            _ => {}
+        }
+    }
+    seen.len()
+}
+
+/// In a process of its own, so its metrics are its own.
+#[actix_web::test]
+async fn a_client_that_does_not_read_is_dropped_without_stalling_the_room_and_its_queue_is_freed() {
+    let config =
+        "[chat]\noutbound_max_bytes = \"1 MiB\"\n[server]\nhttp_send_per_second = 100000\nhttp_send_burst = 100000\n";
+    let server = ServerProcess::start_with(&unique_topic(), free_port(), config).await;
+    let mut sleeper = server.connect("/ws/chat?room=slow").await;
+    let mut reader = server.connect("/ws/chat?room=slow").await;
+    reader.count_becomes(2).await;
+    // Enough large messages to fill the sleeper's socket buffers and then
+    // its queue, posted over HTTP so the reader does nothing but read.
+    let total = 1500;
+    let poster = actix_web::rt::spawn(post_large(format!("http://{}/chat/send", server.addr), total));
+    let mut received = 0;
+    let mut sleeper_left = false;
+    while received < total || !sleeper_left {
+        let frame = reader.next().await;
+        match frame["type"].as_str() {
+            Some("chat_message") => received += 1,
+            Some("connection_update") if frame["active_connections"] == 1 => sleeper_left = true,
+            _ => {}
+        }
+    }
+    poster.await.expect("every post accepted");
+    assert_eq!(received, total, "the reader got every message while the sleeper was dropped");
+    assert_eq!(metric(server.addr, "chat_errors_total", "slow_consumer").await, 1.0);
+    queue_freed(server.addr).await;
+    assert_eq!(sleeper.closed_with().await, 1008, "the sleeper learns why once it reads again");
+}
+
+async fn post_large(url: String, total: usize) {
+    let text = "🌸".repeat(2000);
+    for _ in 0..total {
+        let body = json!({"username": "Poster", "text": text, "room": "slow"});
+        let response = awc::Client::default().post(&url).send_json(&body).await.expect("POST");
+        assert_eq!(response.status(), 200);
+    }
+}
+
+/// What was queued for the dropped session is given back.
+async fn queue_freed(addr: std::net::SocketAddr) {
+    eventually("the outboxes hold almost nothing again", || async move {
+        metric(addr, "chat_outbox_bytes", "").await < 64.0 * 1024.0
+    })
+    .await;
+}

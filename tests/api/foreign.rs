@@ -1,0 +1,91 @@
+//! Records other services write to the topic: with Kafka's own tools and
+//! standard partitioner they are the room's messages, live, in history and
+//! on resume; a record outside its room's partition is counted and skipped.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::helpers::{bootstrap_servers, eventually, metric, spawn_app, PATIENCE};
+
+/// Writes `lines` (`key|value`) with Kafka's console producer.
+fn console_produce(topic: &str, lines: &[String]) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka.sh");
+    let mut producer = std::process::Command::new(script)
+        .args(["tool", "org.apache.kafka.tools.ConsoleProducer", "--bootstrap-server", &bootstrap_servers()])
+        .args(["--topic", topic, "--reader-property", "parse.key=true", "--reader-property", "key.separator=|"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("the console producer starts");
+    let mut stdin = producer.stdin.take().expect("stdin");
+    for line in lines {
+        writeln!(stdin, "{line}").expect("a line to the producer");
+    }
+    drop(stdin);
+    assert!(producer.wait().expect("the console producer exits").success());
+}
+
+#[actix_web::test]
+async fn records_from_kafkas_console_producer_reach_the_room_live_in_history_and_on_resume() {
+    let app = spawn_app().await;
+    let mut live = app.connect_room("console").await;
+    live.history().await;
+    let (ack, _) = live.say_and_confirm("from the page", "p").await;
+    let lines: Vec<String> = ["konnichiwa", "from the CLI"]
+        .iter()
+        .map(|text| {
+            format!(
+                "console|{}",
+                json!({"type": "chat_message", "username": "Kafka CLI", "text": text, "room": "console"})
+            )
+        })
+        .collect();
+    let topic = app.topic.clone();
+    tokio::task::spawn_blocking(move || console_produce(&topic, &lines)).await.unwrap();
+
+    let arrived = live.chat_messages(2).await;
+    assert_eq!(arrived.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["konnichiwa", "from the CLI"]);
+    for message in &arrived {
+        assert_eq!(message["username"], "Kafka CLI");
+        assert!(message["message_id"].as_str().is_some_and(|id| id.starts_with("kafka-")), "{message}");
+        assert!(message["timestamp"].as_str().is_some_and(|t| !t.is_empty()));
+    }
+    let mut newcomer = app.connect_room("console").await;
+    let (history, _) = newcomer.history().await;
+    assert_eq!(
+        history.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(),
+        ["from the page", "konnichiwa", "from the CLI"]
+    );
+    let mut resumed = app.connect_to(&format!("/ws/chat?room=console&since={}", ack["offset"])).await;
+    let (replay, end) = resumed.history().await;
+    assert_eq!(
+        replay.iter().map(|m| m["message_id"].clone()).collect::<Vec<_>>(),
+        arrived.iter().map(|m| m["message_id"].clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(end["recovered"], true);
+}
+
+#[actix_web::test]
+async fn a_record_outside_its_rooms_partition_is_counted_and_never_delivered() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let app = spawn_app().await;
+    let mut live = app.connect_room("placed").await;
+    live.history().await;
+    let home = actors::kafka::partition_for("placed", 2);
+    let producer: FutureProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap_servers()).create().expect("producer");
+    let stray =
+        json!({"type": "chat_message", "username": "Stray", "text": "wrong partition", "room": "placed"}).to_string();
+    let record = FutureRecord::to(&app.topic).key("placed").payload(&stray).partition(1 - home);
+    producer.send(record, PATIENCE).await.expect("written");
+    let addr = app.addr;
+    eventually("the misplaced record is counted", || async move {
+        metric(addr, "chat_misplaced_records_total", "").await >= 1.0
+    })
+    .await;
+    live.say("placed right", "r").await;
+    assert_eq!(live.expect("chat_message").await["text"], "placed right", "the stray never reached the room");
+    let mut newcomer = app.connect_room("placed").await;
+    let (history, _) = newcomer.history().await;
+    assert_eq!(history.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["placed right"]);
+}
