@@ -5,7 +5,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actors::messages::{DescribeTopic, ListRooms, RawRecords};
-use actors::protocol::validate_room;
+use actors::protocol::{validate_room, Refusal};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -58,7 +58,11 @@ async fn records(
     let room = room.into_inner();
     validate_room(&room)?;
     let query = parse_query::<RecordsQuery>(&req)?;
-    let limit = query.limit.unwrap_or(20).min(state.history.max);
+    let limit = match query.limit {
+        None => 20,
+        Some(limit) if limit <= state.history.max => limit,
+        Some(_) => return Err(Refusal::invalid_field(format!("limit must be at most {}", state.history.max)).into()),
+    };
     let records = state.actors.reader.send(RawRecords { room, limit }).await.map_err(|_| hub_gone())??;
     Ok(HttpResponse::Ok().json(records))
 }
