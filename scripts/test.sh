@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of Anime Universe Chat on a fresh machine: installs what the
 # tests need (Debian's chromium and nginx, a JDK and Maven, the npm test
-# dependencies), starts a real Apache Kafka with scripts/kafka.sh, then runs
-# the Rust tests and the browser tests. Exits non-zero if anything failed.
+# dependencies, kosoku in a git-ignored venv), starts a real Apache Kafka with
+# scripts/kafka.sh, then runs the Rust tests, the Autobahn WebSocket
+# conformance cases and the browser tests. Exits non-zero if anything failed.
 set -euo pipefail
 
 SCRIPT_NAME=test.sh
@@ -14,8 +15,10 @@ usage() {
 usage: scripts/test.sh [-h]
 
   Installs missing system packages (apt-get), starts Kafka on 127.0.0.1:9092
-  (KAFKA_PORT overrides), runs `cargo test --workspace`, the browser tests in
-  frontend/tests with Chromium, and stops the broker again if it started it.
+  (KAFKA_PORT overrides), runs `cargo test --workspace`, the Autobahn cases
+  of categories 1-7 against /ws/echo (scripts/conformance.sh), the browser
+  tests in frontend/tests with Chromium, and stops the broker again if it
+  started it.
 USAGE
 }
 
@@ -68,8 +71,11 @@ main() {
   say "cargo test --workspace (Kafka at $KAFKA_BOOTSTRAP_SERVERS)"
   (cd "$REPO_ROOT" && cargo test --workspace) || failed+=("cargo test")
 
-  say "browser tests"
   export CHAT_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/anime-chat"
+  say "WebSocket conformance (Autobahn categories 1-7, kosoku)"
+  "$REPO_ROOT/scripts/conformance.sh" || failed+=("conformance")
+
+  say "browser tests"
   (cd "$REPO_ROOT/frontend/tests" && node --test --test-concurrency=1) || failed+=("browser tests")
 
   if ((${#failed[@]} > 0)); then

@@ -24,6 +24,22 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap_servers"),
 ];
 
+/// Keys whose environment variable is a switch: `1`/`true`/`yes`/`on` or
+/// `0`/`false`/`no`/`off`. Every other variable is taken as text.
+const SWITCHES: &[&str] = &["server.conformance_echo"];
+
+fn env_value(key: &str, raw: String) -> figment::value::Value {
+    let switch = match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    };
+    match switch {
+        Some(on) if SWITCHES.contains(&key) => on.into(),
+        _ => raw.into(),
+    }
+}
+
 /// A configuration error; it names the offending key.
 pub type ConfigError = Box<figment::Error>;
 
@@ -84,7 +100,7 @@ impl Settings {
         }
         for (var, key) in ENV_OVERRIDES {
             if let Some(value) = env(var) {
-                figment = figment.merge(Serialized::default(key, value));
+                figment = figment.merge(Serialized::default(key, env_value(key, value)));
             }
         }
         figment.extract::<Self>().map_err(Box::new)?.validated()
@@ -177,6 +193,8 @@ mod tests {
         assert_eq!(settings.server.addr.port(), 0);
         assert_eq!(settings.kafka.topic, "12345");
         assert!(!settings.kafka.is_embedded());
+        assert!(load(&[("CHAT_CONFORMANCE_ECHO", "1")]).expect("a switch").server.conformance_echo);
+        assert!(!load(&[("CHAT_CONFORMANCE_ECHO", "off")]).expect("a switch").server.conformance_echo);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod delivery;
 mod durability;
 mod faults;
 mod foreign;
+mod frames;
 mod helpers;
 mod history;
 mod http;

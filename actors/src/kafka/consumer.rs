@@ -107,7 +107,9 @@ impl Actor for KafkaConsumer {
             act.clients.health.set_consuming();
             let read = read_loop(act.clients.clone(), act.outputs.clone(), act.partitions.clone());
             ctx.spawn(read.into_actor(act));
-            ctx.run_interval(act.clients.settings.health_interval, Self::check_epoch);
+            if act.clients.embedded_epoch.is_none() {
+                ctx.run_interval(act.clients.settings.health_interval, Self::check_epoch);
+            }
         }));
     }
 }
@@ -200,7 +202,10 @@ async fn assign(clients: &Arc<KafkaClients>, start: Offset) -> Result<Assignment
     let task = clients.clone();
     blocking(move || {
         let timeout = task.settings.request_timeout;
-        let epoch = Epoch::new(&topic_id::topic_id(task.admin.inner(), &chat_topic, timeout)?);
+        let epoch = match &task.embedded_epoch {
+            Some(epoch) => epoch.clone(),
+            None => Epoch::new(&topic_id::topic_id(task.admin.inner(), &chat_topic, timeout)?),
+        };
         let mut list = TopicPartitionList::new();
         for partition in &chat {
             // At the end found now: everything written from here on is read.

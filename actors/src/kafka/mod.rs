@@ -82,6 +82,11 @@ pub struct KafkaClients {
     pub(crate) instance_id: String,
     /// Records of other services are held to the same text limit as clients.
     pub(crate) max_text_chars: usize,
+    /// The epoch of the embedded cluster's log. librdkafka's mock cluster
+    /// does not answer DescribeTopics, and needs no topic id: its log lives
+    /// and dies with this process, so a fresh random id per process marks
+    /// each of its logs apart just as well.
+    pub(crate) embedded_epoch: Option<crate::messages::Epoch>,
 }
 
 impl KafkaClients {
@@ -118,6 +123,7 @@ impl KafkaClients {
             health: KafkaHealth::default(),
             instance_id: instance_id.to_owned(),
             max_text_chars,
+            embedded_epoch: settings.is_embedded().then(random_epoch),
         })
     }
 
@@ -125,6 +131,14 @@ impl KafkaClients {
     pub fn health(&self) -> KafkaHealth {
         self.health.clone()
     }
+}
+
+/// 22 characters of base64url, the form of a Kafka topic id.
+fn random_epoch() -> crate::messages::Epoch {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bits = uuid::Uuid::new_v4().as_u128();
+    let id: String = (0..22).map(|i| ALPHABET[((bits >> (i * 6)) & 63) as usize] as char).collect();
+    crate::messages::Epoch::new(&id)
 }
 
 fn client_config(bootstrap: &str, client_id: &str, props: &BTreeMap<String, String>) -> ClientConfig {
