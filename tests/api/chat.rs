@@ -208,3 +208,19 @@ async fn cors_allows_local_origins_and_refuses_others() {
     let refused = preflight("https://evil.example").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
 }
+
+/// `cargo run` with nothing else installed: the embedded mock cluster.
+#[actix_web::test]
+async fn the_embedded_kafka_serves_a_whole_conversation() {
+    let mut settings = test_settings();
+    settings.kafka.bootstrap_servers = String::new();
+    let app = start(settings).await;
+    app.wait_ready().await;
+    let mut alice = app.connect_room("embedded").await;
+    alice.history().await;
+    assert_eq!(alice.epoch.len(), 22, "an epoch of the topic id's form");
+    let (ack, _) = alice.say_and_confirm("all in memory", "m1").await;
+    let mut bob = app.connect_to(&format!("/ws/chat?room=embedded&since=-1&epoch={}", alice.epoch)).await;
+    let (history, end) = bob.history().await;
+    assert_eq!((history.len(), &history[0]["message_id"], &end["recovered"]), (1, &ack["message_id"], &json!(true)));
+}
