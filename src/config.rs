@@ -5,9 +5,13 @@
 
 use std::net::SocketAddr;
 
+use actors::settings::ModerationSettings;
 use actors::{ChatSettings, HistorySettings, KafkaSettings};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
+use ipnet::IpNet;
+use secrecy::ExposeSecret;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// The documented defaults, every key commented.
@@ -18,6 +22,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CHAT_ADDR", "server.addr"),
     ("CHAT_ADMIN_TOKEN", "server.admin_token"),
     ("CHAT_CONFORMANCE_ECHO", "server.conformance_echo"),
+    ("CHAT_IDENTITY_SECRET", "server.identity_secret"),
+    ("CHAT_TRUSTED_PROXIES", "server.trusted_proxies"),
     ("CHAT_TLS_CERT", "server.tls_cert_file"),
     ("CHAT_TLS_KEY", "server.tls_key_file"),
     ("CHAT_TOPIC", "kafka.topic"),
@@ -28,7 +34,14 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
 /// `0`/`false`/`no`/`off`. Every other variable is taken as text.
 const SWITCHES: &[&str] = &["server.conformance_echo"];
 
+/// Keys whose environment variable is a comma-separated list.
+const LISTS: &[&str] = &["server.trusted_proxies"];
+
 fn env_value(key: &str, raw: String) -> figment::value::Value {
+    if LISTS.contains(&key) {
+        let items: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        return items.into();
+    }
     let switch = match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
         "0" | "false" | "no" | "off" => Some(false),
@@ -50,6 +63,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub chat: ChatSettings,
     pub history: HistorySettings,
+    pub moderation: ModerationSettings,
     pub kafka: KafkaSettings,
 }
 
@@ -65,6 +79,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// Most WebSocket connections from one client address.
     pub max_connections_per_ip: usize,
+    /// Proxies whose forwarded headers name the client's address.
+    pub trusted_proxies: Vec<IpNet>,
     /// `POST /chat/send` per client address per second, sustained.
     pub http_send_per_second: u32,
     /// `POST /chat/send` burst per client address.
@@ -74,7 +90,12 @@ pub struct ServerSettings {
     /// Largest JSON body accepted by `POST /chat/send`.
     pub max_body_bytes: usize,
     /// Bearer token for `/admin` and `/api/admin/*`; empty turns them off.
-    pub admin_token: String,
+    pub admin_token: SecretString,
+    /// Signs identity tokens; empty: one is made at startup.
+    pub identity_secret: SecretString,
+    /// How long a client may take to send a request's head and body.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: std::time::Duration,
     /// PEM certificate chain; with `tls_key_file`, the server speaks TLS.
     pub tls_cert_file: String,
     /// PEM private key of `tls_cert_file`.
@@ -135,19 +156,21 @@ impl Settings {
         Ok(self)
     }
 
-    /// The settings as a log line, for the startup log. Nothing here is secret.
+    /// The settings as a log line, for the startup log. Secrets show only
+    /// whether they are set.
     pub fn summary(&self) -> String {
         let kafka = if self.kafka.is_embedded() { "embedded" } else { self.kafka.bootstrap_servers.as_str() };
         format!(
-            "addr={} kafka={} topic={} partitions={} allowed_origins={:?} max_text_chars={} heartbeat={:?} admin={}",
+            "addr={} kafka={} topic={} partitions={} allowed_origins={:?} trusted_proxies={:?} max_text_chars={} heartbeat={:?} admin={}",
             self.server.addr,
             kafka,
             self.kafka.topic,
             self.kafka.partitions,
             self.server.allowed_origins,
+            self.server.trusted_proxies,
             self.chat.max_text_chars,
             self.chat.heartbeat_interval,
-            if self.server.admin_token.is_empty() { "off" } else { "on (token set)" },
+            if self.server.admin_token.expose_secret().is_empty() { "off" } else { "on (token set)" },
         )
     }
 }
@@ -194,6 +217,12 @@ mod tests {
         assert_eq!(settings.kafka.topic, "12345");
         assert!(!settings.kafka.is_embedded());
         assert!(load(&[("CHAT_CONFORMANCE_ECHO", "1")]).expect("a switch").server.conformance_echo);
+        let proxies =
+            load(&[("CHAT_TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8")]).expect("a list").server.trusted_proxies;
+        assert_eq!(proxies, ["127.0.0.1/32".parse::<IpNet>().unwrap(), "10.0.0.0/8".parse().unwrap()]);
+        let secret = load(&[("CHAT_IDENTITY_SECRET", "s3cr3t"), ("CHAT_ADMIN_TOKEN", "t0k3n")]).expect("secrets");
+        let printed = format!("{secret:?}");
+        assert!(!printed.contains("s3cr3t") && !printed.contains("t0k3n"), "secrets never print: {printed}");
         assert!(!load(&[("CHAT_CONFORMANCE_ECHO", "off")]).expect("a switch").server.conformance_echo);
     }
 

@@ -26,6 +26,9 @@ pub enum ApiError {
     /// Nothing is served here.
     #[error("{0}")]
     NotFound(&'static str),
+    /// The request's body did not arrive in time.
+    #[error("the request took too long to arrive")]
+    SlowRequest,
 }
 
 /// Seconds a client is told to wait while the server is starting.
@@ -39,6 +42,7 @@ impl ApiError {
             Self::AdminOff | Self::NotFound(_) => "not_found",
             Self::Unauthorized => "unauthorized",
             Self::NotReady(_) => ErrorCode::KafkaUnavailable.as_str(),
+            Self::SlowRequest => "request_timeout",
         }
     }
 }
@@ -57,6 +61,9 @@ impl ResponseError for ApiError {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
                 ErrorCode::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
+                ErrorCode::NameTaken | ErrorCode::Muted | ErrorCode::Banned => StatusCode::FORBIDDEN,
+                ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+                ErrorCode::SlowMode => StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::BAD_REQUEST,
             },
@@ -64,6 +71,7 @@ impl ResponseError for ApiError {
             Self::AdminOff | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SlowRequest => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -74,8 +82,13 @@ impl ResponseError for ApiError {
             response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
         let mut body = json!({"success": false, "error": self.to_string(), "code": self.code()});
-        if let Self::Refused(Refusal { message_id: Some(id), .. }) = self {
-            body["message_id"] = json!(id);
+        if let Self::Refused(refusal) = self {
+            let extras = [("message_id", json!(refusal.message_id)), ("until", json!(refusal.until))];
+            for (key, value) in extras.into_iter().chain([("retry_after_ms", json!(refusal.retry_after_ms))]) {
+                if !value.is_null() {
+                    body[key] = value;
+                }
+            }
         }
         response.json(body)
     }

@@ -9,6 +9,7 @@
 //! - [`admin`]: `/admin`, the token-protected view of rooms, topic and metrics.
 //! - [`error`]: HTTP errors as JSON with a code.
 //! - [`origin`]: which browser origins may connect.
+//! - [`forwarded`]: the client's address and scheme behind trusted proxies.
 //! - [`limits`]: connection limits and the HTTP send rate.
 //! - [`telemetry`]: the Prometheus recorder behind `/metrics` and `/api/stats`.
 //!
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod forwarded;
 pub mod limits;
 pub mod origin;
 pub mod routes;

@@ -12,13 +12,11 @@ impl OriginPolicy {
         Self { patterns: patterns.to_vec() }
     }
 
-    /// Whether a request from `origin` to the server reached as `host`
-    /// (the `Host` header) is allowed.
-    pub fn allows(&self, origin: &str, host: Option<&str>) -> bool {
-        let same_origin = host.is_some_and(|host| {
-            origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
-        });
-        same_origin || self.patterns.iter().any(|pattern| matches(pattern, origin))
+    /// Whether a request from `origin` is allowed, `own` being the page's
+    /// own origin as the browser sees it (`scheme://host`, the scheme a
+    /// trusted proxy reports or this server's).
+    pub fn allows(&self, origin: &str, own: Option<&str>) -> bool {
+        own == Some(origin) || self.patterns.iter().any(|pattern| matches(pattern, origin))
     }
 }
 
@@ -46,7 +44,8 @@ mod tests {
     #[test]
     fn allows_same_origin_listed_origins_and_any_port_of_wildcards() {
         let policy = policy();
-        assert!(policy.allows("http://chat.internal:8003", Some("chat.internal:8003")));
+        assert!(policy.allows("http://chat.internal:8003", Some("http://chat.internal:8003")));
+        assert!(!policy.allows("https://chat.internal:8003", Some("http://chat.internal:8003")), "another scheme");
         assert!(policy.allows("http://localhost:3000", None));
         assert!(policy.allows("http://localhost", None));
         assert!(policy.allows("https://chat.example", None));
@@ -56,7 +55,7 @@ mod tests {
     fn refuses_lookalikes() {
         let policy = policy();
         for origin in ["http://localhost.evil:80", "http://localhost:80x", "https://chat.example.evil", "http://evil"] {
-            assert!(!policy.allows(origin, Some("chat.internal:8003")), "{origin}");
+            assert!(!policy.allows(origin, Some("http://chat.internal:8003")), "{origin}");
         }
     }
 }

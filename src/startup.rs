@@ -8,12 +8,16 @@ use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
+use actors::identity::Tokens;
 use actors::kafka::{EmbeddedKafka, KafkaClients};
 use actors::messages::Shutdown;
-use actors::ChatHub;
+use actors::{ChatHub, HubSettings};
 use anyhow::Context;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::config::Settings;
+use crate::forwarded::TrustedProxies;
 use crate::limits::ConnectionLimits;
 use crate::origin::OriginPolicy;
 use crate::routes::{self, AppState};
@@ -46,46 +50,18 @@ impl Application {
         let embedded = start_embedded_kafka(&settings)?;
         let bootstrap =
             embedded.as_ref().map_or(settings.kafka.bootstrap_servers.as_str(), EmbeddedKafka::bootstrap_servers);
-        let max_connections = crate::limits::max_connections(&settings.server);
-        log::info!("accepting up to {max_connections} WebSocket connections");
         let clients = KafkaClients::new(&settings.kafka, bootstrap, &instance_id, settings.chat.max_text_chars)
             .context("creating Kafka clients (check the [kafka.producer] and [kafka.consumer] keys)")?;
-        let metrics = crate::telemetry::recorder();
-        let health = clients.health();
-        let state = web::Data::new(AppState {
-            metrics,
-            health,
-            actors: ChatHub::start(clients, settings.chat.clone(), settings.history.clone()),
-            chat: settings.chat.clone(),
-            history: settings.history.clone(),
-            origins: OriginPolicy::new(&settings.server.allowed_origins),
-            admin_token: settings.server.admin_token.clone(),
-            conformance_echo: settings.server.conformance_echo,
-            connections: ConnectionLimits::new(max_connections, settings.server.max_connections_per_ip),
-            http_sends: std::sync::Arc::new(crate::limits::http_send_limiter(&settings.server)),
-        });
-
+        let tls = tls_config(&settings.server)?;
+        let state = web::Data::new(app_state(&settings, clients, tls.is_some())?);
         crate::limits::forget_idle_senders_every(state.http_sends.clone(), HTTP_SENDERS_PRUNE_INTERVAL);
-
-        let json = routes::json_config(settings.server.max_body_bytes);
-        let origins = state.origins.clone();
         let hub = state.actors.hub.clone();
         let mut server = HttpServer::new(move || {
-            let origins = origins.clone();
-            let cors = Cors::default()
-                .allowed_origin_fn(move |origin, head| {
-                    let host = head.headers().get("host").and_then(|h| h.to_str().ok());
-                    origin.to_str().is_ok_and(|origin| origins.allows(origin, host))
-                })
-                .allowed_methods(["GET", "POST"])
-                .allowed_header("content-type")
-                .max_age(3600);
             App::new()
                 .app_data(state.clone())
-                .app_data(json.clone())
-                .wrap(cors)
+                .wrap(cors(&state))
                 .wrap(security_headers())
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms").log_target("anime_chat::http"))
+                .wrap(access_log(state.proxies.clone()))
                 .configure(routes::configure)
         })
         // Shutdown is ours (see `run_until_stopped`): sessions must be told
@@ -95,6 +71,9 @@ impl Application {
         // the previous one is unacknowledged would wait for the peer's delayed
         // ACK, 20-40 ms on loopback, which was the whole p99 of a chat message.
         .tcp_nodelay(true)
+        // A request's head must arrive within this (its body is read within
+        // it too, see routes): slow clients do not hold connections.
+        .client_request_timeout(settings.server.request_timeout)
         // A WebSocket's request body stays open until the client hangs up,
         // and actix waits this long for that after the response ends: the
         // server must close TCP right after a close handshake (RFC 6455
@@ -105,7 +84,7 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
-        let (http, ws) = match tls_config(&settings.server)? {
+        let (http, ws) = match tls {
             Some(tls) => {
                 server = server.listen_rustls_0_23(listener, tls)?;
                 ("https", "wss")
@@ -149,6 +128,73 @@ impl Application {
         });
         server.await
     }
+}
+
+/// The actors and everything the handlers share.
+fn app_state(settings: &Settings, clients: KafkaClients, tls: bool) -> anyhow::Result<AppState> {
+    let max_connections = crate::limits::max_connections(&settings.server);
+    log::info!("accepting up to {max_connections} WebSocket connections");
+    let hub = HubSettings {
+        chat: settings.chat.clone(),
+        history: settings.history.clone(),
+        moderation: settings.moderation.clone(),
+        tokens: Tokens::new(identity_secret(&settings.server)),
+    };
+    let health = clients.health();
+    let actors = ChatHub::start(clients, hub).context("moderation.blocked_words holds an invalid pattern")?;
+    Ok(AppState {
+        metrics: crate::telemetry::recorder(),
+        health,
+        actors,
+        chat: settings.chat.clone(),
+        history: settings.history.clone(),
+        origins: OriginPolicy::new(&settings.server.allowed_origins),
+        proxies: TrustedProxies::new(&settings.server.trusted_proxies),
+        scheme: if tls { "https" } else { "http" },
+        admin_token: settings.server.admin_token.clone(),
+        conformance_echo: settings.server.conformance_echo,
+        connections: ConnectionLimits::new(max_connections, settings.server.max_connections_per_ip),
+        http_sends: std::sync::Arc::new(crate::limits::http_send_limiter(&settings.server)),
+        request_timeout: settings.server.request_timeout,
+        max_body_bytes: settings.server.max_body_bytes,
+    })
+}
+
+/// The configured identity secret, or one made now: then names do not
+/// survive a restart, and instances do not share them.
+fn identity_secret(server: &crate::config::ServerSettings) -> SecretString {
+    if !server.identity_secret.expose_secret().is_empty() {
+        return server.identity_secret.clone();
+    }
+    log::warn!(
+        "server.identity_secret (CHAT_IDENTITY_SECRET) is not set: using one made at startup. Names will not \
+         survive a restart, and other instances will not recognise this one's tokens."
+    );
+    let random: String = (0..2).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+    SecretString::from(random)
+}
+
+/// CORS for the page's own origin (as the browser sees it, through trusted
+/// proxies) and the configured ones.
+fn cors(state: &AppState) -> Cors {
+    let (origins, proxies, scheme) = (state.origins.clone(), state.proxies.clone(), state.scheme);
+    Cors::default()
+        .allowed_origin_fn(move |origin, head| {
+            let own = proxies.own_origin(head, scheme);
+            origin.to_str().is_ok_and(|origin| origins.allows(origin, own.as_deref()))
+        })
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers(["content-type", "authorization"])
+        .max_age(3600)
+}
+
+/// The access log: the client's real address, and the path without its
+/// query (a query may hold an identity token).
+fn access_log(proxies: TrustedProxies) -> Logger {
+    Logger::new("%{client}xi \"%{line}xi\" %s %b %Dms")
+        .custom_request_replace("client", move |req| proxies.client_addr(req.head()).to_string())
+        .custom_request_replace("line", |req| format!("{} {} {:?}", req.method(), req.path(), req.version()))
+        .log_target("anime_chat::http")
 }
 
 async fn shutdown_signal() {

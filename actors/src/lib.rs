@@ -48,10 +48,11 @@
 
 pub mod history;
 pub mod hub;
+pub mod identity;
 pub mod kafka;
 pub mod messages;
 pub mod metrics;
-pub mod names;
+pub mod moderation;
 pub mod outbox;
 pub mod presence;
 pub mod protocol;
@@ -59,7 +60,7 @@ pub mod session;
 pub mod settings;
 
 pub use history::History;
-pub use hub::{Chat, ChatHub};
+pub use hub::{Chat, ChatHub, HubSettings};
 pub use kafka::{KafkaConsumer, KafkaHealth, KafkaProducer, KafkaReader};
 pub use messages::Frame;
 pub use outbox::Outbox;

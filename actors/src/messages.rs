@@ -2,6 +2,7 @@
 //! in `lib.rs` shows who sends which. None carries a Kafka type: the Kafka
 //! actors translate partitions and offsets into rooms and sequence numbers.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use actix::prelude::*;
 use bytestring::ByteString;
 
 use crate::outbox::Outbox;
-use crate::protocol::{ChatRecord, Refusal};
+use crate::protocol::{ChatRecord, IdentityRecord, ModerationRecord, Refusal, Target};
 
 /// An encoded server frame. Cloning shares the bytes, so a broadcast encodes
 /// once and hands every session the same buffer.
@@ -45,8 +46,10 @@ impl Epoch {
 pub struct Entry {
     pub seq: Seq,
     pub record: Arc<ChatRecord>,
-    /// The `chat_message` frame.
+    /// The `chat_message` frame (without the text once removed).
     pub frame: Frame,
+    /// A moderator removed it.
+    pub deleted: bool,
 }
 
 impl Entry {
@@ -84,6 +87,10 @@ pub struct Join {
     pub outbox: Outbox,
     /// Which history to replay before live messages.
     pub history: HistoryStart,
+    /// The identity the client came back with (`?token=`), if any.
+    pub token: Option<String>,
+    /// The client's address (through trusted proxies).
+    pub address: IpAddr,
 }
 
 /// WsSession → ChatHub: the connection is gone.
@@ -107,8 +114,19 @@ pub struct Typing {
 pub enum Sender {
     /// A WebSocket session; its name is the one the hub gave it.
     Session(SessionId),
-    /// `POST /chat/send` with a name of the client's choosing.
-    Http { username: String },
+    /// `POST /chat/send` with a name of the client's choosing, and the
+    /// token of its identity when it has one.
+    Http { username: String, token: Option<String>, address: IpAddr },
+}
+
+/// WsSession → ChatHub: the session's user reports the message at `offset`.
+#[derive(Message)]
+#[rtype(result = "Result<(), Refusal>")]
+pub struct ReportMessage {
+    pub id: SessionId,
+    pub offset: Seq,
+    /// Why, in the reporter's words (already checked).
+    pub reason: String,
 }
 
 /// WsSession or HTTP → ChatHub: post a message to a room.
@@ -164,6 +182,22 @@ pub struct Assigned {
     pub epoch: Epoch,
 }
 
+/// KafkaConsumer → ChatHub: an identity was online (on any instance).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct IdentitySeen {
+    pub record: IdentityRecord,
+}
+
+/// KafkaConsumer → Moderation: a record of the moderation topic
+/// (`audit`: of the audit topic).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct ModerationReceived {
+    pub payload: Vec<u8>,
+    pub audit: bool,
+}
+
 /// KafkaConsumer → Presence: a record of the presence topic.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -183,12 +217,24 @@ pub struct PublishChat {
     pub payload: Vec<u8>,
 }
 
-/// Presence → KafkaProducer: write one presence record. Not awaited:
-/// presence is re-sent every interval.
+/// The topics beside the chat topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideTopic {
+    /// Who is online and typing (not awaited: re-sent every interval).
+    Presence,
+    /// Identities seen online (compacted by identity).
+    Identities,
+    /// Moderation state (compacted by what is moderated).
+    Moderation,
+    /// Moderators' actions, all of them.
+    Audit,
+}
+
+/// Presence, ChatHub or Moderation → KafkaProducer: write one record of a side topic.
 #[derive(Message)]
-#[rtype(result = "()")]
-pub struct PublishPresence {
-    /// Record key: the instance id.
+#[rtype(result = "Delivery")]
+pub struct PublishSide {
+    pub topic: SideTopic,
     pub key: String,
     pub payload: Vec<u8>,
 }
@@ -242,6 +288,15 @@ pub struct RoomPresence {
     pub remote_connections: usize,
     /// The first names online on every instance, alphabetically.
     pub users: Vec<String>,
+}
+
+/// Presence → ChatHub: names that came online, or went offline, on other
+/// instances (a name on two instances is in `joined` twice).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NamesElsewhere {
+    pub joined: Vec<String>,
+    pub left: Vec<String>,
 }
 
 /// Presence → ChatHub: someone on another instance is typing in `room`.
@@ -312,7 +367,7 @@ pub struct FetchMessages {
 /// A room's messages, oldest first.
 #[derive(Debug)]
 pub struct Page {
-    pub messages: Vec<(Seq, Arc<ChatRecord>)>,
+    pub messages: Vec<Entry>,
     /// False when some of the asked-for messages could not be recovered.
     pub recovered: bool,
     pub epoch: Epoch,
@@ -327,6 +382,74 @@ pub struct Locate {
     pub message_id: String,
     /// When the message was handed to Kafka (ms since the Unix epoch).
     pub sent_ms: i64,
+}
+
+// ---- Moderation ---------------------------------------------------------------
+
+/// Moderation → ChatHub and History: what a moderation record changed, in
+/// the topic's order.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct ModerationApplied {
+    pub change: Change,
+}
+
+/// One change of the moderation state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The message at `seq` of `room`, in the log `epoch`, is removed.
+    Deleted { epoch: Epoch, room: String, seq: Seq },
+    /// `target` may not post until `until_ms` (0: no longer muted).
+    Muted { target: Target, until_ms: i64 },
+    /// `target` is banned (or no longer).
+    Banned { target: Target, banned: bool },
+    /// `room` allows one message per identity every `seconds` (0: off).
+    SlowMode { room: String, seconds: u32 },
+}
+
+/// Admin or ChatHub → Moderation: record a moderation action (or a report).
+/// Answered once Kafka has it; every instance then applies it.
+#[derive(Message)]
+#[rtype(result = "Result<(), Refusal>")]
+pub struct Moderate {
+    pub record: ModerationRecord,
+}
+
+/// Admin → Moderation: mutes, bans and slow modes in force.
+#[derive(Message)]
+#[rtype(result = "ModerationState")]
+pub struct DescribeModeration;
+
+/// The answer to [`DescribeModeration`]: the records in force, newest first.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ModerationState {
+    pub mutes: Vec<ModerationRecord>,
+    pub bans: Vec<ModerationRecord>,
+    pub slow_mode: Vec<ModerationRecord>,
+}
+
+/// Admin → Moderation: the open reports, newest first.
+#[derive(Message)]
+#[rtype(result = "Vec<ReportSummary>")]
+pub struct ListReports;
+
+/// The reports of one message.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportSummary {
+    pub epoch: String,
+    pub room: String,
+    pub offset: Seq,
+    /// Reporters' identity ids, with their reasons and when.
+    pub reports: Vec<(String, String, i64)>,
+    /// The newest report's time (ms since the Unix epoch).
+    pub at_ms: i64,
+}
+
+/// Admin → Moderation: the newest `limit` moderators' actions, newest first.
+#[derive(Message)]
+#[rtype(result = "Vec<ModerationRecord>")]
+pub struct AuditTrail {
+    pub limit: usize,
 }
 
 // ---- History → KafkaReader ---------------------------------------------------------

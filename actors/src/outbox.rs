@@ -40,6 +40,7 @@ impl CloseReason {
     pub const SHUTDOWN: Self = Self { code: 1001, reason: "server shutting down" };
     pub const TOO_SLOW: Self = Self { code: 1008, reason: "not reading fast enough; reconnect with since" };
     pub const LOG_RECREATED: Self = Self { code: 1012, reason: "the chat log was recreated; reconnect" };
+    pub const BANNED: Self = Self { code: 1008, reason: "banned by a moderator" };
     pub const NOT_READY: Self = Self { code: 1013, reason: "the server is still connecting to Kafka; try again" };
 }
 

@@ -25,6 +25,10 @@ pub struct ChatSettings {
     pub rate_per_second: u32,
     /// Frames a connection may send in a burst above the sustained rate.
     pub rate_burst: u32,
+    /// Messages all connections of one client address may send per second,
+    /// sustained, and in a burst: a budget many connections cannot multiply.
+    pub address_rate_per_second: u32,
+    pub address_rate_burst: u32,
     /// Refused frames in a row (over the rate) after which the connection
     /// is closed with 1008.
     pub flood_close_after: u32,
@@ -54,6 +58,30 @@ pub struct ChatSettings {
     /// answered with the first attempt's outcome, never stored twice.
     #[serde(with = "humantime_serde")]
     pub retry_window: Duration,
+    /// An identity seen online within this long keeps its name: nobody else
+    /// is given it, and HTTP clients cannot post under it without its token.
+    #[serde(with = "humantime_serde")]
+    pub name_memory: Duration,
+}
+
+/// `[moderation]`: what is refused or masked in every message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationSettings {
+    /// Regular expressions (case-insensitive), matched against the text.
+    pub blocked_words: Vec<String>,
+    /// What happens to a message that matches one.
+    pub blocked_action: BlockedAction,
+}
+
+/// What happens to a message holding a blocked word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockedAction {
+    /// Refused with `blocked_text`.
+    Refuse,
+    /// Posted with each match replaced by asterisks.
+    Mask,
 }
 
 /// `[history]`: what joins and resumes replay, and the memory and Kafka
@@ -135,5 +163,37 @@ impl KafkaSettings {
     /// topic's name with `-presence`. Never holds chat messages.
     pub fn presence_topic(&self) -> String {
         format!("{}-presence", self.topic)
+    }
+
+    /// Identities seen online, so names stay theirs: `<topic>-identities`.
+    pub fn identities_topic(&self) -> String {
+        format!("{}-identities", self.topic)
+    }
+
+    /// Moderation state (compacted): `<topic>-moderation`.
+    pub fn moderation_topic(&self) -> String {
+        format!("{}-moderation", self.topic)
+    }
+
+    /// Every moderator's action, the audit trail: `<topic>-audit`.
+    pub fn audit_topic(&self) -> String {
+        format!("{}-audit", self.topic)
+    }
+
+    /// The side topics, each with one partition, and their configuration.
+    pub fn side_topics(&self) -> [(String, &'static [(&'static str, &'static str)]); 4] {
+        [
+            // Only minutes matter; small segments let retention act.
+            (self.presence_topic(), &[("retention.ms", "600000"), ("segment.ms", "60000")]),
+            // The latest record per identity, for a day.
+            (
+                self.identities_topic(),
+                &[("cleanup.policy", "compact,delete"), ("retention.ms", "86400000"), ("segment.ms", "3600000")],
+            ),
+            // The latest record per moderated thing, for ever.
+            (self.moderation_topic(), &[("cleanup.policy", "compact"), ("segment.ms", "3600000")]),
+            // Every action, for 90 days.
+            (self.audit_topic(), &[("retention.ms", "7776000000")]),
+        ]
     }
 }

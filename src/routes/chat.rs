@@ -1,9 +1,11 @@
 //! The chat over plain HTTP: posting (the original system's clients), the
 //! rooms with people online, and a room's messages.
 
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use actors::messages::{FetchMessages, ListRooms, SendChat, Sender};
+use actors::messages::{Entry, FetchMessages, ListRooms, SendChat, Sender};
 use actors::protocol::{normalize_text, normalize_username, validate_room, ErrorCode, Refusal};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -27,15 +29,12 @@ pub struct SendRequest {
     client_msg_id: Option<String>,
 }
 
-async fn send(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<SendRequest>,
-) -> Result<HttpResponse, ApiError> {
-    if state.http_sends.check_key(&super::ws::client_ip(&req)).is_err() {
+async fn send(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    let address = state.client_addr(&req);
+    if state.http_sends.check_key(&address).is_err() {
         return Err(Refusal::new(ErrorCode::RateLimited, "too many messages from your address; slow down").into());
     }
-    let body = body.into_inner();
+    let body: SendRequest = read_json(body, &state).await?;
     let username = normalize_username(&body.username)?;
     let text = normalize_text(&body.text, state.chat.max_text_chars)?;
     let room = body.room.unwrap_or_else(|| state.chat.default_room.clone());
@@ -44,7 +43,9 @@ async fn send(
         let limit = state.chat.max_client_msg_id_chars;
         return Err(Refusal::invalid_field(format!("client_msg_id is longer than {limit} characters")).into());
     }
-    let request = SendChat { sender: Sender::Http { username }, room, text, client_msg_id: body.client_msg_id };
+    let token = bearer(&req).map(str::to_owned);
+    let sender = Sender::Http { username, token, address };
+    let request = SendChat { sender, room, text, client_msg_id: body.client_msg_id };
     let posted = state.actors.hub.send(request).await.map_err(|_| hub_gone())??;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
@@ -56,12 +57,33 @@ async fn send(
     })))
 }
 
-/// `/chat/send` bodies that are not the expected JSON get a JSON error too.
-pub fn json_config(max_body_bytes: usize) -> web::JsonConfig {
-    web::JsonConfig::default().limit(max_body_bytes).error_handler(|err, _| {
-        let refusal = Refusal::new(ErrorCode::InvalidJson, format!("request body: {err}"));
-        actix_web::Error::from(ApiError::Refused(refusal))
-    })
+/// A request's JSON body, read within the request timeout: a client that
+/// trickles its body does not hold the connection. Not JSON, too large or
+/// too slow: a JSON error.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    mut body: web::Payload,
+    state: &AppState,
+) -> Result<T, ApiError> {
+    let read = async {
+        let mut bytes = web::BytesMut::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| Refusal::new(ErrorCode::InvalidJson, format!("request body: {e}")))?;
+            if bytes.len() + chunk.len() > state.max_body_bytes {
+                let limit = state.max_body_bytes;
+                return Err(Refusal::new(ErrorCode::InvalidJson, format!("request body over {limit} bytes")).into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Refusal::new(ErrorCode::InvalidJson, format!("request body: {e}")).into())
+    };
+    actix_web::rt::time::timeout(state.request_timeout, read).await.unwrap_or(Err(ApiError::SlowRequest))
+}
+
+/// The token of `Authorization: Bearer <token>`, if the request has one.
+pub(crate) fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(str::trim).filter(|token| !token.is_empty())
 }
 
 /// Rooms with people online, on every instance.
@@ -90,16 +112,20 @@ async fn messages(
     let (start, max) = history_start(query.since, query.epoch, query.limit, &state.history, "limit")?;
     let fetch = FetchMessages { room: room.clone(), start, max };
     let page = state.actors.history.send(fetch).await.map_err(|_| hub_gone())??;
-    let messages: Vec<serde_json::Value> = page
-        .messages
-        .iter()
-        .map(|(offset, record)| {
-            let mut message = json!(record.as_ref());
-            message["offset"] = json!(offset);
-            message
-        })
-        .collect();
+    let messages: Vec<serde_json::Value> = page.messages.iter().map(message_json).collect();
     let epoch = page.epoch.as_str();
     Ok(HttpResponse::Ok()
         .json(json!({"room": room, "messages": messages, "recovered": page.recovered, "epoch": epoch})))
+}
+
+/// A message as the HTTP API shows it: the record's value and its offset;
+/// a removed one without its text.
+pub(crate) fn message_json(entry: &Entry) -> serde_json::Value {
+    let mut message = json!(entry.record.as_ref());
+    message["offset"] = json!(entry.seq);
+    if entry.deleted {
+        message["text"] = json!("");
+        message["deleted"] = json!(true);
+    }
+    message
 }

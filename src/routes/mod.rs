@@ -4,6 +4,8 @@
 mod chat;
 mod ws;
 
+pub(crate) use chat::{bearer, message_json, read_json};
+
 use std::borrow::Cow;
 
 use actix_web::http::header;
@@ -16,9 +18,8 @@ use rust_embed::Embed;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::forwarded::TrustedProxies;
 use crate::origin::OriginPolicy;
-
-pub use chat::json_config;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -28,12 +29,27 @@ pub struct AppState {
     pub chat: ChatSettings,
     pub history: HistorySettings,
     pub origins: OriginPolicy,
+    /// Who may say who the client is.
+    pub proxies: TrustedProxies,
+    /// This server's own scheme (`https` when it terminates TLS).
+    pub scheme: &'static str,
     /// Empty when `/admin` is off.
-    pub admin_token: String,
+    pub admin_token: secrecy::SecretString,
     /// `/ws/echo` is served (a test aid).
     pub conformance_echo: bool,
     pub connections: crate::limits::ConnectionLimits,
     pub http_sends: std::sync::Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// How long a request body may take to arrive.
+    pub request_timeout: std::time::Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// The client's address: the peer, or who a trusted proxy says it serves.
+    pub fn client_addr(&self, req: &HttpRequest) -> std::net::IpAddr {
+        self.proxies.client_addr(req.head())
+    }
 }
 
 /// The browser page, compiled into the binary.

@@ -1,15 +1,18 @@
 //! The WebSocket upgrades: `/ws/chat`, and `/ws/echo` for the conformance
 //! suite when it is turned on.
 
+use std::net::IpAddr;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use actors::protocol::validate_room;
+use actors::hub::Admit;
+use actors::protocol::{validate_room, Refusal};
+use actors::session::Arrival;
 use serde::Deserialize;
 
-use super::{history_start, not_ready, parse_query, AppState};
+use super::{history_start, hub_gone, not_ready, parse_query, AppState};
 use crate::error::ApiError;
 use crate::limits::ConnectionPermit;
-use crate::origin::OriginPolicy;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws/chat", web::get().to(chat)).route("/ws/echo", web::get().to(echo));
@@ -22,7 +25,12 @@ struct ChatQuery {
     history: Option<usize>,
     since: Option<i64>,
     epoch: Option<String>,
+    /// The identity the client comes back with (from its last `welcome`).
+    token: Option<String>,
 }
+
+/// Longest token accepted: ours are about 120 characters.
+const MAX_TOKEN_CHARS: usize = 512;
 
 async fn chat(
     req: HttpRequest,
@@ -34,8 +42,12 @@ async fn chat(
     validate_room(&room).map_err(ApiError::from)?;
     let (history, _) =
         history_start(query.since, query.epoch, query.history, &state.history, "history").map_err(ApiError::from)?;
-    let permit = admit(&req, &state)?;
-    actors::session::serve(&req, stream, room, history, state.actors.hub.clone(), &state.chat, Box::new(permit))
+    if query.token.as_ref().is_some_and(|token| token.len() > MAX_TOKEN_CHARS) {
+        return Err(ApiError::from(Refusal::invalid_field("token is not one this chat issued")).into());
+    }
+    let (permit, address) = admit(&req, &state).await?;
+    let arrival = Arrival { room, history, token: query.token, address };
+    actors::session::serve(&req, stream, arrival, state.actors.hub.clone(), &state.chat, Box::new(permit))
 }
 
 async fn echo(
@@ -46,38 +58,36 @@ async fn echo(
     if !state.conformance_echo {
         return Err(ApiError::NotFound("/ws/echo is off; CHAT_CONFORMANCE_ECHO=1 turns it on").into());
     }
-    let permit = admit(&req, &state)?;
+    let (permit, _) = admit(&req, &state).await?;
     actors::session::serve_echo(&req, stream, &state.chat, Box::new(permit))
 }
 
 /// What every upgrade must pass: a ready server (a client welcomed before
 /// the consumer is assigned could miss what is written meanwhile), an
-/// allowed origin and a place under the connection limits.
-fn admit(req: &HttpRequest, state: &AppState) -> Result<ConnectionPermit, ApiError> {
+/// allowed origin, an address not banned and a place under the connection
+/// limits. Returns the place and the client's address.
+async fn admit(req: &HttpRequest, state: &AppState) -> Result<(ConnectionPermit, IpAddr), ApiError> {
     if let Some(reason) = not_ready(&state.health) {
         return Err(ApiError::NotReady(reason));
     }
-    check_origin(req, &state.origins)?;
-    state.connections.acquire(client_ip(req)).map_err(|refusal| {
-        log::warn!("too_many_connections: {}", refusal.message);
+    check_origin(req, state)?;
+    let address = state.client_addr(req);
+    state.actors.hub.send(Admit { address }).await.map_err(|_| hub_gone())??;
+    let permit = state.connections.acquire(address).map_err(|refusal| {
+        log::warn!("too_many_connections: {address}: {}", refusal.message);
         ApiError::from(refusal)
-    })
-}
-
-/// The peer's address. Behind a proxy every client shares the proxy's
-/// address, so limits per address should then be raised or enforced there.
-pub(super) fn client_ip(req: &HttpRequest) -> std::net::IpAddr {
-    req.peer_addr().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |addr| addr.ip())
+    })?;
+    Ok((permit, address))
 }
 
 /// Browsers always send `Origin` on a WebSocket upgrade; other clients may not.
-fn check_origin(req: &HttpRequest, origins: &OriginPolicy) -> Result<(), ApiError> {
+fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let Some(origin) = req.headers().get(header::ORIGIN).map(HeaderValue::to_str) else {
         return Ok(());
     };
     let origin = origin.unwrap_or_default();
-    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
-    if origins.allows(origin, host) {
+    let own = state.proxies.own_origin(req.head(), state.scheme);
+    if state.origins.allows(origin, own.as_deref()) {
         Ok(())
     } else {
         log::warn!("origin_not_allowed: WebSocket upgrade from {origin}");

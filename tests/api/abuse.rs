@@ -65,17 +65,12 @@ async fn a_burst_over_the_rate_is_refused_message_by_message_and_a_flood_is_clos
     assert_eq!(client.closed_with().await, 1008, "a sustained flood is closed");
 }
 
-/// Opens a WebSocket from the loopback address `source`; the upgrade's
-/// status and, when it succeeded, the socket (kept open by the caller).
-async fn connect_from(app: &TestApp, source: [u8; 4]) -> (u16, Option<impl Sized>) {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind(std::net::SocketAddr::from((source, 0))).unwrap();
-    let stream = socket.connect(app.addr).await.unwrap();
-    let url = format!("ws://{}/ws/chat", app.addr);
-    match tokio_tungstenite::client_async(url, stream).await {
-        Ok((socket, response)) => (response.status().as_u16(), Some(socket)),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (response.status().as_u16(), None),
-        Err(e) => panic!("upgrade failed: {e}"),
+/// The upgrade's status for a connection from `source`, and the client
+/// when it got in (kept open by the caller).
+async fn connect_from(app: &TestApp, source: [u8; 4]) -> (u16, Option<crate::helpers::Client>) {
+    match app.connect_from(source, "/ws/chat").await {
+        Ok(client) => (101, Some(client)),
+        Err(refused) => (refused.status, None),
     }
 }
 

@@ -16,7 +16,8 @@ async fn a_newcomer_gets_a_welcome_then_the_room_count() {
     let app = spawn_app().await;
     let url = format!("ws://{}/ws/chat", app.addr);
     let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let mut raw = crate::helpers::Client { socket, username: String::new(), epoch: String::new() };
+    let mut raw =
+        crate::helpers::Client { socket, username: String::new(), epoch: String::new(), token: String::new() };
 
     let welcome = raw.next().await;
     assert_eq!(welcome["type"], "welcome");

@@ -88,3 +88,22 @@ fn compose_wires_kafka_control_center_and_chat() {
         "chat's healthcheck asks /health"
     );
 }
+
+#[test]
+fn behind_the_scale_profiles_nginx_the_instances_trust_only_nginx_and_share_the_identity_secret() {
+    let compose = compose();
+    let nginx = service(&compose, "nginx");
+    let address = nginx["networks"]["default"]["ipv4_address"].as_str().expect("nginx has a fixed address");
+    let subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"].as_str().expect("a fixed subnet");
+    let net: ipnet::IpNet = subnet.parse().expect("the subnet is a CIDR");
+    assert!(net.contains(&address.parse::<std::net::IpAddr>().unwrap()), "{address} in {subnet}");
+    for name in ["chat", "chat2"] {
+        let env = environment(service(&compose, name));
+        assert!(env.contains(&format!("CHAT_TRUSTED_PROXIES={address}/32")), "{name} trusts nginx alone: {env:?}");
+        assert!(env.iter().any(|e| e.starts_with("CHAT_IDENTITY_SECRET=")), "{name} shares the identity secret");
+    }
+    let conf = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/nginx/chat.conf")).unwrap();
+    for header in ["X-Forwarded-For $proxy_add_x_forwarded_for", "X-Forwarded-Proto $scheme", "Host $http_host"] {
+        assert!(conf.contains(header), "nginx passes {header}");
+    }
+}

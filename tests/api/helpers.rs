@@ -39,8 +39,12 @@ pub fn test_settings() -> Settings {
     })
     .expect("test settings load");
     settings.kafka.partitions = 2;
+    settings.server.identity_secret = IDENTITY_SECRET.to_owned().into();
     settings
 }
+
+/// The identity secret every test server shares, as a real deployment's instances do.
+pub const IDENTITY_SECRET: &str = "tests-share-one-identity-secret";
 
 /// Starts a server on the real broker and waits until it is ready.
 pub async fn spawn_app() -> TestApp {
@@ -86,6 +90,12 @@ impl TestApp {
     /// Connects, or says how the server refused the upgrade.
     pub async fn try_connect(&self, path: &str) -> Result<Client, Refused> {
         Client::try_connect(&format!("ws://{}{path}", self.addr)).await
+    }
+
+    /// Connects from the loopback address `source` (127.0.x.y), as another
+    /// person on another machine would.
+    pub async fn connect_from(&self, source: [u8; 4], path: &str) -> Result<Client, Refused> {
+        Client::try_connect_from(self.addr, source, path, &[]).await
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
@@ -177,14 +187,18 @@ pub async fn wait_ready(addr: SocketAddr) {
     .await;
 }
 
-/// Configuration for tests that send bursts: no practical rate limit.
-pub const NO_RATE_LIMIT: &str = "[chat]\nrate_per_second = 100000\nrate_burst = 100000\n";
+/// Configuration for tests that send bursts: no practical rate limit, per
+/// connection or per address.
+pub const NO_RATE_LIMIT: &str = "[chat]\nrate_per_second = 100000\nrate_burst = 100000\n\
+    address_rate_per_second = 100000\naddress_rate_burst = 100000\n";
 
 /// Settings with [`NO_RATE_LIMIT`].
 pub fn unlimited_settings() -> Settings {
     let mut settings = test_settings();
     settings.chat.rate_per_second = 100_000;
     settings.chat.rate_burst = 100_000;
+    settings.chat.address_rate_per_second = 100_000;
+    settings.chat.address_rate_burst = 100_000;
     settings
 }
 
@@ -228,6 +242,7 @@ impl ServerProcess {
             .env("CHAT_CONFIG", config_file.path())
             .env("CHAT_ADDR", format!("127.0.0.1:{port}"))
             .env("CHAT_TOPIC", topic)
+            .env("CHAT_IDENTITY_SECRET", IDENTITY_SECRET)
             .env("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
             .env("RUST_LOG", std::env::var("TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .spawn()
@@ -275,6 +290,8 @@ pub struct Client {
     pub username: String,
     /// The log this connection's offsets belong to.
     pub epoch: String,
+    /// Brings this identity (and its name) back on the next connection.
+    pub token: String,
 }
 
 /// An upgrade the server refused: its status, `Retry-After` and JSON body.
@@ -299,7 +316,40 @@ impl Client {
 
     /// Connects, or says how the server refused the upgrade.
     pub async fn try_connect(url: &str) -> Result<Self, Refused> {
-        let (socket, _) = match tokio_tungstenite::connect_async(url).await {
+        Self::welcomed(tokio_tungstenite::connect_async(url).await, url).await
+    }
+
+    /// Connects to `addr` from the loopback address `source`, with extra
+    /// request `headers` (a forged `X-Forwarded-For`, say).
+    pub async fn try_connect_from(
+        addr: SocketAddr,
+        source: [u8; 4],
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, Refused> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::from((source, 0))).expect("bind the source address");
+        let stream = socket.connect(addr).await.expect("TCP connects");
+        let url = format!("ws://{addr}{path}");
+        let mut request = url.as_str().into_client_request().expect("a WebSocket request");
+        for (name, value) in headers {
+            let name =
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).expect("a header name");
+            request.headers_mut().insert(name, value.parse().expect("a header value"));
+        }
+        let connected = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await;
+        Self::welcomed(connected, &url).await
+    }
+
+    async fn welcomed(
+        connected: Result<
+            (WebSocketStream<MaybeTlsStream<TcpStream>>, tokio_tungstenite::tungstenite::handshake::client::Response),
+            tokio_tungstenite::tungstenite::Error,
+        >,
+        url: &str,
+    ) -> Result<Self, Refused> {
+        let (socket, _) = match connected {
             Ok(connected) => connected,
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -308,10 +358,11 @@ impl Client {
             }
             Err(e) => panic!("WebSocket upgrade to {url} failed: {e}"),
         };
-        let mut client = Client { socket, username: String::new(), epoch: String::new() };
+        let mut client = Client { socket, username: String::new(), epoch: String::new(), token: String::new() };
         let welcome = client.expect("welcome").await;
         client.username = welcome["username"].as_str().expect("welcome has a username").to_owned();
         client.epoch = welcome["epoch"].as_str().expect("welcome has an epoch").to_owned();
+        client.token = welcome["token"].as_str().expect("welcome has a token").to_owned();
         Ok(client)
     }
 

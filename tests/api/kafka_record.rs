@@ -21,12 +21,14 @@ async fn a_websocket_message_lands_in_the_topic_as_documented() {
 
     let value: Value = serde_json::from_slice(record.payload().unwrap()).unwrap();
     let fields: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(fields.len(), 6, "{value}");
+    assert_eq!(fields.len(), 8, "{value}");
     assert_eq!(value["type"], "chat_message");
     assert_eq!(value["message_id"], ack["message_id"]);
     assert_eq!(value["username"], client.username.as_str());
     assert_eq!(value["text"], "persist me");
     assert_eq!(value["room"], "record-room");
+    assert_eq!(value["verified"], true, "posted by a chat identity");
+    assert!(value["author"].as_str().is_some_and(|id| id.len() == 22), "the author's identity id: {value}");
     assert!(chrono::DateTime::parse_from_rfc3339(value["timestamp"].as_str().unwrap()).is_ok());
 
     let headers = record.headers().expect("headers");

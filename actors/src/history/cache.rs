@@ -147,6 +147,19 @@ impl RoomCache {
         self.entries.iter().rev().find(|e| e.record.message_id == message_id).map(|e| e.seq)
     }
 
+    /// Marks the message at `seq` removed, its frame replaced by the one
+    /// `without_text` makes of it; returns the change in bytes held.
+    pub fn remove_text(&mut self, seq: Seq, without_text: impl FnOnce(&Entry) -> crate::messages::Frame) -> isize {
+        let Ok(at) = self.entries.binary_search_by_key(&seq, |e| e.seq) else { return 0 };
+        let entry = &mut self.entries[at];
+        let before = entry.weight();
+        entry.frame = without_text(entry);
+        entry.deleted = true;
+        let delta = entry.weight() as isize - before as isize;
+        self.bytes = self.bytes.saturating_add_signed(delta);
+        delta
+    }
+
     /// Keeps the newest `max` messages; returns the bytes freed.
     pub fn trim(&mut self, max: usize) -> usize {
         let mut freed = 0;
@@ -176,8 +189,10 @@ mod tests {
             room: "lobby".into(),
             timestamp: "2026-11-25T12:00:00.000Z".into(),
             attempt: 1,
+            author: None,
+            verified: true,
         };
-        Entry { seq, record: Arc::new(record), frame: format!("frame {seq}").into() }
+        Entry { seq, record: Arc::new(record), frame: format!("frame {seq}").into(), deleted: false }
     }
 
     fn seqs(entries: &[Entry]) -> Vec<Seq> {
@@ -250,6 +265,19 @@ mod tests {
         assert!(cache.trim(2) > 0 && cache.bytes() < before);
         assert_eq!(complete(cache.after(1)), Some(vec![2, 3]));
         assert!(matches!(cache.after(0), After::Unknown));
+    }
+
+    #[test]
+    fn a_removed_message_keeps_its_place_without_its_text() {
+        let mut cache = RoomCache::default();
+        for seq in [1, 2] {
+            cache.push(entry(seq));
+        }
+        assert!(cache.remove_text(1, |_| "removed".into()) < 0);
+        let Some(entries) = cache.last(2) else { panic!("both held") };
+        assert_eq!((entries[0].deleted, &*entries[0].frame), (true, "removed"));
+        assert!(!entries[1].deleted);
+        assert_eq!(cache.remove_text(9, |_| "x".into()), 0, "not held: nothing to do");
     }
 
     #[test]

@@ -17,7 +17,7 @@
 
 mod cache;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,8 +28,8 @@ use tokio::sync::oneshot;
 use self::cache::{After, RoomCache};
 use crate::kafka::KafkaReader;
 use crate::messages::{
-    Appended, Entry, Epoch, EpochChanged, FetchMessages, HistoryStart, Locate, LocateRecord, Page, ReadError,
-    ReadRange, ReadRoom, Replay, RoomRead, Seq,
+    Appended, Change, Entry, Epoch, EpochChanged, FetchMessages, HistoryStart, Locate, LocateRecord, ModerationApplied,
+    Page, ReadError, ReadRange, ReadRoom, Replay, RoomRead, Seq,
 };
 use crate::outbox::Outbox;
 use crate::protocol::{ChatRecord, ErrorCode, Refusal, ServerFrame};
@@ -42,6 +42,8 @@ pub struct History {
     /// Rooms with a read in flight, and the requests waiting for it.
     waiting: HashMap<String, Vec<Waiter>>,
     epoch: Option<Epoch>,
+    /// Messages moderators removed, in any epoch: shown without their text.
+    removed: HashSet<(Epoch, String, Seq)>,
     reader: Addr<KafkaReader>,
     settings: HistorySettings,
 }
@@ -80,7 +82,15 @@ impl Waiter {
 
 impl History {
     pub fn new(reader: Addr<KafkaReader>, settings: HistorySettings) -> Self {
-        Self { caches: LruCache::unbounded(), bytes: 0, waiting: HashMap::new(), epoch: None, reader, settings }
+        Self {
+            caches: LruCache::unbounded(),
+            bytes: 0,
+            waiting: HashMap::new(),
+            epoch: None,
+            removed: HashSet::new(),
+            reader,
+            settings,
+        }
     }
 
     /// Resolves a start against the current epoch.
@@ -161,7 +171,7 @@ impl History {
             }
         };
         let (from, until, end) = (read.from, read.until, read.end);
-        let entries = self.entries(read.messages, &waiters);
+        let entries = self.entries(&room, read.messages, &waiters);
         // Covered requests are answered from the read and what the cache
         // holds past it, whether or not the read joins the cache's range.
         let mut merged = entries.clone();
@@ -193,7 +203,7 @@ impl History {
     }
 
     /// Messages read from Kafka as entries, their frames encoded once.
-    fn entries(&self, messages: Vec<(Seq, ChatRecord)>, waiters: &[Waiter]) -> Vec<Entry> {
+    fn entries(&self, room: &str, messages: Vec<(Seq, ChatRecord)>, waiters: &[Waiter]) -> Vec<Entry> {
         let Some(epoch) = &self.epoch else { return Vec::new() };
         let count = waiters
             .iter()
@@ -205,8 +215,12 @@ impl History {
         messages
             .into_iter()
             .map(|(seq, record)| {
-                let frame = ServerFrame::chat(&record, count, seq, epoch.as_str()).encode();
-                Entry { seq, record: Arc::new(record), frame }
+                let deleted = self.removed.contains(&(epoch.clone(), room.to_owned(), seq));
+                let frame = match deleted {
+                    true => ServerFrame::deleted(&record, count, seq, epoch.as_str()).encode(),
+                    false => ServerFrame::chat(&record, count, seq, epoch.as_str()).encode(),
+                };
+                Entry { seq, record: Arc::new(record), frame, deleted }
             })
             .collect()
     }
@@ -227,8 +241,7 @@ impl History {
                 outbox.release(frames, &[end], seen, Instant::now());
             }
             To::Page { reply } => {
-                let messages = entries.into_iter().map(|entry| (entry.seq, entry.record)).collect();
-                let _ = reply.send(Ok(Page { messages, recovered, epoch: epoch.clone() }));
+                let _ = reply.send(Ok(Page { messages: entries, recovered, epoch: epoch.clone() }));
             }
         }
     }
@@ -295,20 +308,21 @@ impl History {
                 After::Truncated(entries) => Some((entries, false)),
                 After::Unknown => None,
             };
-            if let Some((entries, recovered)) = page {
-                let messages = entries.into_iter().take(max).map(|entry| (entry.seq, entry.record)).collect();
-                return Box::pin(fut::ready(Ok(Page { messages, recovered, epoch })));
+            if let Some((mut entries, recovered)) = page {
+                entries.truncate(max);
+                return Box::pin(fut::ready(Ok(Page { messages: entries, recovered, epoch })));
             }
         }
         let range = ReadRange::Oldest { count: max, from: since.saturating_add(1) };
+        let room_of_page = room.clone();
         let read = self.reader.send(ReadRoom { room, range, deadline: Instant::now() + self.settings.read_deadline });
-        Box::pin(read.into_actor(self).map(move |result, _, _| {
+        Box::pin(read.into_actor(self).map(move |result, act, _| {
             let epoch = epoch.ok_or_else(|| Refusal::unavailable("the server is still connecting to Kafka"))?;
             let read = result
                 .map_err(|_| Refusal::unavailable("the history reader stopped"))?
                 .map_err(|e| Refusal::unavailable(format!("history could not be read: {e}")))?;
             let recovered = read.from <= since.saturating_add(1) && since < read.end;
-            let messages = read.messages.into_iter().map(|(seq, record)| (seq, Arc::new(record))).collect();
+            let messages = act.entries(&room_of_page, read.messages, &[]);
             Ok(Page { messages, recovered, epoch })
         }))
     }
@@ -398,6 +412,23 @@ impl Handler<EpochChanged> for History {
                 .into_iter()
                 .for_each(|waiter| self.fail(&room, waiter, &ReadError::Kafka("the log changed".into())));
         }
+    }
+}
+
+impl Handler<ModerationApplied> for History {
+    type Result = ();
+
+    /// A removed message keeps its place in history, without its text.
+    fn handle(&mut self, msg: ModerationApplied, _: &mut Self::Context) {
+        let Change::Deleted { epoch, room, seq } = msg.change else { return };
+        self.removed.insert((epoch.clone(), room.clone(), seq));
+        if self.epoch.as_ref() != Some(&epoch) {
+            return;
+        }
+        let Some(cache) = self.caches.peek_mut(&room) else { return };
+        let delta =
+            cache.remove_text(seq, |entry| ServerFrame::deleted(&entry.record, 0, seq, epoch.as_str()).encode());
+        self.bytes = self.bytes.saturating_add_signed(delta);
     }
 }
 

@@ -1,57 +1,92 @@
-//! `ChatHub`: the hub of all rooms. It owns membership and names, hands
-//! messages to the producer, and fans out every message the consumer reads,
-//! and every count, presence and typing notice, through each member's
+//! `ChatHub`: the hub of all rooms. It owns membership, identities and
+//! names, hands messages to the producer ([`posting`]), enforces moderation
+//! ([`rules`]), and fans out every message the consumer reads, and every
+//! count, presence, typing and moderation notice, through each member's
 //! [`Outbox`]. It never waits for a session: one too slow for its outbox's
 //! rule is dropped.
 
+mod names;
 mod outcomes;
+mod posting;
+mod rules;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use self::outcomes::{now_ms, Answer, Key, Outcomes, State};
+use self::names::NameBook;
+use self::outcomes::{now_ms, Outcomes};
+use self::rules::Rules;
 use crate::history::History;
+use crate::identity::{unique_name, Identity, Tokens};
 use crate::kafka::{ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer, KafkaReader};
 use crate::messages::{
-    Appended, Assigned, Delivery, Entry, Epoch, EpochChanged, Flush, Frame, Join, Leave, Leaving, Locate,
-    MemberChanged, Posted, PublishChat, RecordReceived, RemoteTyping, Replay, RoomPresence, SendChat, Sender, Seq,
-    SessionId, Shutdown, Typing, TypingStarted,
+    Appended, Assigned, Change, Entry, Epoch, EpochChanged, Flush, Frame, IdentitySeen, Join, Leave, Leaving,
+    MemberChanged, ModerationApplied, NamesElsewhere, PublishSide, RecordReceived, RemoteTyping, Replay, RoomPresence,
+    Seq, SessionId, Shutdown, SideTopic, Typing, TypingStarted,
 };
-use crate::names;
+use crate::moderation::Moderation;
 use crate::outbox::{CloseReason, Outbox};
 use crate::presence::{Presence, PresenceOutputs};
-use crate::protocol::{ChatRecord, ErrorCode, Refusal, ServerFrame};
-use crate::settings::{ChatSettings, HistorySettings};
+use crate::protocol::{ErrorCode, IdentityRecord, Refusal, ServerFrame, Target};
+use crate::settings::{ChatSettings, HistorySettings, ModerationSettings};
 
 /// Bursts queue in order here instead of parking their senders.
 const MAILBOX_CAPACITY: usize = 65_536;
 
 /// How often every outbox is checked for a session too slow while nothing
-/// new is pushed to it, and the retry window's old entries forgotten.
+/// new is pushed to it, and old retry, slow-mode and name entries forgotten.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Typing notices reach a room at most this often, all of them in one
+/// frame: a notice costs the hub O(1), not O(members).
+const TYPING_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Names in one typing frame.
+const TYPING_NAMES_MAX: usize = 10;
+
+/// Identities online here are announced again this often, so they keep
+/// their names on every instance while they stay.
+const STILL_HERE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Rooms with a `chat_connections` series of their own; the rest are
+/// counted together as `other`, so invented room names cannot grow the
+/// metric without bound.
+const LABELED_ROOMS_MAX: usize = 50;
 
 /// Recent message ids remembered per room, to recognise a retried message
 /// whose first attempt turned out stored after all.
 const RECENT_IDS: usize = 128;
+
+/// What the hub needs besides the Kafka clients.
+pub struct HubSettings {
+    pub chat: ChatSettings,
+    pub history: HistorySettings,
+    pub moderation: ModerationSettings,
+    pub tokens: Tokens,
+}
 
 /// The actors of one server, for the HTTP side.
 pub struct Chat {
     pub hub: Addr<ChatHub>,
     pub history: Addr<History>,
     pub presence: Addr<Presence>,
+    pub moderation: Addr<Moderation>,
     pub consumer: Addr<KafkaConsumer>,
     pub reader: Addr<KafkaReader>,
 }
 
 struct Member {
     room: String,
-    username: String,
+    identity: Identity,
+    address: IpAddr,
     outbox: Outbox,
     /// The room's count this session was last told, so a count update only
     /// goes to those whose number changed.
@@ -66,6 +101,8 @@ struct Room {
     remote: usize,
     /// Hashes of the room's latest message ids.
     recent: VecDeque<u64>,
+    /// Names that started typing since the room was last told.
+    typing: Vec<String>,
 }
 
 impl Room {
@@ -77,21 +114,33 @@ impl Room {
 pub struct ChatHub {
     members: HashMap<SessionId, Member>,
     rooms: HashMap<String, Room>,
-    names: HashSet<String>,
+    names: NameBook,
+    tokens: Tokens,
+    rules: Rules,
     /// The log's epoch; `None` until the consumer is assigned.
     epoch: Option<Epoch>,
     producer: Addr<KafkaProducer>,
     history: Addr<History>,
     presence: Addr<Presence>,
+    moderation: Addr<Moderation>,
     outcomes: Outcomes,
+    /// Sends per client address, over all of its connections.
+    address_budget: DefaultKeyedRateLimiter<IpAddr>,
+    /// Rooms with a metric series of their own.
+    labeled_rooms: HashSet<String>,
+    /// Sessions here in rooms without one.
+    other_rooms: usize,
     settings: ChatSettings,
 }
 
 impl ChatHub {
     /// Starts the hub with the actors it owns: the Kafka producer, consumer
-    /// and reader, the history and presence.
-    pub fn start(clients: KafkaClients, settings: ChatSettings, history: HistorySettings) -> Chat {
+    /// and reader, the history, presence and moderation. Fails on a blocked
+    /// word pattern that is not a valid regular expression.
+    pub fn start(clients: KafkaClients, settings: HubSettings) -> Result<Chat, regex::Error> {
+        let rules = Rules::new(&settings.moderation)?;
         let clients = Arc::new(clients);
+        let HubSettings { chat, history, tokens, .. } = settings;
         let mut owned = None;
         let hub = Self::create(|ctx| {
             ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
@@ -99,30 +148,45 @@ impl ChatHub {
             let producer = KafkaProducer::new(&clients).start();
             let reader = KafkaReader::new(clients.clone(), history.readers, history.max_pending_reads).start();
             let history = History::new(reader.clone(), history).start();
-            let outputs = PresenceOutputs { rooms: me.clone().recipient(), typing: me.clone().recipient() };
-            let presence =
-                Presence::new(outputs, producer.clone(), clients.instance_id.clone(), settings.clone()).start();
+            let outputs = vec![me.clone().recipient(), history.clone().recipient()];
+            let moderation = Moderation::new(producer.clone(), outputs).start();
+            let outputs = PresenceOutputs {
+                rooms: me.clone().recipient(),
+                typing: me.clone().recipient(),
+                names: me.clone().recipient(),
+            };
+            let presence = Presence::new(outputs, producer.clone(), clients.instance_id.clone(), chat.clone()).start();
             let outputs = ConsumerOutputs {
                 records: me.clone().recipient(),
-                assigned: me.recipient(),
+                assigned: me.clone().recipient(),
                 presence: presence.clone().recipient(),
+                identities: me.recipient(),
+                moderation: moderation.clone().recipient(),
             };
             let consumer = KafkaConsumer::new(clients.clone(), outputs, reader.clone()).start();
-            owned = Some((history.clone(), presence.clone(), consumer, reader));
+            owned = Some((history.clone(), presence.clone(), moderation.clone(), consumer, reader));
+            let per_second = NonZeroU32::new(chat.address_rate_per_second).unwrap_or(NonZeroU32::MIN);
+            let burst = NonZeroU32::new(chat.address_rate_burst).unwrap_or(NonZeroU32::MIN);
             Self {
                 members: HashMap::new(),
                 rooms: HashMap::new(),
-                names: HashSet::new(),
+                names: NameBook::default(),
+                tokens,
+                rules,
                 epoch: None,
                 producer,
                 history,
                 presence,
+                moderation,
                 outcomes: Outcomes::default(),
-                settings,
+                address_budget: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+                labeled_rooms: HashSet::new(),
+                other_rooms: 0,
+                settings: chat,
             }
         });
-        let (history, presence, consumer, reader) = owned.expect("the hub's constructor ran");
-        Chat { hub, history, presence, consumer, reader }
+        let (history, presence, moderation, consumer, reader) = owned.expect("the hub's constructor ran");
+        Ok(Chat { hub, history, presence, moderation, consumer, reader })
     }
 
     /// Pushes `frame` to every session of `room` but `skip`; drops those too slow.
@@ -148,7 +212,7 @@ impl ChatHub {
         let Some(member) = self.remove(id) else { return };
         log::warn!(
             "slow_consumer: {} has over {} or {:?} of frames queued; disconnected",
-            member.username,
+            member.identity.name,
             self.settings.outbound_max_bytes,
             self.settings.outbound_max_delay
         );
@@ -158,26 +222,52 @@ impl ChatHub {
 
     fn remove(&mut self, id: SessionId) -> Option<Member> {
         let member = self.members.remove(&id)?;
-        self.names.remove(&member.username);
+        self.names.release(&member.identity);
         if let Some(room) = self.rooms.get_mut(&member.room) {
             room.outboxes.remove(&id);
             if room.outboxes.is_empty() {
                 self.rooms.remove(&member.room);
             }
         }
-        self.count_connections(&member.room);
-        let left = MemberChanged { room: member.room.clone(), username: member.username.clone(), joined: false };
+        self.count_connections(&member.room, false);
+        let left = MemberChanged { room: member.room.clone(), username: member.identity.name.clone(), joined: false };
         self.presence.do_send(left);
         Some(member)
     }
 
-    fn count_connections(&self, room: &str) {
-        let here = self.rooms.get(room).map_or(0, |r| r.outboxes.len());
-        metrics::gauge!(crate::metrics::CONNECTIONS, "room" => room.to_owned()).set(here as f64);
+    /// Closes every session matching `target` (a ban takes effect at once).
+    fn close_matching(&mut self, target: &Target, reason: CloseReason) {
+        let matching: Vec<SessionId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| match target {
+                Target::Identity(id) => m.identity.id == *id,
+                Target::Address(address) => m.address.to_string() == *address,
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in matching {
+            if let Some(member) = self.remove(id) {
+                member.outbox.close(reason, true);
+            }
+        }
+    }
+
+    fn count_connections(&mut self, room: &str, joined: bool) {
+        if !self.labeled_rooms.contains(room) && self.labeled_rooms.len() < LABELED_ROOMS_MAX && joined {
+            self.labeled_rooms.insert(room.to_owned());
+        }
+        if self.labeled_rooms.contains(room) {
+            let here = self.rooms.get(room).map_or(0, |r| r.outboxes.len());
+            metrics::gauge!(crate::metrics::CONNECTIONS, "room" => room.to_owned()).set(here as f64);
+        } else {
+            self.other_rooms = if joined { self.other_rooms + 1 } else { self.other_rooms.saturating_sub(1) };
+            metrics::gauge!(crate::metrics::CONNECTIONS, "room" => "other").set(self.other_rooms as f64);
+        }
     }
 
     /// Checks every outbox for a session too slow with nothing new pushed,
-    /// and reports what is queued.
+    /// reports what is queued, and forgets what is old.
     fn sweep(&mut self) {
         let now = Instant::now();
         let mut queued = 0;
@@ -195,145 +285,72 @@ impl ChatHub {
         }
         metrics::gauge!(crate::metrics::OUTBOX_BYTES).set(queued as f64);
         self.outcomes.expire(now);
+        self.rules.forget(now);
+        self.names.forget(now_ms(), self.name_memory_ms());
+        self.address_budget.retain_recent();
     }
 
-    fn record(&self, username: String, room: String, text: String) -> ChatRecord {
-        ChatRecord {
-            message_id: uuid::Uuid::now_v7().to_string(),
-            username,
-            text,
-            room,
-            timestamp: now_rfc3339(),
-            attempt: 1,
+    /// Tells every room with new typists who is typing, in one frame.
+    fn tell_typing(&mut self) {
+        let due: Vec<(String, Vec<String>)> = self
+            .rooms
+            .iter_mut()
+            .filter(|(_, room)| !room.typing.is_empty())
+            .map(|(name, room)| (name.clone(), std::mem::take(&mut room.typing)))
+            .collect();
+        for (room, typists) in due {
+            let users: Vec<&str> = typists.iter().map(String::as_str).collect();
+            let frame = ServerFrame::Typing { room: &room, username: users[0], users: &users }.encode();
+            // Each typist sees the others: the page leaves its own name out.
+            self.fan_out(&room, &frame, None, None);
         }
     }
 
-    /// Hands `record` to the producer; its outcome goes to `reply`.
-    fn publish(&mut self, record: ChatRecord, reply: Reply, ctx: &mut Context<Self>) {
-        // A record holds only strings and integers: serializing cannot fail.
-        let payload = serde_json::to_vec(&record).expect("chat records serialize");
-        metrics::counter!(crate::metrics::MESSAGES_RECEIVED).increment(1);
-        let stored = self.producer.send(PublishChat { room: record.room.clone(), payload });
-        ctx.spawn(stored.into_actor(self).map(move |delivery, act, _| {
-            let delivery = delivery.unwrap_or_else(|e| match e {
-                MailboxError::Closed => Delivery::NotStored { reason: "the producer is not running".into() },
-                MailboxError::Timeout => Delivery::Unknown { reason: "the producer did not answer".into() },
-            });
-            let outcome = act.outcome(delivery, &record);
-            match reply {
-                Reply::Direct(answer) => drop(answer.send(outcome)),
-                Reply::Tracked(key, step) => act.outcomes.settle(&key, step, outcome),
-            }
-        }));
-    }
-
-    fn posted(&self, record: &ChatRecord, seq: Seq) -> Option<Posted> {
-        let epoch = self.epoch.clone()?;
-        Some(Posted { message_id: record.message_id.clone(), timestamp: record.timestamp.clone(), seq, epoch })
-    }
-
-    fn outcome(&self, delivery: Delivery, record: &ChatRecord) -> Result<Posted, Refusal> {
-        match delivery {
-            Delivery::Stored { seq } => {
-                self.posted(record, seq).ok_or_else(|| Refusal::unavailable("the server lost its Kafka assignment"))
-            }
-            Delivery::NotStored { reason } => {
-                log::warn!("kafka_unavailable: message {} not stored: {reason}", record.message_id);
-                Err(Refusal::unavailable("Kafka did not store the message; it was not sent"))
-            }
-            Delivery::Unknown { reason } => {
-                log::warn!("outcome_unknown: message {}: {reason}", record.message_id);
-                Err(Refusal::new(
-                    ErrorCode::OutcomeUnknown,
-                    "Kafka's answer was lost: the message may be stored. Send it again with the same \
-                     client_msg_id to learn which; it will not be posted twice",
-                )
-                .with_message_id(&record.message_id))
-            }
+    fn typing_in(&mut self, room: &str, username: String) {
+        let Some(room) = self.rooms.get_mut(room) else { return };
+        if room.typing.len() < TYPING_NAMES_MAX && !room.typing.contains(&username) {
+            room.typing.push(username);
         }
     }
 
-    /// A send with a `client_msg_id` seen before: the first attempt's
-    /// outcome, settling a lost one first.
-    fn retry(&mut self, key: Key, ctx: &mut Context<Self>) -> oneshot::Receiver<Result<Posted, Refusal>> {
-        let (answer, answered) = oneshot::channel();
-        let Some(attempt) = self.outcomes.get_mut(&key) else { return answered };
-        match &mut attempt.state {
-            State::Stored(posted) => drop(answer.send(Ok(posted.clone()))),
-            State::Pending(waiting) => waiting.push(answer),
-            State::Unknown => {
-                attempt.state = State::Pending(vec![answer]);
-                attempt.step += 1;
-                let step = attempt.step;
-                let record = attempt.record.clone();
-                let locate = Locate {
-                    room: record.room.clone(),
-                    message_id: record.message_id.clone(),
-                    sent_ms: attempt.sent_ms,
-                };
-                let search = self.history.send(locate);
-                ctx.spawn(
-                    search.into_actor(self).map(move |found, act, ctx| act.settle(key, step, record, found, ctx)),
-                );
+    /// The identity a joining client gets: its token's, unless the token is
+    /// not ours, was revoked, or its name went to someone else while it was
+    /// away; then a new one, and a notice saying why.
+    fn identify(&mut self, token: Option<&str>) -> (Identity, Option<Refusal>) {
+        let notice = |message: String| Some(Refusal::new(ErrorCode::InvalidToken, message));
+        let (returning, why) = match token.map(|token| self.tokens.verify(token)) {
+            None => (None, None),
+            Some(Err(e)) => (None, notice(format!("{e}; you have a new name"))),
+            Some(Ok(identity)) if self.rules.is_banned(Some(&identity.id), IpAddr::from([0, 0, 0, 0])) => {
+                (None, notice("that identity was banned; you have a new name".into()))
             }
-        }
-        answered
+            Some(Ok(identity)) if !self.name_is_free_for(&identity) => (
+                None,
+                notice(format!("{} was given to someone else while you were away; you have a new name", identity.name)),
+            ),
+            Some(Ok(identity)) => (Some(identity), None),
+        };
+        let identity = returning.unwrap_or_else(|| {
+            let (now, memory) = (now_ms(), self.name_memory_ms());
+            Identity::new(unique_name(|name| self.names.holder(name, now, memory).is_some()))
+        });
+        (identity, why)
     }
 
-    /// The search for a lost message is back: stored, or write it again.
-    fn settle(
-        &mut self,
-        key: Key,
-        step: u32,
-        mut record: ChatRecord,
-        found: Result<Result<Option<Seq>, Refusal>, MailboxError>,
-        ctx: &mut Context<Self>,
-    ) {
-        match found {
-            Ok(Ok(Some(seq))) => {
-                let outcome = self.posted(&record, seq).ok_or_else(|| Refusal::unavailable("no Kafka assignment"));
-                self.outcomes.settle(&key, step, outcome);
-            }
-            Ok(Ok(None)) => {
-                let Some(attempt) = self.outcomes.get_mut(&key).filter(|a| a.step == step) else { return };
-                record.attempt += 1;
-                attempt.record.attempt = record.attempt;
-                attempt.sent_ms = now_ms();
-                self.publish(record, Reply::Tracked(key, step), ctx);
-            }
-            Ok(Err(_)) | Err(_) => {
-                let lost =
-                    Refusal::new(ErrorCode::OutcomeUnknown, "the log could not be searched yet; try again shortly")
-                        .with_message_id(&record.message_id);
-                self.outcomes.settle(&key, step, Err(lost));
-            }
-        }
+    /// Tells every instance this identity is online: its name stays its own.
+    fn announce(&self, identity: &Identity) {
+        let record = IdentityRecord { id: identity.id.clone(), name: identity.name.clone(), seen_ms: now_ms() };
+        // A record holds only strings and an integer: serializing cannot fail.
+        let payload = serde_json::to_vec(&record).expect("identity records serialize");
+        self.producer.do_send(PublishSide { topic: SideTopic::Identities, key: identity.id.clone(), payload });
     }
 
-    /// A message with a lost outcome arrived: it is stored; tell its sender.
-    fn settle_seen(&mut self, record: &ChatRecord, seq: Seq) {
-        let Some(epoch) = self.epoch.clone() else { return };
-        let posted =
-            |r: &ChatRecord| Posted { message_id: r.message_id.clone(), timestamp: r.timestamp.clone(), seq, epoch };
-        let Some((session, posted)) = self.outcomes.seen(&record.message_id, posted) else { return };
-        let Some(member) = self.members.get(&session) else { return };
-        let ack = ServerFrame::Ack {
-            client_msg_id: None,
-            message_id: &posted.message_id,
-            offset: posted.seq,
-            epoch: posted.epoch.as_str(),
-        }
-        .encode();
-        if member.outbox.push(&ack, None, Instant::now()).is_err() {
-            self.evict(session);
+    fn still_here(&mut self) {
+        let ids: HashSet<&str> = self.names.here().collect();
+        for member in self.members.values().filter(|m| ids.contains(m.identity.id.as_str())) {
+            self.announce(&member.identity);
         }
     }
-}
-
-/// Where a publish's outcome goes.
-enum Reply {
-    Direct(Answer),
-    Tracked(Key, u32),
 }
 
 fn id_hash(message_id: &str) -> u64 {
@@ -347,6 +364,39 @@ impl Actor for ChatHub {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(SWEEP_INTERVAL, |act, _| act.sweep());
+        ctx.run_interval(TYPING_INTERVAL, |act, _| act.tell_typing());
+        ctx.run_interval(STILL_HERE_INTERVAL, |act, _| act.still_here());
+    }
+}
+
+/// HTTP → ChatHub: may a connection from `address` be upgraded?
+#[derive(Message)]
+#[rtype(result = "Result<(), Refusal>")]
+pub struct Admit {
+    pub address: IpAddr,
+}
+
+impl Handler<Admit> for ChatHub {
+    type Result = Result<(), Refusal>;
+
+    fn handle(&mut self, msg: Admit, _: &mut Self::Context) -> Self::Result {
+        if self.rules.is_banned(None, msg.address) {
+            return Err(Refusal::new(ErrorCode::Banned, "this address is banned from the chat"));
+        }
+        Ok(())
+    }
+}
+
+/// HTTP → ChatHub: the log's epoch now, if the consumer is assigned.
+#[derive(Message)]
+#[rtype(result = "Option<Epoch>")]
+pub struct CurrentEpoch;
+
+impl Handler<CurrentEpoch> for ChatHub {
+    type Result = Option<Epoch>;
+
+    fn handle(&mut self, _: CurrentEpoch, _: &mut Self::Context) -> Self::Result {
+        self.epoch.clone()
     }
 }
 
@@ -354,27 +404,39 @@ impl Handler<Join> for ChatHub {
     type Result = ();
 
     fn handle(&mut self, msg: Join, _: &mut Self::Context) {
-        let Join { id, room, outbox, history } = msg;
+        let Join { id, room, outbox, history, token, address } = msg;
         let Some(epoch) = self.epoch.clone() else {
             return outbox.close(CloseReason::NOT_READY, false);
         };
-        let username = names::unique_name(&self.names);
-        self.names.insert(username.clone());
+        let (identity, notice) = self.identify(token.as_deref());
+        self.names.claim(&identity);
+        self.announce(&identity);
         let members = self.rooms.entry(room.clone()).or_default();
         members.outboxes.insert(id, outbox.clone());
         let count = members.count();
-        let (now, session_id, timestamp) = (Instant::now(), id.to_string(), now_rfc3339());
-        let welcome =
-            ServerFrame::Welcome { username: &username, room: &room, session_id: &session_id, epoch: epoch.as_str() };
+        let (now, session_id, timestamp, token) =
+            (Instant::now(), id.to_string(), now_rfc3339(), self.tokens.issue(&identity));
+        let welcome = ServerFrame::Welcome {
+            username: &identity.name,
+            room: &room,
+            session_id: &session_id,
+            epoch: epoch.as_str(),
+            token: &token,
+        };
         let update = ServerFrame::ConnectionUpdate { active_connections: count, room: &room, timestamp: &timestamp };
-        // An empty outbox takes two frames: these cannot fail.
-        let _ = outbox.push(&welcome.encode(), None, now).and(outbox.push(&update.encode(), None, now));
+        let mut first = vec![welcome.encode(), update.encode()];
+        first.extend(notice.as_ref().map(|notice| ServerFrame::error(notice).encode()));
+        // An empty outbox takes these few frames: none can fail.
+        for frame in &first {
+            let _ = outbox.push(frame, None, now);
+        }
         // Live frames wait behind the replay from now on: no gap, no duplicate.
         outbox.hold();
-        log::debug!("{username} joined {room} ({id})");
-        self.presence.do_send(MemberChanged { room: room.clone(), username: username.clone(), joined: true });
-        self.members.insert(id, Member { room: room.clone(), username, outbox: outbox.clone(), known_count: count });
-        self.count_connections(&room);
+        log::debug!("{} joined {room} ({id})", identity.name);
+        self.presence.do_send(MemberChanged { room: room.clone(), username: identity.name.clone(), joined: true });
+        let member = Member { room: room.clone(), identity, address, outbox: outbox.clone(), known_count: count };
+        self.members.insert(id, member);
+        self.count_connections(&room, true);
         self.history.do_send(Replay { room, start: history, outbox, active_connections: count });
     }
 }
@@ -384,7 +446,7 @@ impl Handler<Leave> for ChatHub {
 
     fn handle(&mut self, msg: Leave, _: &mut Self::Context) {
         if let Some(member) = self.remove(msg.id) {
-            log::debug!("{} left {} ({})", member.username, member.room, msg.id);
+            log::debug!("{} left {} ({})", member.identity.name, member.room, msg.id);
         }
     }
 }
@@ -394,49 +456,18 @@ impl Handler<Typing> for ChatHub {
 
     fn handle(&mut self, msg: Typing, _: &mut Self::Context) {
         let Some(member) = self.members.get(&msg.id) else { return };
-        let (room, username) = (member.room.clone(), member.username.clone());
-        let frame = ServerFrame::Typing { room: &room, username: &username }.encode();
-        self.fan_out(&room, &frame, None, Some(msg.id));
+        let (room, username) = (member.room.clone(), member.identity.name.clone());
+        self.typing_in(&room, username.clone());
         self.presence.do_send(TypingStarted { room, username });
     }
 }
 
-impl Handler<SendChat> for ChatHub {
-    type Result = ResponseFuture<Result<Posted, Refusal>>;
+impl Handler<RemoteTyping> for ChatHub {
+    type Result = ();
 
-    fn handle(&mut self, msg: SendChat, ctx: &mut Self::Context) -> Self::Result {
-        let refused = |refusal: Refusal| -> Self::Result { Box::pin(async move { Err(refusal) }) };
-        if self.epoch.is_none() {
-            return refused(Refusal::unavailable("the server is still connecting to Kafka; try again shortly"));
-        }
-        let (username, sender, notify) = match &msg.sender {
-            Sender::Session(id) => match self.members.get(id) {
-                Some(member) => (member.username.clone(), format!("session:{id}"), Some(*id)),
-                None => return refused(Refusal::unavailable("the session is not in a room")),
-            },
-            Sender::Http { username } => (username.clone(), format!("http:{username}"), None),
-        };
-        let (answer, answered) = oneshot::channel();
-        let record = self.record(username, msg.room, msg.text);
-        match msg.client_msg_id {
-            Some(client_msg_id) => {
-                let key = Key { sender, client_msg_id };
-                if self.outcomes.get_mut(&key).is_some() {
-                    let answered = self.retry(key, ctx);
-                    return Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) });
-                }
-                let forget_at = Instant::now() + self.settings.retry_window;
-                self.outcomes.begin(key.clone(), record.clone(), notify, answer, forget_at);
-                self.publish(record, Reply::Tracked(key, 0), ctx);
-            }
-            None => self.publish(record, Reply::Direct(answer), ctx),
-        }
-        Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) })
+    fn handle(&mut self, msg: RemoteTyping, _: &mut Self::Context) {
+        self.typing_in(&msg.room, msg.username);
     }
-}
-
-fn gone() -> Refusal {
-    Refusal::unavailable("the chat hub stopped before Kafka answered")
 }
 
 impl Handler<RecordReceived> for ChatHub {
@@ -457,17 +488,56 @@ impl Handler<RecordReceived> for ChatHub {
             members.recent.push_back(id);
         }
         let count = self.rooms.get(&room).map_or(0, Room::count);
-        let frame = ServerFrame::chat(&record, count, seq, epoch.as_str()).encode();
+        // An instance that reads a message after its removal never shows it.
+        let frame = match self.rules.is_deleted(&epoch, &room, seq) {
+            true => ServerFrame::deleted(&record, count, seq, epoch.as_str()).encode(),
+            false => ServerFrame::chat(&record, count, seq, epoch.as_str()).encode(),
+        };
         let delivered = self.fan_out(&room, &frame, Some(seq), None);
         metrics::counter!(crate::metrics::MESSAGES_DELIVERED).increment(delivered as u64);
         if self.outcomes.is_open(&record.message_id) {
             self.settle_seen(&record, seq);
         }
-        self.history.do_send(Appended { room, entry: Entry { seq, record, frame } });
+        let deleted = self.rules.is_deleted(&epoch, &room, seq);
+        self.history.do_send(Appended { room, entry: Entry { seq, record, frame, deleted } });
         if let Some(sent_ms) = timestamp_ms {
             let seconds = (now_ms() - sent_ms).max(0) as f64 / 1000.0;
             metrics::histogram!(crate::metrics::END_TO_END_SECONDS).record(seconds);
         }
+    }
+}
+
+impl Handler<ModerationApplied> for ChatHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: ModerationApplied, _: &mut Self::Context) {
+        self.rules.apply(&msg.change);
+        match &msg.change {
+            Change::Deleted { epoch, room, seq } if Some(epoch) == self.epoch.as_ref() => {
+                let frame = ServerFrame::MessageDeleted { room, offset: *seq, epoch: epoch.as_str() }.encode();
+                self.fan_out(room, &frame, None, None);
+            }
+            Change::Banned { target, banned: true } => {
+                self.close_matching(target, CloseReason::BANNED);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Handler<IdentitySeen> for ChatHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: IdentitySeen, _: &mut Self::Context) {
+        self.names.seen(&msg.record);
+    }
+}
+
+impl Handler<NamesElsewhere> for ChatHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: NamesElsewhere, _: &mut Self::Context) {
+        self.names.elsewhere(&msg.joined, &msg.left);
     }
 }
 
@@ -519,15 +589,6 @@ impl Handler<RoomPresence> for ChatHub {
         for id in slow {
             self.evict(id);
         }
-    }
-}
-
-impl Handler<RemoteTyping> for ChatHub {
-    type Result = ();
-
-    fn handle(&mut self, msg: RemoteTyping, _: &mut Self::Context) {
-        let frame = ServerFrame::Typing { room: &msg.room, username: &msg.username }.encode();
-        self.fan_out(&msg.room, &frame, None, None);
     }
 }
 

@@ -173,6 +173,8 @@ mod tests {
             room: "lobby".into(),
             timestamp: "2026-11-25T12:00:00.000Z".into(),
             attempt: 1,
+            author: None,
+            verified: true,
         }
     }
 

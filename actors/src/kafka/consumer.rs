@@ -19,7 +19,10 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::reader::TopicLayout;
 use super::{blocking, chat_record, ensure_topics, partition_for, topic_id, KafkaClients, KafkaReader};
-use crate::messages::{Assigned, DescribeTopic, Epoch, PartitionInfo, PresenceReceived, RecordReceived, TopicOverview};
+use crate::messages::{
+    Assigned, DescribeTopic, Epoch, IdentitySeen, ModerationReceived, PartitionInfo, PresenceReceived, RecordReceived,
+    TopicOverview,
+};
 use crate::protocol::Refusal;
 
 /// Where the consumer hands what it reads.
@@ -27,6 +30,8 @@ pub struct ConsumerOutputs {
     pub records: Recipient<RecordReceived>,
     pub assigned: Recipient<Assigned>,
     pub presence: Recipient<PresenceReceived>,
+    pub identities: Recipient<IdentitySeen>,
+    pub moderation: Recipient<ModerationReceived>,
 }
 
 /// Owns the stream consumer. The read loop runs as a future of this actor,
@@ -44,6 +49,9 @@ pub struct KafkaConsumer {
 struct Assignment {
     epoch: Epoch,
     partitions: i32,
+    /// The end of each state topic when assigned: until the consumer has
+    /// read that far, moderation and names are not known yet.
+    catch_up: Vec<(String, i64)>,
 }
 
 impl KafkaConsumer {
@@ -103,9 +111,7 @@ impl Actor for KafkaConsumer {
         ctx.wait(assigned.into_actor(self).map(|assignment, act, ctx| {
             log::info!("consuming topic {} (epoch {})", act.clients.settings.topic, assignment.epoch.as_str());
             act.announce(&assignment);
-            // After the hub has the epoch in its mailbox: upgrades may come.
-            act.clients.health.set_consuming();
-            let read = read_loop(act.clients.clone(), act.outputs.clone(), act.partitions.clone());
+            let read = read_loop(act.clients.clone(), act.outputs.clone(), act.partitions.clone(), assignment.catch_up);
             ctx.spawn(read.into_actor(act));
             if act.clients.embedded_epoch.is_none() {
                 ctx.run_interval(act.clients.settings.health_interval, Self::check_epoch);
@@ -135,16 +141,36 @@ impl Handler<DescribeTopic> for KafkaConsumer {
     }
 }
 
-async fn read_loop(clients: Arc<KafkaClients>, outputs: Arc<ConsumerOutputs>, partitions: Arc<AtomicI32>) {
-    let chat_topic = clients.settings.topic.clone();
+/// Reads until the actor stops. Once every state topic is read to the end
+/// it had when assigned (and the hub has the epoch in its mailbox), the
+/// instance is ready: upgrades may come.
+async fn read_loop(
+    clients: Arc<KafkaClients>,
+    outputs: Arc<ConsumerOutputs>,
+    partitions: Arc<AtomicI32>,
+    mut catch_up: Vec<(String, i64)>,
+) {
+    let settings = &clients.settings;
+    let (chat, presence, identities) = (settings.topic.clone(), settings.presence_topic(), settings.identities_topic());
+    let (moderation, audit) = (settings.moderation_topic(), settings.audit_topic());
     loop {
+        if catch_up.is_empty() && !clients.health.is_consuming() {
+            clients.health.set_consuming();
+        }
         match clients.consumer.recv().await {
-            Ok(message) if message.topic() == chat_topic => {
-                on_chat_record(&clients, &outputs, partitions.load(Ordering::Relaxed), &message)
-            }
             Ok(message) => {
-                let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
-                outputs.presence.do_send(PresenceReceived { payload });
+                let topic = message.topic();
+                catch_up.retain(|(name, end)| name != topic || message.offset() + 1 < *end);
+                let payload = || message.payload().map(<[u8]>::to_vec).unwrap_or_default();
+                if topic == chat {
+                    on_chat_record(&clients, &outputs, partitions.load(Ordering::Relaxed), &message);
+                } else if topic == presence {
+                    outputs.presence.do_send(PresenceReceived { payload: payload() });
+                } else if topic == identities {
+                    on_identity_record(&outputs, &payload());
+                } else if topic == moderation || topic == audit {
+                    outputs.moderation.do_send(ModerationReceived { payload: payload(), audit: topic == audit });
+                }
             }
             // librdkafka reconnects by itself: errors are reports, not ends
             // (the producer's probe logs the outage once). Many may have
@@ -178,6 +204,14 @@ fn on_chat_record(clients: &KafkaClients, outputs: &ConsumerOutputs, partitions:
     }
 }
 
+fn on_identity_record(outputs: &ConsumerOutputs, payload: &[u8]) {
+    match serde_json::from_slice(payload) {
+        Ok(record) => outputs.identities.do_send(IdentitySeen { record }),
+        // A tombstone (empty value) or another writer's record: nothing to learn.
+        Err(e) => log::debug!("skipping identity record: {e}"),
+    }
+}
+
 fn skip(metric: &'static str, partition: i32, offset: i64, why: &str) {
     metrics::counter!(metric).increment(1);
     log::warn!("skipping chat record {partition}@{offset}: {why}");
@@ -187,15 +221,21 @@ fn skip(metric: &'static str, partition: i32, offset: i64, why: &str) {
 /// the presence topic from its beginning (it holds minutes, and stale
 /// entries are ignored). Creates the topics first if they are missing.
 async fn assign(clients: &Arc<KafkaClients>, start: Offset) -> Result<Assignment, KafkaError> {
-    let (chat_topic, presence_topic) = (clients.settings.topic.clone(), clients.settings.presence_topic());
-    let mut chat = partition_ids(clients, &chat_topic).await?;
-    let mut presence = partition_ids(clients, &presence_topic).await?;
-    if chat.is_empty() || presence.is_empty() {
+    let chat_topic = clients.settings.topic.clone();
+    let side: Vec<String> = clients.settings.side_topics().into_iter().map(|(name, _)| name).collect();
+    let (mut chat, mut missing) = (partition_ids(clients, &chat_topic).await?, false);
+    for topic in &side {
+        missing |= partition_ids(clients, topic).await?.is_empty();
+    }
+    if chat.is_empty() || missing {
         ensure_topics(&clients.admin, &clients.settings).await?;
         chat = partition_ids(clients, &chat_topic).await?;
-        presence = partition_ids(clients, &presence_topic).await?;
+        missing = false;
+        for topic in &side {
+            missing |= partition_ids(clients, topic).await?.is_empty();
+        }
     }
-    if chat.is_empty() || presence.is_empty() {
+    if chat.is_empty() || missing {
         // A topic just created may take a moment to show up in metadata.
         return Err(KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownTopicOrPartition));
     }
@@ -215,12 +255,18 @@ async fn assign(clients: &Arc<KafkaClients>, start: Offset) -> Result<Assignment
             };
             list.add_partition_offset(&chat_topic, *partition, at)?;
         }
-        for partition in presence {
-            list.add_partition_offset(&presence_topic, partition, Offset::Beginning)?;
+        // The side topics hold state (or minutes of presence): read whole.
+        let mut catch_up = Vec::new();
+        for topic in &side {
+            list.add_partition_offset(topic, 0, Offset::Beginning)?;
+            let (low, high) = task.consumer.fetch_watermarks(topic, 0, timeout)?;
+            if high > low && topic != &task.settings.presence_topic() {
+                catch_up.push((topic.clone(), high));
+            }
         }
         task.consumer.assign(&list)?;
         let partitions = i32::try_from(chat.len()).unwrap_or(i32::MAX);
-        Ok(Assignment { epoch, partitions })
+        Ok(Assignment { epoch, partitions, catch_up })
     })
     .await
 }

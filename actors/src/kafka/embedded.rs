@@ -24,13 +24,15 @@ impl EmbeddedKafka {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (brokers, topic, partitions) = (settings.embedded.brokers, settings.topic.clone(), settings.partitions);
-        let presence_topic = settings.presence_topic();
+        let side_topics: Vec<String> = settings.side_topics().into_iter().map(|(name, _)| name).collect();
         thread::Builder::new()
             .name("embedded-kafka".into())
             .spawn(move || {
                 let cluster = MockCluster::new(brokers).and_then(|cluster| {
                     cluster.create_topic(&topic, partitions, 1)?;
-                    cluster.create_topic(&presence_topic, 1, 1)?;
+                    for side in &side_topics {
+                        cluster.create_topic(side, 1, 1)?;
+                    }
                     Ok(cluster)
                 });
                 match cluster {

@@ -156,23 +156,19 @@ fn merged(base: &BTreeMap<String, String>, overrides: &BTreeMap<String, String>)
     all
 }
 
-/// Presence records only matter for a few intervals; a short retention keeps
-/// the topic small, and small segments let retention act.
-const PRESENCE_TOPIC_CONFIG: [(&str, &str); 2] = [("retention.ms", "600000"), ("segment.ms", "60000")];
-
-/// Creates the chat and presence topics unless they already exist.
+/// Creates the chat topic and the side topics unless they already exist.
 pub(crate) async fn ensure_topics(
     admin: &AdminClient<ChatContext>,
     settings: &KafkaSettings,
 ) -> Result<(), KafkaError> {
     let replication = || TopicReplication::Fixed(settings.replication_factor);
-    let presence_topic = settings.presence_topic();
-    let chat = NewTopic::new(&settings.topic, settings.partitions, replication());
-    let presence = PRESENCE_TOPIC_CONFIG
-        .iter()
-        .fold(NewTopic::new(&presence_topic, 1, replication()), |topic, (k, v)| topic.set(k, v));
+    let side = settings.side_topics();
+    let mut topics = vec![NewTopic::new(&settings.topic, settings.partitions, replication())];
+    for (name, config) in &side {
+        topics.push(config.iter().fold(NewTopic::new(name, 1, replication()), |topic, (k, v)| topic.set(k, v)));
+    }
     let options = AdminOptions::new().request_timeout(Some(settings.request_timeout));
-    let results = admin.create_topics([&chat, &presence], &options).await?;
+    let results = admin.create_topics(&topics, &options).await?;
     for result in results {
         match result {
             Ok(name) => log::info!("created topic {name}"),

@@ -11,13 +11,15 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use tokio::sync::oneshot;
 
 use super::{blocking, ChatContext, KafkaClients, KafkaHealth};
-use crate::messages::{Delivery, Flush, PublishChat, PublishPresence};
+use crate::messages::{Delivery, Flush, PublishChat, PublishSide, SideTopic};
 
 /// Headers every chat record carries, so Control Center and the console
 /// tools can show what a record is and who wrote it.
 pub const CONTENT_TYPE: &str = "application/json";
 pub const SCHEMA: &str = "chat_message/v1";
 pub const PRESENCE_SCHEMA: &str = "presence/v1";
+pub const IDENTITY_SCHEMA: &str = "identity/v1";
+pub const MODERATION_SCHEMA: &str = "moderation/v1";
 
 /// Mailbox size: a burst of sends waits here rather than parking senders,
 /// which would not keep their order.
@@ -27,9 +29,9 @@ const MAILBOX_CAPACITY: usize = 65_536;
 pub struct KafkaProducer {
     producer: Arc<ThreadedProducer<ChatContext>>,
     topic: String,
-    presence_topic: String,
     headers: OwnedHeaders,
-    presence_headers: OwnedHeaders,
+    /// Each side topic's name and headers.
+    side: [(SideTopic, String, OwnedHeaders); 4],
     health: KafkaHealth,
     probe_interval: Duration,
     probe_timeout: Duration,
@@ -46,9 +48,13 @@ impl KafkaProducer {
         Self {
             producer: clients.producer.clone(),
             topic: clients.settings.topic.clone(),
-            presence_topic: clients.settings.presence_topic(),
             headers: headers(SCHEMA),
-            presence_headers: headers(PRESENCE_SCHEMA),
+            side: [
+                (SideTopic::Presence, clients.settings.presence_topic(), headers(PRESENCE_SCHEMA)),
+                (SideTopic::Identities, clients.settings.identities_topic(), headers(IDENTITY_SCHEMA)),
+                (SideTopic::Moderation, clients.settings.moderation_topic(), headers(MODERATION_SCHEMA)),
+                (SideTopic::Audit, clients.settings.audit_topic(), headers(MODERATION_SCHEMA)),
+            ],
             health: clients.health.clone(),
             probe_interval: clients.settings.health_interval,
             probe_timeout: clients.settings.request_timeout,
@@ -130,11 +136,16 @@ impl Handler<PublishChat> for KafkaProducer {
     }
 }
 
-impl Handler<PublishPresence> for KafkaProducer {
-    type Result = ();
+impl Handler<PublishSide> for KafkaProducer {
+    type Result = ResponseFuture<Delivery>;
 
-    fn handle(&mut self, msg: PublishPresence, _: &mut Self::Context) {
-        // Presence is soft state, re-sent every interval: its outcome is not awaited.
-        drop(self.enqueue(&self.presence_topic, &msg.key, &msg.payload, &self.presence_headers));
+    fn handle(&mut self, msg: PublishSide, _: &mut Self::Context) -> Self::Result {
+        let Some((_, topic, headers)) = self.side.iter().find(|(side, _, _)| *side == msg.topic) else {
+            return Box::pin(async { Delivery::NotStored { reason: "no such topic".into() } });
+        };
+        let delivered = self.enqueue(topic, &msg.key, &msg.payload, headers);
+        Box::pin(async move {
+            delivered.await.unwrap_or_else(|_| Delivery::Unknown { reason: "the producer stopped".into() })
+        })
     }
 }

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use self::directory::Directory;
+use self::directory::{Changed, Directory};
 use crate::kafka::KafkaProducer;
 use crate::messages::{
-    Leaving, ListRooms, MemberChanged, PresenceReceived, PublishPresence, RemoteTyping, RoomCount, RoomPresence,
-    TypingStarted,
+    Leaving, ListRooms, MemberChanged, NamesElsewhere, PresenceReceived, PublishSide, RemoteTyping, RoomCount,
+    RoomPresence, SideTopic, TypingStarted,
 };
 use crate::protocol::PresenceRecord;
 use crate::settings::ChatSettings;
@@ -31,16 +31,32 @@ pub const PRESENCE_NAMES_MAX: usize = 50;
 /// A typing notice older than this when it arrives is not shown.
 const TYPING_FRESHNESS_MS: i64 = 5_000;
 
+/// A snapshot record's rooms stay under this many bytes of names: Kafka
+/// refuses messages over 1 MiB by default, and an instance may hold 20,000
+/// people. A larger snapshot goes in several records.
+const SNAPSHOT_PART_BYTES: usize = 200 * 1024;
+
 /// Where presence tells what it learns.
 pub struct PresenceOutputs {
     pub rooms: Recipient<RoomPresence>,
     pub typing: Recipient<RemoteTyping>,
+    pub names: Recipient<NamesElsewhere>,
+}
+
+/// The parts of one instance's snapshot received so far.
+struct Parts {
+    timestamp_ms: i64,
+    parts: u32,
+    received: HashSet<u32>,
+    rooms: BTreeMap<String, Vec<String>>,
 }
 
 /// Local names by room, the other instances' directory, and what is due.
 pub struct Presence {
     local: HashMap<String, BTreeSet<String>>,
     directory: Directory,
+    /// Snapshots of other instances still missing parts.
+    partial: HashMap<String, Parts>,
     /// Rooms whose people changed since they were last told.
     dirty: HashSet<String>,
     /// This instance's snapshot changed since it was last published.
@@ -61,6 +77,7 @@ impl Presence {
         Self {
             local: HashMap::new(),
             directory: Directory::default(),
+            partial: HashMap::new(),
             dirty: HashSet::new(),
             changed: false,
             outputs,
@@ -85,15 +102,50 @@ impl Presence {
 
     fn publish_snapshot(&mut self) {
         self.changed = false;
-        let rooms: BTreeMap<String, Vec<String>> =
-            self.local.iter().map(|(room, names)| (room.clone(), names.iter().cloned().collect())).collect();
-        self.publish(&PresenceRecord::Snapshot { instance: self.instance_id.clone(), rooms, timestamp_ms: now_ms() });
+        let parts = split(&self.local, SNAPSHOT_PART_BYTES);
+        let (timestamp_ms, count) = (now_ms(), u32::try_from(parts.len()).unwrap_or(u32::MAX));
+        for (part, rooms) in (0..).zip(parts) {
+            let instance = self.instance_id.clone();
+            self.publish(&PresenceRecord::Snapshot { instance, rooms, timestamp_ms, part, parts: count });
+        }
     }
 
     fn publish(&self, record: &PresenceRecord) {
         // A record holds only strings and integers: serializing cannot fail.
         let payload = serde_json::to_vec(record).expect("presence records serialize");
-        self.producer.do_send(PublishPresence { key: self.instance_id.clone(), payload });
+        self.producer.do_send(PublishSide { topic: SideTopic::Presence, key: self.instance_id.clone(), payload });
+    }
+
+    /// Collects a snapshot's parts; applies the whole once it has them all.
+    fn on_snapshot(&mut self, instance: String, rooms: BTreeMap<String, Vec<String>>, at: (i64, u32, u32)) {
+        let (timestamp_ms, part, parts) = at;
+        let pending = self.partial.entry(instance.clone()).or_insert_with(|| Parts {
+            timestamp_ms,
+            parts,
+            received: HashSet::new(),
+            rooms: BTreeMap::new(),
+        });
+        if pending.timestamp_ms != timestamp_ms {
+            // A newer snapshot started: the older one's missing parts will not come.
+            *pending = Parts { timestamp_ms, parts, received: HashSet::new(), rooms: BTreeMap::new() };
+        }
+        pending.received.insert(part);
+        for (room, names) in rooms {
+            pending.rooms.entry(room).or_default().extend(names);
+        }
+        if pending.received.len() < usize::try_from(pending.parts).unwrap_or(usize::MAX) {
+            return;
+        }
+        let Some(whole) = self.partial.remove(&instance) else { return };
+        let changed = self.directory.apply(&instance, whole.rooms, Instant::now());
+        self.changed_elsewhere(changed);
+    }
+
+    fn changed_elsewhere(&mut self, changed: Changed) {
+        self.dirty.extend(changed.rooms);
+        if !changed.joined.is_empty() || !changed.left.is_empty() {
+            self.outputs.names.do_send(NamesElsewhere { joined: changed.joined, left: changed.left });
+        }
     }
 
     fn on_record(&mut self, record: PresenceRecord) {
@@ -101,8 +153,8 @@ impl Presence {
         match record {
             PresenceRecord::Snapshot { instance, .. } if instance == self.instance_id => {}
             PresenceRecord::Snapshot { timestamp_ms, .. } if !fresh(timestamp_ms, self.ttl_ms()) => {}
-            PresenceRecord::Snapshot { instance, rooms, .. } => {
-                self.dirty.extend(self.directory.apply(&instance, rooms, Instant::now()));
+            PresenceRecord::Snapshot { instance, rooms, timestamp_ms, part, parts } => {
+                self.on_snapshot(instance, rooms, (timestamp_ms, part, parts));
             }
             PresenceRecord::Typing { instance, room, username, timestamp_ms } => {
                 if instance != self.instance_id && fresh(timestamp_ms, TYPING_FRESHNESS_MS) {
@@ -130,7 +182,7 @@ impl Actor for Presence {
         ctx.run_interval(self.settings.presence_interval, |act, _| {
             act.publish_snapshot();
             let gone = act.directory.expire(Instant::now(), act.settings.presence_ttl);
-            act.dirty.extend(gone);
+            act.changed_elsewhere(gone);
         });
     }
 }
@@ -206,6 +258,49 @@ impl Handler<Leaving> for Presence {
     }
 }
 
+/// Rooms and their names in parts of at most `budget` bytes of names (a
+/// room too large for one part is split across several). Always one part at
+/// least: an empty one says the instance has nobody.
+fn split(local: &HashMap<String, BTreeSet<String>>, budget: usize) -> Vec<BTreeMap<String, Vec<String>>> {
+    let mut parts = vec![BTreeMap::new()];
+    let mut used = 0;
+    for (room, names) in local {
+        for name in names {
+            // Quotes, a comma and the room's key if it is new to the part.
+            let cost = name.len() + 3 + room.len();
+            if used + cost > budget && used > 0 {
+                parts.push(BTreeMap::new());
+                used = 0;
+            }
+            used += cost;
+            if let Some(part) = parts.last_mut() {
+                part.entry(room.clone()).or_insert_with(Vec::new).push(name.clone());
+            }
+        }
+    }
+    parts
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_snapshot_is_split_into_parts_that_fit_a_kafka_message() {
+        let mut local: HashMap<String, BTreeSet<String>> = HashMap::new();
+        local.insert("lobby".into(), (0..20_000).map(|i| format!("Azure Ronin {i}")).collect());
+        local.insert("quiet".into(), BTreeSet::from(["Neon Oni".to_string()]));
+        let parts = split(&local, SNAPSHOT_PART_BYTES);
+        assert!(parts.len() > 1);
+        for part in &parts {
+            assert!(serde_json::to_vec(part).unwrap().len() < 256 * 1024);
+        }
+        let names: usize = parts.iter().flat_map(|p| p.values()).map(Vec::len).sum();
+        assert_eq!(names, 20_001, "every name in some part, once");
+        assert_eq!(split(&HashMap::new(), SNAPSHOT_PART_BYTES), vec![BTreeMap::new()], "nobody: one empty part");
+    }
 }

@@ -13,6 +13,21 @@ pub enum ClientCommand {
     Chat { text: String, client_msg_id: Option<String> },
     /// Tell the others in the room that this user is typing.
     Typing,
+    /// Report the room's message at `offset` to the moderators.
+    Report { offset: i64, reason: String },
+}
+
+/// Longest reason a report may give.
+pub const MAX_REPORT_REASON_CHARS: usize = 200;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportIn {
+    #[serde(rename = "type")]
+    _type: String,
+    offset: i64,
+    #[serde(default)]
+    reason: String,
 }
 
 /// Limits that client input is checked against.
@@ -47,11 +62,28 @@ pub fn parse_client_frame(raw: &str, limits: InputLimits) -> Result<ClientComman
         None => Err(named(Refusal::new(ErrorCode::InvalidJson, "frame needs a string \"type\""))),
         Some("chat_message") => parse_chat(value.clone(), limits).map_err(named),
         Some("typing") if object.len() == 1 => Ok(ClientCommand::Typing),
+        Some("report") => parse_report(value.clone()),
         Some("typing") => Err(Refusal::new(ErrorCode::InvalidField, "typing takes no fields")),
         Some(other) => {
             Err(named(Refusal::new(ErrorCode::UnknownType, format!("unknown frame type \"{}\"", truncate(other, 40)))))
         }
     }
+}
+
+fn parse_report(value: Value) -> Result<ClientCommand, Refusal> {
+    let frame: ReportIn =
+        serde_json::from_value(value).map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("report: {e}")))?;
+    if frame.offset < 0 {
+        return Err(Refusal::invalid_field("report: offset must be a message's offset"));
+    }
+    let reason: String = frame.reason.chars().filter(|c| !c.is_control()).collect();
+    let reason = reason.trim();
+    if reason.chars().count() > MAX_REPORT_REASON_CHARS {
+        return Err(Refusal::invalid_field(format!(
+            "report: reason is longer than {MAX_REPORT_REASON_CHARS} characters"
+        )));
+    }
+    Ok(ClientCommand::Report { offset: frame.offset, reason: reason.to_owned() })
 }
 
 fn parse_chat(value: Value, limits: InputLimits) -> Result<ClientCommand, Refusal> {
@@ -107,11 +139,13 @@ pub fn validate_room(room: &str) -> Result<(), Refusal> {
 /// Longest username accepted over HTTP.
 pub const MAX_USERNAME_CHARS: usize = 40;
 
-/// An HTTP client's username is 1 to 40 printable characters after trimming.
+/// An HTTP client's username is 1 to 40 printable characters after
+/// trimming, none of them invisible or reordering text.
 pub fn normalize_username(username: &str) -> Result<String, Refusal> {
     let trimmed = username.trim();
     let chars = trimmed.chars().count();
-    if chars == 0 || chars > MAX_USERNAME_CHARS || trimmed.chars().any(char::is_control) {
+    let hidden = crate::identity::has_hidden_characters(trimmed);
+    if chars == 0 || chars > MAX_USERNAME_CHARS || trimmed.chars().any(char::is_control) || hidden {
         return Err(Refusal::new(
             ErrorCode::InvalidUsername,
             format!("username must be 1 to {MAX_USERNAME_CHARS} printable characters"),
@@ -162,6 +196,18 @@ mod tests {
     }
 
     #[test]
+    fn accepts_reports_with_a_short_reason() {
+        assert_eq!(
+            parse_client_frame(r#"{"type":"report","offset":7,"reason":" spam\u0007 "}"#, LIMITS),
+            Ok(ClientCommand::Report { offset: 7, reason: "spam".into() })
+        );
+        assert_eq!(refusal(r#"{"type":"report","offset":-1}"#).code, ErrorCode::InvalidField);
+        assert_eq!(refusal(r#"{"type":"report"}"#).code, ErrorCode::InvalidField);
+        let long = format!(r#"{{"type":"report","offset":1,"reason":"{}"}}"#, "x".repeat(201));
+        assert_eq!(refusal(&long).code, ErrorCode::InvalidField);
+    }
+
+    #[test]
     fn accepts_typing() {
         assert_eq!(parse_client_frame(r#"{"type":"typing"}"#, LIMITS), Ok(ClientCommand::Typing));
     }
@@ -185,7 +231,7 @@ mod tests {
             assert_eq!(validate_room(bad).unwrap_err().code, ErrorCode::InvalidRoom, "{bad}");
         }
         assert_eq!(normalize_username("  Sakura  ").as_deref(), Ok("Sakura"));
-        for bad in ["", "   ", "bell\u{7}", &"n".repeat(41)] {
+        for bad in ["", "   ", "bell\u{7}", &"n".repeat(41), "Azure\u{200B}Ronin", "\u{202E}Ronin"] {
             assert_eq!(normalize_username(bad).unwrap_err().code, ErrorCode::InvalidUsername);
         }
     }

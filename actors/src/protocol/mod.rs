@@ -14,7 +14,7 @@ pub use client::{
     normalize_text, normalize_username, parse_client_frame, validate_room, ClientCommand, InputLimits, MAX_ROOM_CHARS,
     MAX_USERNAME_CHARS,
 };
-pub use record::{ChatRecord, PresenceRecord};
+pub use record::{ChatRecord, IdentityRecord, ModerationRecord, PresenceRecord, Target};
 pub use server::ServerFrame;
 
 use serde::Serialize;
@@ -49,6 +49,19 @@ pub enum ErrorCode {
     HistoryUnavailable,
     /// The connection (or client address) sends faster than allowed.
     RateLimited,
+    /// The name belongs to a chat identity: posting under it needs its token.
+    NameTaken,
+    /// The token could not be used (not ours, altered, or revoked); a new
+    /// identity was given instead.
+    InvalidToken,
+    /// A moderator muted this identity or address for a while.
+    Muted,
+    /// A moderator banned this identity or address.
+    Banned,
+    /// The room allows one message per identity per some seconds.
+    SlowMode,
+    /// The text holds a blocked word or pattern.
+    BlockedText,
     /// The server is at its connection limit (total or for this address).
     TooManyConnections,
     /// The client did not read fast enough and was disconnected (metrics only).
@@ -70,6 +83,12 @@ impl ErrorCode {
             Self::OutcomeUnknown => "outcome_unknown",
             Self::HistoryUnavailable => "history_unavailable",
             Self::RateLimited => "rate_limited",
+            Self::NameTaken => "name_taken",
+            Self::InvalidToken => "invalid_token",
+            Self::Muted => "muted",
+            Self::Banned => "banned",
+            Self::SlowMode => "slow_mode",
+            Self::BlockedText => "blocked_text",
             Self::TooManyConnections => "too_many_connections",
             Self::SlowConsumer => "slow_consumer",
         }
@@ -87,11 +106,15 @@ pub struct Refusal {
     /// The id the message has (or would have) in the log: set when the
     /// outcome is unknown, so the client can recognise it if it arrives.
     pub message_id: Option<String>,
+    /// When a mute ends (RFC 3339).
+    pub until: Option<String>,
+    /// How long until the room's slow mode lets the next message through.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl Refusal {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), client_msg_id: None, message_id: None }
+        Self { code, message: message.into(), client_msg_id: None, message_id: None, until: None, retry_after_ms: None }
     }
 
     /// The same refusal, naming the client's message it is about.

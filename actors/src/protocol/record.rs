@@ -25,9 +25,20 @@ pub struct ChatRecord {
     /// outcome was lost; readers keep the first record of a `message_id`.
     #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
     pub attempt: u32,
+    /// The author's identity (its id, never shown), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Sent by a chat identity (a WebSocket session, or HTTP with its
+    /// token); false for a free name over plain HTTP or another service.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 fn first_attempt() -> u32 {
+    1
+}
+
+fn one_part() -> u32 {
     1
 }
 
@@ -51,14 +62,129 @@ impl ChatRecord {
     }
 }
 
+/// A record of the identities topic (compacted, key = identity id): an
+/// identity was online at `seen_ms`, so its name is not free for an hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRecord {
+    pub id: String,
+    pub name: String,
+    pub seen_ms: i64,
+}
+
+/// What moderation acts on: an identity (by id) or a client address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Identity(String),
+    Address(String),
+}
+
+impl Target {
+    fn key(&self) -> String {
+        match self {
+            Target::Identity(id) => format!("identity/{id}"),
+            Target::Address(address) => format!("address/{address}"),
+        }
+    }
+}
+
+/// A record of the moderation topic (compacted: the latest per key is the
+/// state) and, for moderators' actions, of the audit topic (the trail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ModerationRecord {
+    Delete {
+        epoch: String,
+        room: String,
+        offset: i64,
+        by: String,
+        at_ms: i64,
+        reason: String,
+    },
+    Mute {
+        target: Target,
+        until_ms: i64,
+        by: String,
+        at_ms: i64,
+        reason: String,
+    },
+    Unmute {
+        target: Target,
+        by: String,
+        at_ms: i64,
+    },
+    Ban {
+        target: Target,
+        by: String,
+        at_ms: i64,
+        reason: String,
+    },
+    Unban {
+        target: Target,
+        by: String,
+        at_ms: i64,
+    },
+    SlowMode {
+        room: String,
+        seconds: u32,
+        by: String,
+        at_ms: i64,
+    },
+    /// A user's report of a message (`reporter`: their identity id).
+    Report {
+        epoch: String,
+        room: String,
+        offset: i64,
+        reporter: String,
+        reason: String,
+        at_ms: i64,
+    },
+    /// The reports of a message were dealt with.
+    Dismiss {
+        epoch: String,
+        room: String,
+        offset: i64,
+        by: String,
+        at_ms: i64,
+    },
+}
+
+impl ModerationRecord {
+    /// The record's key: one per thing moderated, so compaction keeps its state.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Delete { epoch, room, offset, .. } => format!("delete/{epoch}/{room}/{offset}"),
+            Self::Mute { target, .. } | Self::Unmute { target, .. } => format!("mute/{}", target.key()),
+            Self::Ban { target, .. } | Self::Unban { target, .. } => format!("ban/{}", target.key()),
+            Self::SlowMode { room, .. } => format!("slow/{room}"),
+            Self::Report { epoch, room, offset, reporter, .. } => format!("report/{epoch}/{room}/{offset}/{reporter}"),
+            Self::Dismiss { epoch, room, offset, .. } => format!("dismiss/{epoch}/{room}/{offset}"),
+        }
+    }
+
+    /// A moderator's action (everything but a user's report) belongs in the audit trail.
+    pub fn is_moderators(&self) -> bool {
+        !matches!(self, Self::Report { .. })
+    }
+}
+
 /// A record of the presence topic: what each instance tells the others.
 /// Key = instance id. Never part of the chat topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PresenceRecord {
-    /// Everyone online on `instance`, by room. An empty map means the
-    /// instance is leaving.
-    Snapshot { instance: String, rooms: BTreeMap<String, Vec<String>>, timestamp_ms: i64 },
+    /// Everyone online on `instance`, by room, in `parts` records of one
+    /// `timestamp_ms` (a large instance's list would not fit one Kafka
+    /// message). An empty map in one part means the instance is leaving.
+    Snapshot {
+        instance: String,
+        rooms: BTreeMap<String, Vec<String>>,
+        timestamp_ms: i64,
+        #[serde(default)]
+        part: u32,
+        #[serde(default = "one_part")]
+        parts: u32,
+    },
     /// `username` is typing in `room` on `instance`.
     Typing { instance: String, room: String, username: String, timestamp_ms: i64 },
 }
@@ -75,6 +201,8 @@ mod tests {
             room: "lobby".into(),
             timestamp: "2026-11-25T12:00:00.000Z".into(),
             attempt: 1,
+            author: Some("id".into()),
+            verified: true,
         }
     }
 
@@ -91,6 +219,7 @@ mod tests {
         let minimal = br#"{"type":"chat_message","username":" Kafka CLI ","text":" hi\r\n","room":"lobby"}"#;
         let parsed = ChatRecord::parse(minimal, Some(b"lobby"), 10).unwrap();
         assert_eq!((parsed.username.as_str(), parsed.text.as_str(), parsed.attempt), ("Kafka CLI", "hi", 1));
+        assert!(!parsed.verified && parsed.author.is_none(), "another service's record is not verified");
         assert!(ChatRecord::parse(minimal, Some(b"other"), 10).is_err(), "key and room differ");
         assert!(ChatRecord::parse(minimal, None, 10).is_err(), "no key");
         let long = br#"{"type":"chat_message","username":"x","text":"12345678901","room":"lobby"}"#;

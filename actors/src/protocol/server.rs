@@ -15,6 +15,8 @@ pub enum ServerFrame<'a> {
         session_id: &'a str,
         /// The log the offsets of this connection belong to.
         epoch: &'a str,
+        /// Keeps this identity and its name on the next connection.
+        token: &'a str,
     },
     ConnectionUpdate {
         active_connections: usize,
@@ -30,6 +32,19 @@ pub enum ServerFrame<'a> {
         active_connections: usize,
         offset: i64,
         epoch: &'a str,
+        verified: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        deleted: bool,
+    },
+    /// A moderator removed the message at `offset`.
+    MessageDeleted {
+        room: &'a str,
+        offset: i64,
+        epoch: &'a str,
+    },
+    /// The report of the message at `offset` was filed.
+    ReportReceived {
+        offset: i64,
     },
     Ack {
         client_msg_id: Option<&'a str>,
@@ -44,6 +59,12 @@ pub enum ServerFrame<'a> {
         client_msg_id: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         message_id: Option<&'a str>,
+        /// For `muted`: when the mute ends (RFC 3339).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<&'a str>,
+        /// For `slow_mode`: how long until the next message may go.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     Heartbeat,
     HistoryEnd {
@@ -57,7 +78,10 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         room: &'a str,
+        /// The first of `users`, for clients that read only one name.
         username: &'a str,
+        /// Everyone who started typing since the room was last told.
+        users: &'a [&'a str],
     },
 }
 
@@ -72,6 +96,27 @@ impl<'a> ServerFrame<'a> {
             active_connections,
             offset,
             epoch,
+            verified: record.verified,
+            deleted: false,
+        }
+    }
+
+    /// A message a moderator removed, as history shows it: no text.
+    pub fn deleted(record: &'a ChatRecord, active_connections: usize, offset: i64, epoch: &'a str) -> Self {
+        match Self::chat(record, active_connections, offset, epoch) {
+            Self::ChatMessage { message_id, username, room, timestamp, verified, .. } => Self::ChatMessage {
+                message_id,
+                username,
+                text: "",
+                room,
+                timestamp,
+                active_connections,
+                offset,
+                epoch,
+                verified,
+                deleted: true,
+            },
+            other => other,
         }
     }
 
@@ -81,6 +126,8 @@ impl<'a> ServerFrame<'a> {
             message: &refusal.message,
             client_msg_id: refusal.client_msg_id.as_deref(),
             message_id: refusal.message_id.as_deref(),
+            until: refusal.until.as_deref(),
+            retry_after_ms: refusal.retry_after_ms,
         }
     }
 

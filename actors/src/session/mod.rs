@@ -11,6 +11,7 @@
 
 mod frames;
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use self::frames::{Action, Reassembler, CLOSE_HANDSHAKE_TIMEOUT};
 use crate::hub::ChatHub;
-use crate::messages::{Frame, HistoryStart, Join, Leave, SendChat, Sender, SessionId, Typing};
+use crate::messages::{Frame, HistoryStart, Join, Leave, ReportMessage, SendChat, Sender, SessionId, Typing};
 use crate::outbox::{CloseReason, Outbox, OutboxLimits, Outgoing};
 use crate::protocol::{parse_client_frame, ClientCommand, ErrorCode, InputLimits, Refusal, ServerFrame};
 use crate::settings::ChatSettings;
@@ -30,24 +31,36 @@ const HEARTBEAT_FRAME: &str = r#"{"type":"heartbeat"}"#;
 
 /// What the connection is for.
 enum Role {
-    /// A chat session in `room`, replaying `history` first.
-    Chat { room: String, history: Option<HistoryStart>, hub: Addr<ChatHub> },
+    /// A chat session in `room`, replaying `history` first, as the identity
+    /// of `token` if it is one.
+    Chat { room: String, history: Option<HistoryStart>, token: Option<String>, address: IpAddr, hub: Addr<ChatHub> },
     /// Every message comes back as it was sent.
     Echo,
 }
 
-/// Upgrades the request to a WebSocket served by a new [`WsSession`] in
-/// `room` (already validated), which first replays `history`.
+/// Who connects to a chat session, and where to.
+pub struct Arrival {
+    /// The room (already validated).
+    pub room: String,
+    /// The history to replay first.
+    pub history: HistoryStart,
+    /// The identity token the client came back with.
+    pub token: Option<String>,
+    /// The client's address (through trusted proxies).
+    pub address: IpAddr,
+}
+
+/// Upgrades the request to a WebSocket served by a new [`WsSession`].
 pub fn serve(
     req: &HttpRequest,
     stream: web::Payload,
-    room: String,
-    history: HistoryStart,
+    arrival: Arrival,
     hub: Addr<ChatHub>,
     settings: &ChatSettings,
     permit: Box<dyn Send>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let role = Role::Chat { room, history: Some(history), hub };
+    let Arrival { room, history, token, address } = arrival;
+    let role = Role::Chat { room, history: Some(history), token, address, hub };
     start(WsSession::new(role, settings, permit), req, stream, settings)
 }
 
@@ -179,6 +192,7 @@ impl WsSession {
         match parse_client_frame(text, self.limits) {
             Ok(ClientCommand::Chat { text, client_msg_id }) => self.post(text, client_msg_id, ctx),
             Ok(ClientCommand::Typing) => self.typing(),
+            Ok(ClientCommand::Report { offset, reason }) => self.report(offset, reason, ctx),
             Err(refusal) => refuse(&refusal, ctx),
         }
     }
@@ -226,6 +240,18 @@ impl WsSession {
         ctx.spawn(reply);
     }
 
+    /// Files a report with the moderators; says when it is filed.
+    fn report(&mut self, offset: i64, reason: String, ctx: &mut ws::WebsocketContext<Self>) {
+        let Role::Chat { hub, .. } = &self.role else { return };
+        let filed = hub.send(ReportMessage { id: self.id, offset, reason });
+        ctx.spawn(filed.into_actor(self).map(move |result, _, ctx| {
+            match result.unwrap_or_else(|_| Err(Refusal::unavailable("the chat hub is not running"))) {
+                Ok(()) => ctx.text(ServerFrame::ReportReceived { offset }.encode()),
+                Err(refusal) => refuse(&refusal, ctx),
+            }
+        }));
+    }
+
     /// Typing notices are throttled here by design: extra ones within the
     /// interval carry no news.
     fn typing(&mut self) {
@@ -259,11 +285,17 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.heartbeat(ctx);
-        let Role::Chat { room, history, hub } = &mut self.role else { return };
+        let Role::Chat { room, history, token, address, hub } = &mut self.role else { return };
         let (outbox, reader) = Outbox::new(self.outbox_limits);
         ctx.add_stream(reader);
-        let join =
-            Join { id: self.id, room: room.clone(), outbox, history: history.take().unwrap_or(HistoryStart::Last(0)) };
+        let join = Join {
+            id: self.id,
+            room: room.clone(),
+            outbox,
+            history: history.take().unwrap_or(HistoryStart::Last(0)),
+            token: token.take(),
+            address: *address,
+        };
         ctx.spawn(hub.send(join).into_actor(self).map(|joined, act, ctx| {
             if let Err(e) = joined {
                 log::warn!("chat hub unreachable, closing session: {e}");

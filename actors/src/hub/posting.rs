@@ -1,0 +1,293 @@
+//! Posting: who may post under which name, the rules a post must pass, and
+//! honest outcomes (a retry gets the first attempt's, never a second copy).
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::names::Holder;
+use super::outcomes::{now_ms, Answer, Key, State};
+use super::rules::Poster;
+use super::{now_rfc3339, ChatHub};
+use crate::identity::{comparison_key, Identity};
+use crate::messages::{Delivery, Locate, Moderate, Posted, PublishChat, ReportMessage, SendChat, Sender, Seq};
+use crate::protocol::{ChatRecord, ErrorCode, ModerationRecord, Refusal, ServerFrame};
+
+/// The author of a post, once the hub knows who it is.
+struct Author {
+    username: String,
+    /// Their chat identity, when they have one.
+    identity: Option<String>,
+    address: IpAddr,
+    /// Retries are recognised per identity, or per name for HTTP clients without one.
+    key: String,
+    /// The session to tell when a lost outcome turns out stored.
+    notify: Option<crate::messages::SessionId>,
+}
+
+/// Where a publish's outcome goes.
+pub(super) enum Reply {
+    Direct(Answer),
+    Tracked(Key, u32),
+}
+
+type Answered = ResponseFuture<Result<Posted, Refusal>>;
+
+fn refused(refusal: Refusal) -> Answered {
+    Box::pin(async move { Err(refusal) })
+}
+
+impl ChatHub {
+    /// Who posts: a session's identity, or an HTTP client's name, which it
+    /// may use only if no identity holds it, or with that identity's token.
+    fn author(&mut self, sender: Sender) -> Result<Author, Refusal> {
+        match sender {
+            Sender::Session(id) => {
+                let member =
+                    self.members.get(&id).ok_or_else(|| Refusal::unavailable("the session is not in a room"))?;
+                if self.address_budget.check_key(&member.address).is_err() {
+                    return Err(Refusal::new(ErrorCode::RateLimited, "too many messages from your address; slow down"));
+                }
+                Ok(Author {
+                    username: member.identity.name.clone(),
+                    identity: Some(member.identity.id.clone()),
+                    address: member.address,
+                    key: format!("identity:{}", member.identity.id),
+                    notify: Some(id),
+                })
+            }
+            Sender::Http { username, token: Some(token), address } => {
+                let identity =
+                    self.tokens.verify(&token).map_err(|e| Refusal::new(ErrorCode::InvalidToken, e.to_string()))?;
+                if comparison_key(&identity.name) != comparison_key(&username) {
+                    let message = format!("this token belongs to {}, not to {username}", identity.name);
+                    return Err(Refusal::new(ErrorCode::NameTaken, message));
+                }
+                let key = format!("identity:{}", identity.id);
+                Ok(Author { username: identity.name, identity: Some(identity.id), address, key, notify: None })
+            }
+            Sender::Http { username, token: None, address } => {
+                if self.names.holder(&username, now_ms(), self.name_memory_ms()).is_some() {
+                    let message = format!("{username} is someone's name here; post under it with its token");
+                    return Err(Refusal::new(ErrorCode::NameTaken, message));
+                }
+                let key = format!("http:{}", comparison_key(&username));
+                Ok(Author { username, identity: None, address, key, notify: None })
+            }
+        }
+    }
+
+    /// Whether an identity came back to its own name, or the name is now
+    /// someone else's (it was away longer than the name memory).
+    pub(super) fn name_is_free_for(&self, identity: &Identity) -> bool {
+        match self.names.holder(&identity.name, now_ms(), self.name_memory_ms()) {
+            Some(Holder::Identity(id)) => id == identity.id,
+            Some(Holder::Unknown) | None => true,
+        }
+    }
+
+    pub(super) fn name_memory_ms(&self) -> i64 {
+        i64::try_from(self.settings.name_memory.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn record(&self, author: &Author, room: String, text: String) -> ChatRecord {
+        ChatRecord {
+            message_id: uuid::Uuid::now_v7().to_string(),
+            username: author.username.clone(),
+            text,
+            room,
+            timestamp: now_rfc3339(),
+            attempt: 1,
+            author: author.identity.clone(),
+            verified: author.identity.is_some(),
+        }
+    }
+
+    /// Hands `record` to the producer; its outcome goes to `reply`.
+    pub(super) fn publish(&mut self, record: ChatRecord, reply: Reply, ctx: &mut Context<Self>) {
+        // A record holds only strings, integers and booleans: serializing cannot fail.
+        let payload = serde_json::to_vec(&record).expect("chat records serialize");
+        metrics::counter!(crate::metrics::MESSAGES_RECEIVED).increment(1);
+        let stored = self.producer.send(PublishChat { room: record.room.clone(), payload });
+        ctx.spawn(stored.into_actor(self).map(move |delivery, act, _| {
+            let delivery = delivery.unwrap_or_else(|e| match e {
+                MailboxError::Closed => Delivery::NotStored { reason: "the producer is not running".into() },
+                MailboxError::Timeout => Delivery::Unknown { reason: "the producer did not answer".into() },
+            });
+            let outcome = act.outcome(delivery, &record);
+            match reply {
+                Reply::Direct(answer) => drop(answer.send(outcome)),
+                Reply::Tracked(key, step) => act.outcomes.settle(&key, step, outcome),
+            }
+        }));
+    }
+
+    fn posted(&self, record: &ChatRecord, seq: Seq) -> Option<Posted> {
+        let epoch = self.epoch.clone()?;
+        Some(Posted { message_id: record.message_id.clone(), timestamp: record.timestamp.clone(), seq, epoch })
+    }
+
+    fn outcome(&self, delivery: Delivery, record: &ChatRecord) -> Result<Posted, Refusal> {
+        match delivery {
+            Delivery::Stored { seq } => {
+                self.posted(record, seq).ok_or_else(|| Refusal::unavailable("the server lost its Kafka assignment"))
+            }
+            Delivery::NotStored { reason } => {
+                log::warn!("kafka_unavailable: message {} not stored: {reason}", record.message_id);
+                Err(Refusal::unavailable("Kafka did not store the message; it was not sent"))
+            }
+            Delivery::Unknown { reason } => {
+                log::warn!("outcome_unknown: message {}: {reason}", record.message_id);
+                Err(Refusal::new(
+                    ErrorCode::OutcomeUnknown,
+                    "Kafka's answer was lost: the message may be stored. Send it again with the same \
+                     client_msg_id to learn which; it will not be posted twice",
+                )
+                .with_message_id(&record.message_id))
+            }
+        }
+    }
+
+    /// A send with a `client_msg_id` seen before: the first attempt's
+    /// outcome, settling a lost one first.
+    fn retry(&mut self, key: Key, ctx: &mut Context<Self>) -> oneshot::Receiver<Result<Posted, Refusal>> {
+        let (answer, answered) = oneshot::channel();
+        let Some(attempt) = self.outcomes.get_mut(&key) else { return answered };
+        match &mut attempt.state {
+            State::Stored(posted) => drop(answer.send(Ok(posted.clone()))),
+            State::Pending(waiting) => waiting.push(answer),
+            State::Unknown => {
+                attempt.state = State::Pending(vec![answer]);
+                attempt.step += 1;
+                let step = attempt.step;
+                let record = attempt.record.clone();
+                let locate = Locate {
+                    room: record.room.clone(),
+                    message_id: record.message_id.clone(),
+                    sent_ms: attempt.sent_ms,
+                };
+                let search = self.history.send(locate);
+                ctx.spawn(
+                    search.into_actor(self).map(move |found, act, ctx| act.settle(key, step, record, found, ctx)),
+                );
+            }
+        }
+        answered
+    }
+
+    /// The search for a lost message is back: stored, or write it again.
+    fn settle(
+        &mut self,
+        key: Key,
+        step: u32,
+        mut record: ChatRecord,
+        found: Result<Result<Option<Seq>, Refusal>, MailboxError>,
+        ctx: &mut Context<Self>,
+    ) {
+        match found {
+            Ok(Ok(Some(seq))) => {
+                let outcome = self.posted(&record, seq).ok_or_else(|| Refusal::unavailable("no Kafka assignment"));
+                self.outcomes.settle(&key, step, outcome);
+            }
+            Ok(Ok(None)) => {
+                let Some(attempt) = self.outcomes.get_mut(&key).filter(|a| a.step == step) else { return };
+                record.attempt += 1;
+                attempt.record.attempt = record.attempt;
+                attempt.sent_ms = now_ms();
+                self.publish(record, Reply::Tracked(key, step), ctx);
+            }
+            Ok(Err(_)) | Err(_) => {
+                let lost =
+                    Refusal::new(ErrorCode::OutcomeUnknown, "the log could not be searched yet; try again shortly")
+                        .with_message_id(&record.message_id);
+                self.outcomes.settle(&key, step, Err(lost));
+            }
+        }
+    }
+
+    /// A message with a lost outcome arrived: it is stored; tell its sender.
+    pub(super) fn settle_seen(&mut self, record: &ChatRecord, seq: Seq) {
+        let Some(epoch) = self.epoch.clone() else { return };
+        let posted =
+            |r: &ChatRecord| Posted { message_id: r.message_id.clone(), timestamp: r.timestamp.clone(), seq, epoch };
+        let Some((session, posted)) = self.outcomes.seen(&record.message_id, posted) else { return };
+        let Some(member) = self.members.get(&session) else { return };
+        let ack = ServerFrame::Ack {
+            client_msg_id: None,
+            message_id: &posted.message_id,
+            offset: posted.seq,
+            epoch: posted.epoch.as_str(),
+        }
+        .encode();
+        if member.outbox.push(&ack, None, Instant::now()).is_err() {
+            self.evict(session);
+        }
+    }
+}
+
+impl Handler<SendChat> for ChatHub {
+    type Result = Answered;
+
+    fn handle(&mut self, msg: SendChat, ctx: &mut Self::Context) -> Self::Result {
+        if self.epoch.is_none() {
+            return refused(Refusal::unavailable("the server is still connecting to Kafka; try again shortly"));
+        }
+        let author = match self.author(msg.sender) {
+            Ok(author) => author,
+            Err(refusal) => return refused(refusal),
+        };
+        let mut text = msg.text;
+        let poster =
+            Poster { room: &msg.room, key: &author.key, identity: author.identity.as_deref(), address: author.address };
+        if let Err(refusal) = self.rules.check_post(&poster, &mut text, Instant::now(), now_ms()) {
+            return refused(refusal);
+        }
+        let (answer, answered) = oneshot::channel();
+        let record = self.record(&author, msg.room, text);
+        match msg.client_msg_id {
+            Some(client_msg_id) => {
+                let key = Key { sender: author.key, client_msg_id };
+                if self.outcomes.get_mut(&key).is_some() {
+                    let answered = self.retry(key, ctx);
+                    return Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) });
+                }
+                let forget_at = Instant::now() + self.settings.retry_window;
+                self.outcomes.begin(key.clone(), record.clone(), author.notify, answer, forget_at);
+                self.publish(record, Reply::Tracked(key, 0), ctx);
+            }
+            None => self.publish(record, Reply::Direct(answer), ctx),
+        }
+        Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) })
+    }
+}
+
+fn gone() -> Refusal {
+    Refusal::unavailable("the chat hub stopped before Kafka answered")
+}
+
+impl Handler<ReportMessage> for ChatHub {
+    type Result = ResponseFuture<Result<(), Refusal>>;
+
+    /// Files a user's report in the moderation log, where every instance's
+    /// `/admin` sees it.
+    fn handle(&mut self, msg: ReportMessage, _: &mut Self::Context) -> Self::Result {
+        let (Some(member), Some(epoch)) = (self.members.get(&msg.id), &self.epoch) else {
+            return Box::pin(async { Err(Refusal::unavailable("the session is not in a room")) });
+        };
+        if self.address_budget.check_key(&member.address).is_err() {
+            return Box::pin(async { Err(Refusal::new(ErrorCode::RateLimited, "too many reports; slow down")) });
+        }
+        let record = ModerationRecord::Report {
+            epoch: epoch.as_str().to_owned(),
+            room: member.room.clone(),
+            offset: msg.offset,
+            reporter: member.identity.id.clone(),
+            reason: msg.reason,
+            at_ms: now_ms(),
+        };
+        let filed = self.moderation.send(Moderate { record });
+        Box::pin(async move { filed.await.unwrap_or_else(|_| Err(Refusal::unavailable("moderation is not running"))) })
+    }
+}

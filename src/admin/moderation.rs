@@ -1,0 +1,276 @@
+//! The moderators' API: remove a message, mute or ban an identity or an
+//! address, slow a room down, deal with reports, read the audit trail. Each
+//! action is a record of the moderation topic: answered once Kafka has it,
+//! in force on every instance as each reads it.
+
+use std::net::IpAddr;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actors::hub::CurrentEpoch;
+use actors::messages::{AuditTrail, DescribeModeration, FetchMessages, HistoryStart, ListReports, Moderate};
+use actors::protocol::{normalize_username, validate_room, ModerationRecord, Refusal, Target};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{authorize, limit};
+use crate::error::ApiError;
+use crate::routes::{hub_gone, message_json, read_json, AppState};
+
+/// Longest mute: 30 days.
+const MAX_MUTE_SECONDS: u64 = 30 * 24 * 3600;
+/// Longest slow mode interval: one hour.
+const MAX_SLOW_MODE_SECONDS: u32 = 3600;
+/// Longest reason a moderator may give.
+const MAX_REASON_CHARS: usize = 200;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/rooms/{room}/messages/{offset}", web::delete().to(delete_message))
+        .route("/rooms/{room}/slow-mode", web::put().to(slow_mode))
+        .route("/mutes", web::post().to(mute))
+        .route("/mutes", web::delete().to(unmute))
+        .route("/bans", web::post().to(ban))
+        .route("/bans", web::delete().to(unban))
+        .route("/moderation", web::get().to(state_in_force))
+        .route("/reports", web::get().to(reports))
+        .route("/reports", web::delete().to(dismiss))
+        .route("/audit", web::get().to(audit));
+}
+
+/// Who acts, and why: in every action's body.
+#[derive(Deserialize)]
+struct Signed {
+    moderator: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl Signed {
+    /// The moderator's name and reason, checked like a username and a report.
+    fn checked(self) -> Result<(String, String), ApiError> {
+        let moderator = normalize_username(&self.moderator)
+            .map_err(|_| Refusal::invalid_field("moderator must be 1 to 40 printable characters"))?;
+        let reason: String = self.reason.chars().filter(|c| !c.is_control()).collect();
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(Refusal::invalid_field(format!("reason is longer than {MAX_REASON_CHARS} characters")).into());
+        }
+        Ok((moderator, reason.trim().to_owned()))
+    }
+}
+
+/// An identity id or an address, checked.
+fn target(value: Target) -> Result<Target, ApiError> {
+    match value {
+        Target::Identity(id)
+            if (1..=64).contains(&id.len())
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(Target::Identity(id))
+        }
+        Target::Address(address) => match address.trim().parse::<IpAddr>() {
+            Ok(ip) => Ok(Target::Address(ip.to_string())),
+            Err(_) => Err(Refusal::invalid_field("target.address must be an IP address").into()),
+        },
+        Target::Identity(_) => Err(Refusal::invalid_field("target.identity must be an identity id").into()),
+    }
+}
+
+async fn record(state: &AppState, record: ModerationRecord) -> Result<HttpResponse, ApiError> {
+    log::info!("moderation: {}", record.key());
+    state.actors.moderation.send(Moderate { record }).await.map_err(|_| hub_gone())??;
+    Ok(HttpResponse::Ok().json(json!({"success": true})))
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The log's epoch now: removals and reports name the log their offset is of.
+async fn epoch(state: &AppState) -> Result<String, ApiError> {
+    let epoch = state.actors.hub.send(CurrentEpoch).await.map_err(|_| hub_gone())?;
+    epoch.map(|e| e.as_str().to_owned()).ok_or(ApiError::NotReady("the consumer is not assigned yet"))
+}
+
+async fn delete_message(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (room, offset) = path.into_inner();
+    validate_room(&room)?;
+    if offset < 0 {
+        return Err(Refusal::invalid_field("offset must be a message's offset").into());
+    }
+    let (by, reason) = read_json::<Signed>(body, &state).await?.checked()?;
+    let epoch = epoch(&state).await?;
+    record(&state, ModerationRecord::Delete { epoch, room, offset, by, at_ms: now_ms(), reason }).await
+}
+
+#[derive(Deserialize)]
+struct SlowModeBody {
+    seconds: u32,
+    #[serde(flatten)]
+    signed: Signed,
+}
+
+async fn slow_mode(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    room: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let room = room.into_inner();
+    validate_room(&room)?;
+    let body: SlowModeBody = read_json(body, &state).await?;
+    if body.seconds > MAX_SLOW_MODE_SECONDS {
+        return Err(Refusal::invalid_field(format!("seconds must be 0 to {MAX_SLOW_MODE_SECONDS}")).into());
+    }
+    let (by, _) = body.signed.checked()?;
+    record(&state, ModerationRecord::SlowMode { room, seconds: body.seconds, by, at_ms: now_ms() }).await
+}
+
+#[derive(Deserialize)]
+struct TargetBody {
+    target: Target,
+    #[serde(default)]
+    duration_seconds: Option<u64>,
+    #[serde(flatten)]
+    signed: Signed,
+}
+
+async fn mute(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let body: TargetBody = read_json(body, &state).await?;
+    let seconds = body.duration_seconds.filter(|s| (1..=MAX_MUTE_SECONDS).contains(s)).ok_or_else(|| {
+        ApiError::from(Refusal::invalid_field(format!("duration_seconds must be 1 to {MAX_MUTE_SECONDS}")))
+    })?;
+    let (target, (by, reason)) = (target(body.target)?, body.signed.checked()?);
+    let at_ms = now_ms();
+    let until_ms = at_ms.saturating_add(i64::try_from(seconds * 1000).unwrap_or(i64::MAX));
+    record(&state, ModerationRecord::Mute { target, until_ms, by, at_ms, reason }).await
+}
+
+async fn unmute(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let body: TargetBody = read_json(body, &state).await?;
+    let (target, (by, _)) = (target(body.target)?, body.signed.checked()?);
+    record(&state, ModerationRecord::Unmute { target, by, at_ms: now_ms() }).await
+}
+
+async fn ban(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let body: TargetBody = read_json(body, &state).await?;
+    let (target, (by, reason)) = (target(body.target)?, body.signed.checked()?);
+    record(&state, ModerationRecord::Ban { target, by, at_ms: now_ms(), reason }).await
+}
+
+async fn unban(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let body: TargetBody = read_json(body, &state).await?;
+    let (target, (by, _)) = (target(body.target)?, body.signed.checked()?);
+    record(&state, ModerationRecord::Unban { target, by, at_ms: now_ms() }).await
+}
+
+fn rfc3339(at_ms: i64) -> Value {
+    json!(chrono::DateTime::from_timestamp_millis(at_ms)
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+}
+
+/// Mutes, bans and slow modes in force.
+async fn state_in_force(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let moderation = state.actors.moderation.send(DescribeModeration).await.map_err(|_| hub_gone())?;
+    let view = |records: &[ModerationRecord]| records.iter().map(entry).collect::<Vec<_>>();
+    Ok(HttpResponse::Ok().json(json!({
+        "mutes": view(&moderation.mutes),
+        "bans": view(&moderation.bans),
+        "slow_mode": view(&moderation.slow_mode),
+    })))
+}
+
+/// A moderation record as `/admin` shows it.
+fn entry(record: &ModerationRecord) -> Value {
+    match record {
+        ModerationRecord::Mute { target, until_ms, by, at_ms, reason } => {
+            json!({"action": "mute", "target": target, "until": rfc3339(*until_ms), "by": by, "at": rfc3339(*at_ms), "reason": reason})
+        }
+        ModerationRecord::Unmute { target, by, at_ms } => {
+            json!({"action": "unmute", "target": target, "by": by, "at": rfc3339(*at_ms)})
+        }
+        ModerationRecord::Ban { target, by, at_ms, reason } => {
+            json!({"action": "ban", "target": target, "by": by, "at": rfc3339(*at_ms), "reason": reason})
+        }
+        ModerationRecord::Unban { target, by, at_ms } => {
+            json!({"action": "unban", "target": target, "by": by, "at": rfc3339(*at_ms)})
+        }
+        ModerationRecord::SlowMode { room, seconds, by, at_ms } => {
+            json!({"action": "slow_mode", "room": room, "seconds": seconds, "by": by, "at": rfc3339(*at_ms)})
+        }
+        ModerationRecord::Delete { room, offset, by, at_ms, reason, .. } => {
+            json!({"action": "delete", "room": room, "offset": offset, "by": by, "at": rfc3339(*at_ms), "reason": reason})
+        }
+        ModerationRecord::Dismiss { room, offset, by, at_ms, .. } => {
+            json!({"action": "dismiss", "room": room, "offset": offset, "by": by, "at": rfc3339(*at_ms)})
+        }
+        ModerationRecord::Report { room, offset, reporter, reason, at_ms, .. } => {
+            json!({"action": "report", "room": room, "offset": offset, "by": reporter, "at": rfc3339(*at_ms), "reason": reason})
+        }
+    }
+}
+
+/// The open reports, newest first, each with the message it is about.
+async fn reports(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let open = state.actors.moderation.send(ListReports).await.map_err(|_| hub_gone())?;
+    let mut reports = Vec::with_capacity(open.len());
+    for summary in open {
+        let start = HistoryStart::After {
+            since: summary.offset - 1,
+            epoch: Some(actors::messages::Epoch::new(&summary.epoch)),
+        };
+        let fetch = FetchMessages { room: summary.room.clone(), start, max: 1 };
+        let message = match state.actors.history.send(fetch).await {
+            Ok(Ok(page)) => page.messages.iter().find(|m| m.seq == summary.offset).map(message_json),
+            _ => None,
+        };
+        let (reporter, reason, at_ms) = summary.reports.first().cloned().unwrap_or_default();
+        reports.push(json!({
+            "room": summary.room,
+            "offset": summary.offset,
+            "message": message,
+            "reporter": reporter,
+            "reason": reason,
+            "at": rfc3339(at_ms),
+            "count": summary.reports.len(),
+        }));
+    }
+    Ok(HttpResponse::Ok().json(json!({"reports": reports})))
+}
+
+#[derive(Deserialize)]
+struct DismissBody {
+    room: String,
+    offset: i64,
+    #[serde(flatten)]
+    signed: Signed,
+}
+
+async fn dismiss(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let body: DismissBody = read_json(body, &state).await?;
+    validate_room(&body.room)?;
+    let (by, _) = body.signed.checked()?;
+    let epoch = epoch(&state).await?;
+    record(&state, ModerationRecord::Dismiss { epoch, room: body.room, offset: body.offset, by, at_ms: now_ms() }).await
+}
+
+/// Who did what when, newest first.
+async fn audit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let limit = limit(&req, &state)?;
+    let trail = state.actors.moderation.send(AuditTrail { limit }).await.map_err(|_| hub_gone())?;
+    let entries: Vec<Value> = trail.iter().map(entry).collect();
+    Ok(HttpResponse::Ok().json(json!({"entries": entries})))
+}
