@@ -158,6 +158,26 @@ pub async fn metric(addr: SocketAddr, name: &str, labels: &str) -> f64 {
         .sum()
 }
 
+/// `POST path` with a JSON body from the loopback address `source`, over a
+/// raw connection (awc cannot choose its source address): status and body.
+pub async fn post_from(addr: SocketAddr, source: [u8; 4], path: &str, body: &Value) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(SocketAddr::from((source, 0))).expect("bind the source address");
+    let mut stream = socket.connect(addr).await.expect("TCP connects");
+    let body = body.to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("request written");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("response read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    let json = response.split("\r\n\r\n").nth(1).and_then(|b| serde_json::from_str(b.trim()).ok()).unwrap_or_default();
+    (status, json)
+}
+
 /// Polls until `check` holds, for at most `PATIENCE`; panics with `what` otherwise.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -268,6 +288,11 @@ impl ServerProcess {
 
     pub async fn try_connect(&self, path: &str) -> Result<Client, Refused> {
         Client::try_connect(&format!("ws://{}{path}", self.addr)).await
+    }
+
+    /// Connects from the loopback address `source`.
+    pub async fn connect_from(&self, source: [u8; 4], path: &str) -> Result<Client, Refused> {
+        Client::try_connect_from(self.addr, source, path, &[]).await
     }
 
     /// Sends `signal` (`TERM`, `KILL`) and waits for the process to exit.

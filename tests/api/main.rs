@@ -3,6 +3,7 @@
 //! `127.0.0.1:9092`; `scripts/test.sh` starts one with `scripts/kafka.sh`).
 
 mod abuse;
+mod bounds;
 mod chat;
 mod compose;
 mod delivery;
@@ -13,9 +14,12 @@ mod frames;
 mod helpers;
 mod history;
 mod http;
+mod identity;
 mod instances;
 mod kafka_record;
+mod moderation;
 mod observability;
 mod presence;
+mod proxies;
 mod resume;
 mod tls;

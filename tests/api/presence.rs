@@ -91,6 +91,8 @@ async fn typing_is_refused_with_extra_fields_and_throttled_otherwise() {
     for _ in 0..5 {
         typist.send_json(serde_json::json!({"type": "typing"})).await;
     }
+    // Rooms hear of typing at most every 250 ms: let that tick pass first.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     typist.say_and_confirm("done typing", "d").await;
     let mut typing_frames = 0;
     loop {
