@@ -2,10 +2,15 @@
 // Control Center.
 //
 //   js/admin/dashboard.js      sign-in, the 2-second refresh loop, inspecting a room
-//   js/admin/api.js            GET /api/admin/... with the bearer token; the token in sessionStorage
-//   js/admin/login.js          token form, refresh status, "updated" time
+//   js/admin/api.js            /api/admin/... with the bearer token; token and moderator name in sessionStorage
+//   js/admin/login.js          token and name form, refresh status, "updated" time, who is signed in
 //   js/admin/metrics-view.js   KPI tiles, errors by code, consumer lag (charts.js draws)
 //   js/admin/partitions-view.js, rooms-view.js, records-view.js   the other cards
+//   js/admin/moderation-center.js   moderation: reads the lists, runs the actions; its views:
+//       room-tabs.js (messages / raw records), room-messages-view.js, slow-mode-view.js,
+//       reports-view.js, sanctions-view.js (mutes, bans, slow modes), audit-view.js;
+//       message-card.js, confirm.js (action buttons, inline confirmation), live-list.js
+//   js/admin/moderation.js     the moderation requests and their bodies (pure)
 //   js/admin/metrics.js, format.js   pure helpers (histogram quantiles, formatting), checked in Node
 //
 // Everything the server sends (record keys, headers and values are user
@@ -14,7 +19,8 @@
 import { Dashboard } from './js/admin/dashboard.js';
 import { initTheme } from './js/theme.js';
 
-export { RECORDS_LIMIT, TOKEN_KEY } from './js/admin/api.js';
+export { MODERATOR_KEY, RECORDS_LIMIT, TOKEN_KEY } from './js/admin/api.js';
+export * from './js/admin/moderation.js';
 export { REFRESH_MS } from './js/admin/dashboard.js';
 export * from './js/admin/format.js';
 export * from './js/admin/metrics.js';

@@ -1,6 +1,7 @@
 // Anime Universe Chat: wiring.
 //
 //   js/chat/session.js  one room's conversation: socket, messages, protocol frames (DOM-free)
+//   js/chat/identity.js our chat identity's token (localStorage), shared by every room
 //   js/view.js          what the page shows (js/view/*: messages, composer, rooms, people, …)
 //   js/rooms.js         the live room list (GET /api/rooms)
 //   js/theme.js         light / dark theme
@@ -9,6 +10,7 @@
 // link, back/forward) stops the room's session and starts a new one with an
 // empty list.
 
+import { TokenStore } from './js/chat/identity.js';
 import { RoomSession } from './js/chat/session.js';
 import { RoomDirectory, withCurrentRoom } from './js/rooms.js';
 import { initTheme } from './js/theme.js';
@@ -22,6 +24,8 @@ let myName = '';
 let onlineCount = null;
 /** @type {RoomSession | null} */
 let session = null;
+/** one identity for every room: the same name everywhere */
+const identity = new TokenStore();
 
 initTheme(document.getElementById('theme-toggle'));
 
@@ -32,6 +36,7 @@ const view = new ChatView(document, {
   onSend: (text) => session?.send(text),
   onInput: (draft) => session?.input(draft),
   onPanelOpen: () => directory.refresh(),
+  onReport: (offset, reason) => session?.report(offset, reason) ?? false,
 });
 
 // Not while our socket is down: the server is probably unreachable too.
@@ -67,7 +72,8 @@ function sessionUi(name, messageCount) {
       view.status.set(detail);
       if (detail.state === 'connected') directory.refresh();
     },
-    toast: (text) => view.notices.toast(text),
+    toast: (text, kind) => view.notices.toast(text, kind),
+    limit: (limit) => view.limit.show(limit),
   };
 }
 
@@ -85,7 +91,7 @@ function openRoom(next) {
     renderRooms();
     return;
   }
-  const opened = new RoomSession({ room, ui: sessionUi(room, () => opened.store.size), name: myName });
+  const opened = new RoomSession({ room, ui: sessionUi(room, () => opened.store.size), name: myName, identity });
   session = opened;
   session.start();
   renderRooms();

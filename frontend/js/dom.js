@@ -39,6 +39,9 @@ const ICONS = {
   retry: ['M20 11a8 8 0 1 0-2.3 5.7', 'M20 4v7h-7'],
   arrowDown: ['M12 5v14', 'M6 13l6 6 6-6'],
   arrowUp: ['M12 19V5', 'M6 11l6-6 6 6'],
+  flag: ['M5 21V4', 'M5 4h11l-2 4 2 4H5'],
+  trash: ['M4 7h16', 'M9 7V4h6v3', 'M6 7l1 13h10l1-13'],
+  info: ['M12 11v5', 'M12 7.5v.01', 'M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0z'],
 };
 
 /** An inline SVG icon (decorative: aria-hidden). */

@@ -31,6 +31,13 @@
 // unacknowledged messages; it is adopted by that bubble (delivered) instead
 // of being shown a second time, and the app does not send it again.
 //
+// Moderation: a message a moderator removed arrives as `deleted: true`
+// with no text (history, resume), or is removed later by a
+// `message_deleted` frame naming its offset (markDeleted). Either way the
+// entry keeps its place, loses its text and shows as removed. `verified:
+// false` marks messages sent over plain HTTP under a free name (no chat
+// identity); missing means verified.
+//
 // Markers (dividers, notices) are entries too, so they keep their place in
 // the arrival order even while messages are held back; they do not count as
 // messages (`size`).
@@ -54,7 +61,14 @@ export const HOLD_MS = 1500;
  * @property {null|'waiting'|'sending'|'checking'|'delivered'|'failed'} status  (own messages only)
  * @property {boolean} [uncertain]     an attempt had an unknown outcome (own messages only)
  * @property {string|null} [pendingMessageId] the message_id of that attempt, if the server said
- * @property {null|{code: string, message: string}} error
+ * @property {null|{code: string, message: string, until?: string, retryAfterMs?: number}} error
+ *   until: end of a mute (RFC 3339); retryAfterMs: slow mode's wait
+ * @property {boolean} verified        false: sent without a chat identity (plain HTTP)
+ * @property {boolean} deleted         removed by a moderator: no text, no actions
+ * @property {boolean} [reported]      we reported it (the server confirmed)
+ * @property {boolean} [byUs]          not sent from this page, but under our verified name (an
+ *                                     earlier visit: the identity keeps the name), so not ours to report
+ * @property {string|null} [epoch]     the log its offset belongs to
  * @property {boolean} [history]       part of the replay sent when joining (or resuming)
  * @property {null|string} [marker]    a divider/notice, not a message: its kind
  */
@@ -69,6 +83,9 @@ export function normalizeText(text) {
 }
 
 const noop = () => {};
+
+/** Two offsets are of the same log unless both epochs are known and differ. */
+const sameLog = (a, b) => !a || !b || a === b;
 
 export class MessageStore {
   /**
@@ -97,6 +114,8 @@ export class MessageStore {
     this.markers = 0;
     /** names the server gave us in this room (every welcome) */
     this.ownNames = new Set();
+    /** offset -> epoch (or null) of deletions for messages not shown yet */
+    this.deletions = new Map();
   }
 
   /** Number of messages (markers not counted). */
@@ -135,6 +154,8 @@ export class MessageStore {
       confirmed: true,
       status: null,
       error: null,
+      verified: true,
+      deleted: false,
       ...data,
     };
     if (this.held.length > 0) this.held.push({ marker: entry });
@@ -156,6 +177,8 @@ export class MessageStore {
       confirmed: false,
       status: 'waiting',
       error: null,
+      verified: true,
+      deleted: false,
     };
     this.byClientId.set(clientMsgId, entry);
     this._insert(entry);
@@ -211,6 +234,9 @@ export class MessageStore {
       code: String(frame.code ?? 'error'),
       message: String(frame.message ?? frame.code ?? 'The server refused this message.'),
     };
+    // muted: until when; slow_mode: how long to wait (the view shows both)
+    if (typeof frame.until === 'string' && frame.until) entry.error.until = frame.until;
+    if (Number.isFinite(frame.retry_after_ms) && frame.retry_after_ms >= 0) entry.error.retryAfterMs = frame.retry_after_ms;
     this.hooks.update(entry);
     this._maybeFlush();
     return entry;
@@ -263,6 +289,10 @@ export class MessageStore {
         if (known.own && !known.confirmed) {
           this._mergeServer(known, frame);
           this.hooks.update(known);
+        } else if (frame.deleted === true && !known.deleted) {
+          // replayed after a moderator removed it while we were away
+          this._erase(known);
+          this.hooks.update(known);
         }
         return known; // duplicate (e.g. replayed after a reconnect): never shown twice
       }
@@ -293,6 +323,35 @@ export class MessageStore {
       return null;
     }
     return this._insertServer(frame, meta);
+  }
+
+  /**
+   * A moderator removed the message at `offset` (message_deleted). Returns
+   * the entry shown for it, or null (held back or not seen yet: it shows as
+   * removed when it arrives).
+   * @param {number} offset
+   * @param {string|null} [epoch] the log of that offset, if the frame says
+   */
+  markDeleted(offset, epoch = null) {
+    if (!Number.isSafeInteger(offset)) return null;
+    const entry = this.entries.find((e) => !e.marker && e.offset === offset && sameLog(e.epoch, epoch));
+    if (!entry) {
+      this.deletions.set(offset, epoch);
+      return null;
+    }
+    if (entry.deleted) return entry;
+    this._erase(entry);
+    this.hooks.update(entry);
+    return entry;
+  }
+
+  /** The server filed our report of the message at `offset`. */
+  markReported(offset) {
+    const entry = this.entries.find((e) => !e.marker && e.offset === offset);
+    if (!entry || entry.reported) return entry ?? null;
+    entry.reported = true;
+    this.hooks.update(entry);
+    return entry;
   }
 
   /** Stop timers (tests, page unload). */
@@ -342,7 +401,22 @@ export class MessageStore {
     if (typeof frame.username === 'string' && frame.username) entry.username = frame.username;
     if (typeof frame.timestamp === 'string' && frame.timestamp) entry.timestamp = frame.timestamp;
     if (typeof frame.offset === 'number') entry.offset = frame.offset;
+    if (typeof frame.epoch === 'string' && frame.epoch) entry.epoch = frame.epoch;
+    if (frame.verified === false) entry.verified = false;
     entry.confirmed = true;
+    if (frame.deleted === true || this._deletedBefore(entry)) this._erase(entry);
+  }
+
+  /** Shown as removed from now on: no text left in the page. */
+  _erase(entry) {
+    entry.deleted = true;
+    entry.text = '';
+    if (entry.offset !== null) this.deletions.delete(entry.offset);
+  }
+
+  /** A message_deleted for this entry's offset came before the entry did. */
+  _deletedBefore(entry) {
+    return entry.offset !== null && this.deletions.has(entry.offset) && sameLog(entry.epoch, this.deletions.get(entry.offset));
   }
 
   /** Link message_id to our own entry, absorbing any copy shown or held for it. */
@@ -353,6 +427,7 @@ export class MessageStore {
         username: shown.username,
         timestamp: shown.timestamp,
         offset: shown.offset ?? undefined,
+        deleted: shown.deleted,
       });
       this._remove(shown);
     }
@@ -381,7 +456,13 @@ export class MessageStore {
       status: null,
       error: null,
       history: Boolean(meta.history),
+      verified: frame.verified !== false,
+      deleted: false,
+      epoch: typeof frame.epoch === 'string' && frame.epoch ? frame.epoch : null,
+      // a verified name belongs to one identity: ours, when the server gave it to us
+      byUs: frame.verified !== false && this.ownNames.has(frame.username),
     };
+    if (frame.deleted === true || this._deletedBefore(entry)) this._erase(entry);
     if (messageId) this.byMessageId.set(messageId, entry);
     this._insert(entry);
     return entry;

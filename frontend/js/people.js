@@ -26,6 +26,20 @@ export function presenceList(users, myName = '') {
   return people;
 }
 
+/** At most this many names per typing frame (the server's limit too). */
+export const MAX_TYPING_NAMES = 10;
+
+/**
+ * Who a typing frame says is typing, without ourselves: `users` (everyone
+ * who started in the server's last tick) or, from an older server, the one
+ * `username`. Valid strings only, no duplicates, at most MAX_TYPING_NAMES.
+ */
+export function typingNames(frame, myName = '') {
+  const raw = Array.isArray(frame?.users) ? frame.users : [frame?.username];
+  const names = raw.filter((n) => typeof n === 'string' && n.trim() !== '' && n !== myName);
+  return [...new Set(names)].slice(0, MAX_TYPING_NAMES);
+}
+
 /** "A is typing…", "A and B are typing…", "3 people are typing…" (or '' for nobody). */
 export function typingText(names) {
   if (names.length === 0) return '';
@@ -57,11 +71,19 @@ export class TypingTracker {
 
   /** `name` is typing (again). */
   seen(name) {
-    if (typeof name !== 'string' || name === '') return;
-    const isNew = !this.until.has(name);
-    this.until.set(name, this.now() + this.ttlMs);
+    this.seenAll([name]);
+  }
+
+  /** These people are typing (one frame): one onChange for all of them. */
+  seenAll(names) {
+    let added = false;
+    for (const name of names) {
+      if (typeof name !== 'string' || name === '') continue;
+      if (!this.until.has(name)) added = true;
+      this.until.set(name, this.now() + this.ttlMs);
+    }
     this._schedule();
-    if (isNew) this.onChange(this.names());
+    if (added) this.onChange(this.names());
   }
 
   /** `name` stopped (sent a message, left the room). */

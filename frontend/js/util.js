@@ -115,15 +115,17 @@ export function roomPath(room) {
  * with `since` (the offset of the last chat_message seen in the room) the
  * server replays only what came after it. `epoch` names the log that offset
  * belongs to; it is sent only together with `since` (an offset means
- * nothing without its log, an epoch nothing without an offset).
+ * nothing without its log, an epoch nothing without an offset). `token` is
+ * our chat identity (see chat/identity.js), on every connection once known.
  */
-export function chatSocketUrl(location, room, { since = null, epoch = null } = {}) {
+export function chatSocketUrl(location, room, { since = null, epoch = null, token = '' } = {}) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   let url = `${scheme}://${location.host}/ws/chat?room=${encodeURIComponent(room)}`;
   if (Number.isSafeInteger(since) && since >= 0) {
     url += `&since=${since}`;
     if (typeof epoch === 'string' && epoch !== '') url += `&epoch=${encodeURIComponent(epoch)}`;
   }
+  if (typeof token === 'string' && token !== '') url += `&token=${encodeURIComponent(token)}`;
   return url;
 }
 

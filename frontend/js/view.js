@@ -3,8 +3,9 @@
 //   header.js    room name, tab title, people online, message count
 //   status.js    the connection chip (countdown, "Retry now")
 //   notices.js   toasts and screen-reader announcements
-//   messages.js  the message list, welcome card, "new messages" pill (message.js draws one entry)
-//   composer.js  the message box
+//   messages.js  the message list, welcome card, "new messages" pill (message.js draws one entry,
+//                report-form.js the inline report form)
+//   composer.js  the message box (limits.js: slow mode / muted line above it)
 //   identity.js  our name and avatar (composer hint, welcome card, "you" card)
 //   people.js    who is online, who is typing
 //   rooms.js     the room list and the "join a room" form
@@ -17,6 +18,7 @@
 import { Composer } from './view/composer.js';
 import { HeaderView } from './view/header.js';
 import { IdentityView } from './view/identity.js';
+import { ComposerLimit } from './view/limits.js';
 import { MessageList } from './view/messages.js';
 import { Notices } from './view/notices.js';
 import { SidePanel } from './view/panel.js';
@@ -34,6 +36,7 @@ export class ChatView {
    * @param {(text: string) => void} handlers.onSend
    * @param {(draft: string) => void} handlers.onInput
    * @param {() => void} handlers.onPanelOpen
+   * @param {(offset: number, reason: string) => boolean} handlers.onReport  false: could not be sent
    */
   constructor(doc, handlers) {
     this.notices = new Notices(doc);
@@ -45,7 +48,9 @@ export class ChatView {
     this.messages = new MessageList(doc, {
       onRetry: handlers.onRetry,
       onIncoming: () => this.header.noteIncoming(),
+      onReport: handlers.onReport,
     });
+    this.limit = new ComposerLimit(doc);
     this.identity = new IdentityView(doc);
     this.people = new PeopleView(doc, { keepBottom: (change) => this.messages.keepBottom(change) });
     this.rooms = new RoomListView(doc, { onPickRoom: handlers.onPickRoom });
@@ -73,6 +78,7 @@ export class ChatView {
     this.people.setPresence([]);
     this.people.setTyping([]);
     this.composer.setAvailable(true);
+    this.limit.resetRoom();
     this.status.reset();
   }
 

@@ -159,8 +159,9 @@ function say(index, messageText) {
   );
 }
 
-async function signIn(page, token) {
+async function signIn(page, token, moderator = 'Test Operator') {
   await page.fill(s.input, token);
+  await page.fill('[data-testid="moderator-input"]', moderator);
   await page.press(s.input, 'Enter');
 }
 

@@ -196,8 +196,9 @@ const MIME = {
 };
 
 /**
- * Serve frontend/ like the real server: `/` -> index.html, `/assets/<path>` ->
- * frontend/<path> (never tests/ or node_modules/), with the same CSP.
+ * Serve frontend/ like the real server: `/` -> index.html, `/admin` ->
+ * admin.html, `/assets/<path>` -> frontend/<path> (never tests/ or
+ * node_modules/), with the same CSP. Tests mock the admin API with page.route.
  * The WebSocket endpoint is not served: tests mock it with page.routeWebSocket;
  * an upgrade that reaches this server gets 503 (counted in `upgrades`).
  */
@@ -206,6 +207,7 @@ export async function startStaticServer() {
     const url = new URL(req.url, 'http://localhost');
     let file = null;
     if (url.pathname === '/') file = path.join(FRONTEND_DIR, 'index.html');
+    else if (url.pathname === '/admin') file = path.join(FRONTEND_DIR, 'admin.html');
     else if (url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"status":"ok","static":true}');
@@ -292,7 +294,12 @@ export async function newPage(browser, { width = 1280, height = 800, colorScheme
     const roomList404 =
       /^Failed to load resource: (the server responded with a status of 404|net::ERR_CONNECTION_REFUSED)/.test(msg.text()) &&
       /\/api\/rooms$/.test(msg.location()?.url ?? '');
-    if (msg.type() === 'error' && !/^WebSocket connection to '.*' failed/.test(msg.text()) && !roomList404) {
+    // The Control Center asks GET /api/admin/moderation once after signing
+    // in; a server without moderation answers 404 and the page stops asking.
+    const moderation404 =
+      /^Failed to load resource: the server responded with a status of 404/.test(msg.text()) &&
+      /\/api\/admin\/moderation$/.test(msg.location()?.url ?? '');
+    if (msg.type() === 'error' && !/^WebSocket connection to '.*' failed/.test(msg.text()) && !roomList404 && !moderation404) {
       page.problems.push(`console.error: ${msg.text()}`);
     }
   });

@@ -22,6 +22,17 @@
 // error (the message is not stored yet), and accept() for a retry of the same
 // client_msg_id stores it then under that id, or answers with the first
 // attempt's outcome when it was stored already.
+//
+// Identity and moderation: with `token` the welcome carries it (null: an
+// older server without identities); `rejectTokens = n` makes the next n
+// connections that bring a token get a new name and token plus an
+// `invalid_token` error, as a server that could not restore them.
+// deleteMessage(offset) removes a logged message (later replays show it
+// `deleted` without text) and returns the `message_deleted` frame;
+// refusal(frame, code, extra) is an error for one of the page's messages
+// (muted, slow_mode, blocked_text, …). Report frames from the page get
+// `report_received` (reportMode 'ack'), nothing ('manual') or an error
+// without client_msg_id ('error').
 
 import { randomUUID } from 'node:crypto';
 
@@ -39,8 +50,10 @@ export class MockChat {
    * @param {string[]} [options.users] others in the presence list (our name is added)
    * @param {{room: string, active_connections: number}[] | null} [options.rooms] GET /api/rooms (default: derived)
    * @param {string|null} [options.epoch] the log's epoch (null: an older server without epochs)
+   * @param {string|null} [options.token] the identity token given in `welcome` (null: none, an older server)
+   * @param {'ack'|'manual'|'error'} [options.reportMode] how report frames are answered
    */
-  constructor({ username = 'Azure Ronin', online = 2, mode = 'ack-first', history = true, users = [], rooms = null, epoch = 'epoch-a' } = {}) {
+  constructor({ username = 'Azure Ronin', online = 2, mode = 'ack-first', history = true, users = [], rooms = null, epoch = 'epoch-a', token = null, reportMode = 'ack' } = {}) {
     this.username = username;
     this.online = online;
     this.mode = mode;
@@ -75,6 +88,10 @@ export class MockChat {
     this.epoch = epoch;
     /** client_msg_id -> {messageId, ack, message}: what each of the page's messages became */
     this.outcomes = new Map();
+    this.token = token;
+    /** this many next connections that bring a token are refused it (invalid_token) */
+    this.rejectTokens = 0;
+    this.reportMode = reportMode;
   }
 
   /** The log is lost: a new epoch, an empty log, offsets from 0 again. */
@@ -189,8 +206,21 @@ export class MockChat {
       this.received.push(frame);
       if (frame && typeof frame === 'object') this.receivedMeta.set(frame, { at: Date.now(), room: route.room });
       if (frame.type === 'chat_message') this._onChat(route, frame);
+      if (frame.type === 'report') this._onReport(route, frame);
     });
-    this.sendTo(route, this.withEpoch({ type: 'welcome', username: this.username, room, session_id: randomUUID() }));
+    const rejected = url.searchParams.has('token') && this.rejectTokens > 0;
+    if (rejected) {
+      // a new identity: another name and token
+      this.rejectTokens -= 1;
+      this.username = `${this.username} II`;
+      this.token = `${this.token ?? 'token'}-new`;
+    }
+    const welcome = { type: 'welcome', username: this.username, room, session_id: randomUUID() };
+    if (this.token !== null) welcome.token = this.token;
+    this.sendTo(route, this.withEpoch(welcome));
+    if (rejected) {
+      this.sendTo(route, { type: 'error', code: 'invalid_token', message: 'Your chat identity could not be restored: you have a new name.' });
+    }
     this.sendTo(route, {
       type: 'connection_update',
       active_connections: this.online,
@@ -263,6 +293,43 @@ export class MockChat {
     }));
     outcome.ack = this.withEpoch({ type: 'ack', client_msg_id: frame.client_msg_id, message_id: outcome.messageId, offset });
     return { ack: outcome.ack, message: outcome.message, repeated: false };
+  }
+
+  _onReport(route, frame) {
+    if (this.reportMode === 'ack') this.sendTo(route, { type: 'report_received', offset: frame.offset });
+    if (this.reportMode === 'error') {
+      this.sendTo(route, { type: 'error', code: 'rate_limited', message: 'Too many reports: try again later.' });
+    }
+  }
+
+  /** Report frames from the page. */
+  reportFrames() {
+    return this.received.filter((f) => f.type === 'report');
+  }
+
+  /**
+   * A moderator removes the logged message at `offset`: replays show it
+   * deleted, without text. Returns the live `message_deleted` frame.
+   */
+  deleteMessage(offset, room = this.current?.room ?? DEFAULT_ROOM) {
+    const logged = this.log(room).find((f) => f.offset === offset);
+    if (logged) Object.assign(logged, { deleted: true, text: '' });
+    return this.withEpoch({ type: 'message_deleted', room, offset });
+  }
+
+  /** The server refusing one of the page's messages (muted, slow_mode, blocked_text, …). */
+  refusal(frame, code, extra = {}) {
+    const messages = {
+      muted: 'A moderator muted you.',
+      slow_mode: 'Slow mode is on in this room.',
+      blocked_text: 'That message contains a blocked word.',
+    };
+    return { type: 'error', code, message: messages[code] ?? code, client_msg_id: frame.client_msg_id, ...extra };
+  }
+
+  /** A typing frame naming several people (the first also as `username`, like the server). */
+  typingUsers(users, room = this.current?.room ?? DEFAULT_ROOM) {
+    return { type: 'typing', room, username: users[0], users };
   }
 
   /** A chat_message from someone else, logged in its room (the current one unless `extra.room`). */

@@ -992,3 +992,248 @@ describe('epochs, unknown outcomes and refused upgrades (scripted server)', () =
     await close(page);
   });
 });
+
+/** Messages with what moderation adds: offset, verified tag, removed, report button. */
+const modView = (page) =>
+  evalAll(page, '[data-testid="message"]', (nodes) =>
+    nodes.map((n) => ({
+      author: n.querySelector('[data-testid="message-author"]')?.textContent ?? '',
+      text: n.querySelector('[data-testid="message-text"]')?.textContent ?? null,
+      offset: n.dataset.offset === undefined ? null : Number(n.dataset.offset),
+      unverified: n.querySelector('[data-testid="unverified"]')?.title ?? null,
+      removed: n.querySelector('[data-testid="message-removed"]')?.textContent ?? null,
+      report: n.querySelector('[data-testid="report-button"]') !== null,
+      buttons: n.querySelectorAll('button').length,
+    })),
+  );
+
+const storedToken = (page) => page.evaluate(() => localStorage.getItem('anime-chat.token'));
+
+describe('identity, moderation and reports (scripted server)', () => {
+  test('token: kept from the welcome, sent (urlencoded) on reconnects, room switches and reloads', async () => {
+    const token = 'tok/1 +=&room=x';
+    const { page, mock } = await openChat({ mock: { token } });
+    assert.equal(mock.urls[0].searchParams.has('token'), false, 'a first visit has none');
+    await waitFor(async () => (await storedToken(page)) === token, { message: 'token stored' });
+
+    mock.push(mock.other('Sakura Blade', 'hello'));
+    await waitFor(async () => (await texts(page)).length === 1, { message: 'a message' });
+    mock.drop();
+    await waitFor(() => mock.routes.length === 2, { message: 'reconnected' });
+    const resumed = mock.urls.at(-1);
+    assert.equal(resumed.searchParams.get('token'), token);
+    assert.equal(resumed.searchParams.get('room'), 'anonymous-anime-universe', 'the token cannot add a parameter');
+    assert.ok(resumed.searchParams.has('since') && resumed.searchParams.has('epoch'), 'with since and epoch');
+    assert.match(resumed.search, /&token=tok%2F1%20%2B%3D%26room%3Dx$/);
+    await waitForState(page, 'connected');
+
+    await page.fill('[data-testid="join-input"]', 'lobby');
+    await page.press('[data-testid="join-input"]', 'Enter');
+    await waitFor(() => mock.current.room === 'lobby', { message: 'lobby socket' });
+    assert.equal(mock.urls.at(-1).searchParams.get('token'), token);
+    await waitForState(page, 'connected');
+    assert.equal(await text(page, sel.myName), 'Azure Ronin', 'the same name in another room');
+
+    await page.reload();
+    await waitForState(page, 'connected');
+    assert.equal(mock.urls.at(-1).searchParams.get('token'), token, 'and after a reload');
+    await close(page);
+  });
+
+  test('invalid_token: a small notice, the new name shown, the new token stored', async () => {
+    const { page, mock } = await openChat({
+      mock: { token: 'fresh', username: 'Azure Ronin' },
+      beforeGoto: async (m) => {
+        m.rejectTokens = 1;
+        await m.page.addInitScript(() => {
+          if (!sessionStorage.getItem('seeded')) {
+            localStorage.setItem('anime-chat.token', 'stale');
+            sessionStorage.setItem('seeded', '1');
+          }
+        });
+      },
+    });
+    assert.equal(mock.urls[0].searchParams.get('token'), 'stale');
+    await page.waitForSelector('[data-testid="notice"][data-code="invalid_token"]');
+    assert.equal(await text(page, '[data-testid="notice"]'), 'Your chat identity could not be restored: you have a new name.');
+    await waitFor(async () => (await text(page, sel.myName)) === 'Azure Ronin II', { message: 'the new name' });
+    assert.equal(await storedToken(page), 'fresh-new');
+    assert.equal(await page.$$eval(sel.toast, (n) => n.length), 0, 'not an error toast');
+    assert.equal(await page.$$eval('[data-status="failed"]', (n) => n.length), 0, 'not a failed send');
+    await close(page);
+  });
+
+  test('unverified mark; removed messages in history and live (no text, no actions)', async () => {
+    const { page, mock } = await openChat({
+      beforeGoto: (m) => {
+        m.record(m.other('Http Guest', 'posted over HTTP', { verified: false }));
+        const bad = m.other('Troll', 'something nasty');
+        m.record(m.other('Sakura Blade', 'verified one', { verified: true }));
+        m.deleteMessage(bad.offset);
+      },
+    });
+    await waitFor(async () => (await modView(page)).length === 3, { message: 'history' });
+    let shown = await modView(page);
+    assert.equal(shown[0].text, 'posted over HTTP');
+    assert.match(shown[0].unverified, /without a chat identity/i);
+    assert.equal(await page.$eval('[data-testid="unverified"]', (n) => n.textContent), 'unverified');
+    assert.deepEqual(shown[1], { author: 'Troll', text: null, offset: 1, unverified: null, removed: 'message removed by a moderator', report: false, buttons: 0 });
+    assert.equal(shown[2].unverified, null, 'verified: no mark');
+    assert.equal(shown[2].report, true);
+
+    // live: a message, then its removal
+    const live = mock.other('Neon Kitsune', 'spoiler: everyone dies');
+    mock.push(live);
+    mock.push(mock.other('Old Client', 'no verified field at all'));
+    await waitFor(async () => (await modView(page)).length === 5, { message: 'live messages' });
+    assert.equal((await modView(page))[4].unverified, null, 'missing verified: no mark');
+    mock.push(mock.deleteMessage(live.offset));
+    await waitFor(async () => (await modView(page))[3].removed !== null, { message: 'removed live' });
+    shown = await modView(page);
+    assert.deepEqual([shown[3].text, shown[3].report, shown[3].buttons], [null, false, 0]);
+    assert.equal(await page.$$eval('[data-testid="message-list"]', (n) => n[0].textContent.includes('everyone dies')), false, 'the text is gone from the page');
+    await close(page);
+  });
+
+  test('refusals: slow mode counts down in the composer, muted until HH:MM, blocked_text; Retry stays', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual' } });
+    const limit = () => page.$eval('[data-testid="composer-limit"]', (n) => (n.hidden ? null : n.textContent.trim()));
+
+    await sendMessage(page, 'too quick');
+    const [slow] = await mock.waitForChatFrames(1);
+    mock.push(mock.refusal(slow, 'slow_mode', { retry_after_ms: 3000 }));
+    await waitFor(async () => /^Slow mode: wait [23] s$/.test((await limit()) ?? ''), { message: 'slow mode countdown' });
+    const first = Number((await limit()).match(/\d+/)[0]);
+    await waitFor(async () => Number(((await limit()) ?? 'x 0').match(/\d+/)?.[0] ?? 0) < first, { timeout: 2500, message: 'counting down' });
+    let msgs = await readMessages(page);
+    assert.equal(msgs[0].status, 'failed');
+    assert.match(msgs[0].statusText, /Slow mode is on in this room\.\s*Retry/);
+    await waitFor(async () => (await limit()) === null, { timeout: 4000, message: 'the wait is over' });
+    await page.click('[data-testid="retry-button"]');
+    await mock.waitForChatFrames(2);
+    assert.equal(mock.chatFrames()[1].client_msg_id, slow.client_msg_id, 'Retry sends the same message');
+
+    await sendMessage(page, 'while muted');
+    const muted = (await mock.waitForChatFrames(3))[2];
+    const until = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+    mock.push(mock.refusal(muted, 'muted', { until }));
+    const hhmm = await page.evaluate((u) => new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(u)), until);
+    assert.match(hhmm, /^\d\d:\d\d$/);
+    await waitFor(async () => (await limit()) === `You are muted until ${hhmm}.`, { message: 'muted line' });
+    await waitFor(async () => (await readMessages(page))[1]?.status === 'failed', { message: 'muted message failed' });
+    msgs = await readMessages(page);
+    assert.match(msgs[1].statusText, new RegExp(`A moderator muted you\\.\\s*You are muted until ${hhmm}\\.`));
+
+    await sendMessage(page, 'a bad word');
+    const blocked = (await mock.waitForChatFrames(4))[3];
+    mock.push(mock.refusal(blocked, 'blocked_text'));
+    await waitFor(async () => (await readMessages(page))[2]?.status === 'failed', { message: 'blocked' });
+    assert.match((await readMessages(page))[2].statusText, /That message contains a blocked word\.\s*Retry/);
+    // the first one was retried (still on its way: this server answers nothing by itself)
+    assert.deepEqual((await readMessages(page)).map((m) => m.status), ['sending', 'failed', 'failed']);
+    assert.equal(await page.$$eval('[data-testid="retry-button"]', (n) => n.length), 2);
+    assert.equal(await page.$$eval(sel.toast, (n) => n.length), 0, 'refusals of sends are not toasts');
+    await close(page);
+  });
+
+  test('report: on hover/focus, a reason inline, the frame sent, a thank-you toast; keyboard and Escape', async () => {
+    const { page, mock } = await openChat();
+    const theirs = mock.other('Sakura Blade', 'buy cheap followers at …');
+    mock.push(theirs);
+    await sendMessage(page, 'my own');
+    await waitFor(async () => (await readMessages(page)).length === 2 && (await readMessages(page))[1].status === 'delivered', { message: 'two messages' });
+    const shown = await modView(page);
+    assert.deepEqual(shown.map((m) => m.report), [true, false], 'not on our own messages');
+
+    const button = '[data-testid="message"][data-own="false"] [data-testid="report-button"]';
+    const opacity = () => page.$eval(button, (n) => Number(getComputedStyle(n).opacity));
+    await page.mouse.move(5, 5);
+    await sleep(300);
+    assert.equal(await opacity(), 0, 'hidden until hover or focus');
+    await page.hover('[data-testid="message"][data-own="false"] .msg__bubble');
+    await waitFor(async () => (await opacity()) === 1, { message: 'shown on hover' });
+    assert.match(await page.$eval(button, (n) => n.getAttribute('aria-label')), /Report this message from Sakura Blade/);
+
+    // by keyboard: focus shows it, Enter opens the form, Escape closes it and gives the focus back
+    await page.mouse.move(5, 5);
+    await page.focus(button);
+    await waitFor(async () => (await opacity()) === 1, { message: 'shown on focus' });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="report-form"]');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'report-reason');
+    assert.equal(await page.$eval('[data-testid="report-reason"]', (n) => n.maxLength), 200);
+    await page.keyboard.press('Escape');
+    assert.equal(await page.$('[data-testid="report-form"]'), null);
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'report-button');
+    assert.equal(mock.reportFrames().length, 0, 'cancelled: nothing sent');
+
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('spam, <b>obviously</b>');
+    await page.keyboard.press('Enter');
+    await waitFor(() => mock.reportFrames().length === 1, { message: 'report frame' });
+    assert.deepEqual(mock.reportFrames()[0], { type: 'report', offset: theirs.offset, reason: 'spam, <b>obviously</b>' });
+    await page.waitForSelector(`${sel.toast}.toast--ok`);
+    assert.match(await text(page, sel.toast), /Reported, thank you/);
+    await page.waitForSelector('[data-testid="message"][data-own="false"] [data-testid="reported"]');
+    assert.equal(await page.$(button), null, 'reported once');
+    assert.equal(await page.$('[data-testid="report-form"]'), null);
+    await close(page);
+  });
+
+  test('a refused report shows the server’s message; an empty reason is fine', async () => {
+    const { page, mock } = await openChat({ mock: { reportMode: 'error' } });
+    mock.push(mock.other('Sakura Blade', 'hmm'));
+    await page.waitForSelector('[data-testid="report-button"]');
+    await page.click('[data-testid="report-button"]');
+    await page.click('[data-testid="report-submit"]');
+    await waitFor(() => mock.reportFrames().length === 1, { message: 'report frame' });
+    assert.equal(mock.reportFrames()[0].reason, '');
+    await page.waitForSelector(`${sel.toast}.toast--error`);
+    assert.equal(await text(page, sel.toast), 'Too many reports: try again later.');
+    assert.ok(await page.$('[data-testid="report-button"]'), 'still reportable');
+    await close(page);
+  });
+
+  test('typing frames with users: all of them, never ourselves', async () => {
+    const { page, mock } = await openChat({ mock: { username: 'Azure Ronin' } });
+    const typingText = () => text(page, '[data-testid="typing-text"]');
+    mock.push(mock.typingUsers(['Azure Ronin']));
+    await sleep(300);
+    assert.equal(await page.$eval('[data-testid="typing-indicator"]', (n) => n.hidden), true, 'only us: nothing');
+    mock.push(mock.typingUsers(['Sakura Blade', 'Azure Ronin']));
+    await waitFor(async () => (await typingText()) === 'Sakura Blade is typing…', { message: 'one name' });
+    mock.push(mock.typingUsers(['Neon Kitsune', 'Azure Ronin']));
+    await waitFor(async () => (await typingText()) === 'Sakura Blade and Neon Kitsune are typing…', { message: 'two names' });
+    mock.push(mock.typingUsers(Array.from({ length: 10 }, (_, i) => `Guest ${i}`)));
+    await waitFor(async () => (await typingText()) === '12 people are typing…', { message: 'several' });
+    await close(page);
+  });
+
+  test('HTML in names, texts, reasons and notices stays text', async () => {
+    const evil = '<img src=x onerror=window.__xss=1>';
+    const { page, mock } = await openChat({ mock: { token: 't' } });
+    const msg = mock.other(`${evil}<b>name</b>`, `${evil}<script>window.__xss=2</script>`, { verified: false });
+    mock.push(msg);
+    mock.push(mock.typingUsers([`<i>${evil}</i>`]));
+    mock.push({ type: 'error', code: 'invalid_token', message: `${evil} new name` });
+    await page.waitForSelector('[data-testid="report-button"]');
+    await page.click('[data-testid="report-button"]');
+    await page.fill('[data-testid="report-reason"]', `${evil}</form><script>window.__xss=3</script>`);
+    await page.press('[data-testid="report-reason"]', 'Enter');
+    await waitFor(() => mock.reportFrames().length === 1, { message: 'report' });
+    assert.equal(mock.reportFrames()[0].reason, `${evil}</form><script>window.__xss=3</script>`);
+    await page.waitForSelector('[data-testid="notice"]');
+    await page.waitForSelector(sel.toast);
+    const [shown] = await modView(page);
+    assert.equal(shown.author, `${evil}<b>name</b>`);
+    assert.equal(shown.text, `${evil}<script>window.__xss=2</script>`);
+    assert.equal(await text(page, '[data-testid="notice"]'), `${evil} new name`);
+    assert.equal(await text(page, '[data-testid="typing-text"]'), `<i>${evil}</i> is typing…`);
+    mock.push(mock.deleteMessage(msg.offset));
+    await waitFor(async () => (await modView(page))[0].removed !== null, { message: 'removed' });
+    await sleep(200);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.$$eval('.app img:not(.brand__logo img), .app script, .app b, .app i', (n) => n.length), 0);
+    await close(page);
+  });
+});

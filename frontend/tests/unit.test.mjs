@@ -6,9 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { backoffDelay } from '../js/backoff.js';
 import { ResumeCursor } from '../js/chat/cursor.js';
+import { TOKEN_KEY, TokenStore } from '../js/chat/identity.js';
+import { MAX_REPORT_CHARS, reportFrame } from '../js/chat/reports.js';
 import { RoomSession } from '../js/chat/session.js';
 import { MessageStore, normalizeText } from '../js/messages.js';
-import { TypingNotifier, TypingTracker, presenceList, typingText } from '../js/people.js';
+import { MAX_TYPING_NAMES, TypingNotifier, TypingTracker, presenceList, typingNames, typingText } from '../js/people.js';
 import { RoomDirectory, parseRooms, withCurrentRoom } from '../js/rooms.js';
 import { ChatSocket } from '../js/socket.js';
 import {
@@ -900,5 +902,296 @@ describe('room session: epochs and unknown outcomes', () => {
     session.retry(frame.client_msg_id);
     assert.deepEqual(chats(), [frame, frame]);
     session.stop();
+  });
+});
+
+/** localStorage as a Map (or one that throws on every call: storage blocked). */
+function memoryStorage({ blocked = false } = {}) {
+  const map = new Map();
+  const guard = (fn) => (...args) => {
+    if (blocked) throw new Error('SecurityError');
+    return fn(...args);
+  };
+  return {
+    map,
+    getItem: guard((k) => (map.has(k) ? map.get(k) : null)),
+    setItem: guard((k, v) => map.set(k, String(v))),
+    removeItem: guard((k) => map.delete(k)),
+  };
+}
+
+describe('identity token', () => {
+  test('kept in storage under anime-chat.token; blocked storage keeps it in memory', () => {
+    const storage = memoryStorage();
+    const store = new TokenStore(storage);
+    assert.equal(store.get(), '');
+    store.set('t/1+2=');
+    assert.equal(storage.map.get(TOKEN_KEY), 't/1+2=');
+    assert.equal(new TokenStore(storage).get(), 't/1+2=', 'another page (a reload) finds it');
+    for (const junk of ['', null, undefined, 42, {}]) store.set(junk);
+    assert.equal(store.get(), 't/1+2=', 'only non-empty strings replace it');
+    store.clear();
+    assert.equal(store.get(), '');
+    assert.equal(storage.map.has(TOKEN_KEY), false);
+
+    const blocked = new TokenStore(memoryStorage({ blocked: true }));
+    blocked.set('mem');
+    assert.equal(blocked.get(), 'mem', 'this page still has it');
+    blocked.clear();
+    assert.equal(blocked.get(), '');
+    assert.equal(new TokenStore(null).get(), '');
+  });
+
+  test('the socket URL carries the token, urlencoded, with room, since and epoch', () => {
+    const loc = { protocol: 'http:', host: 'h' };
+    assert.equal(chatSocketUrl(loc, 'r', { token: 'a b/c+d=&e' }), 'ws://h/ws/chat?room=r&token=a%20b%2Fc%2Bd%3D%26e');
+    assert.equal(
+      chatSocketUrl(loc, 'r', { since: 41, epoch: 'e1', token: 'T' }),
+      'ws://h/ws/chat?room=r&since=41&epoch=e1&token=T',
+    );
+    assert.equal(chatSocketUrl(loc, 'r', { since: null, epoch: 'e1', token: 'T' }), 'ws://h/ws/chat?room=r&token=T');
+    assert.equal(chatSocketUrl(loc, 'r', { token: '' }), 'ws://h/ws/chat?room=r');
+    assert.equal(chatSocketUrl(loc, 'r', { token: null }), 'ws://h/ws/chat?room=r');
+    const url = new URL(chatSocketUrl(loc, 'a-b', { since: 3, epoch: 'x', token: 'tök=1&room=evil' }));
+    assert.deepEqual(Object.fromEntries(url.searchParams), { room: 'a-b', since: '3', epoch: 'x', token: 'tök=1&room=evil' });
+  });
+});
+
+describe('room session: identity, moderation, reports', () => {
+  test('the welcome token is kept and sent on every connection, with since and epoch on a resume', async () => {
+    const identity = new TokenStore(memoryStorage());
+    const { session, last, welcome } = fakeSession({ identity });
+    assert.equal(last().url, 'ws://test/ws/chat?room=r', 'no token yet');
+    welcome({ token: 'tok 1' });
+    assert.equal(identity.get(), 'tok 1');
+    last().serverSend({ type: 'chat_message', message_id: 'm1', username: 'X', text: 'one', room: 'r', offset: 5, epoch: 'A' });
+    last().serverClose();
+    await sleep(30);
+    assert.equal(last().url, 'ws://test/ws/chat?room=r&since=5&epoch=A&token=tok%201');
+    session.stop();
+
+    // another room (a new session) brings the same token
+    const other = fakeSession({ identity, room: 'lobby' });
+    assert.equal(other.last().url, 'ws://test/ws/chat?room=lobby&token=tok%201');
+    other.session.stop();
+  });
+
+  test('invalid_token: a notice in the list, the new token kept (welcome before or after the error)', () => {
+    for (const order of ['welcome-first', 'error-first']) {
+      const identity = new TokenStore(memoryStorage());
+      identity.set('old');
+      const { session, shown, last } = fakeSession({ identity });
+      assert.match(last().url, /&token=old$/);
+      last().serverOpen();
+      const error = { type: 'error', code: 'invalid_token', message: 'Could not restore your identity.' };
+      const hello = { type: 'welcome', username: 'New Name', room: 'r', token: 'new', epoch: 'A' };
+      if (order === 'welcome-first') {
+        last().serverSend(hello);
+        last().serverSend(error);
+      } else {
+        last().serverSend(error);
+        assert.equal(identity.get(), '', 'the refused token is forgotten');
+        last().serverSend(hello);
+      }
+      assert.equal(identity.get(), 'new', order);
+      const notices = shown.entries.filter((e) => e.marker === 'notice');
+      assert.equal(notices.length, 1, order);
+      assert.equal(notices[0].text, 'Could not restore your identity.');
+      assert.equal(notices[0].code, 'invalid_token');
+      assert.deepEqual(shown.toasts, [], 'not a failed send, not a toast');
+      assert.deepEqual(shown.names, ['New Name']);
+      assert.equal(session.myName, 'New Name');
+      session.stop();
+    }
+  });
+
+  test('message_deleted removes a message by offset; it does not move the resume point', async () => {
+    const { session, shown, last, welcome } = fakeSession();
+    welcome();
+    last().serverSend(chat('m1', 'X', 'bad words', { offset: 7, epoch: 'A' }));
+    last().serverSend(chat('m2', 'Y', 'fine', { offset: 8, epoch: 'A' }));
+    last().serverSend({ type: 'message_deleted', room: 'r', offset: 7, epoch: 'A' });
+    assert.deepEqual(shown.entries.map((e) => [e.offset, e.deleted, e.text]), [[7, true, ''], [8, false, 'fine']]);
+    last().serverSend({ type: 'message_deleted', room: 'other', offset: 8, epoch: 'A' });
+    assert.equal(shown.entries[1].deleted, false, 'another room’s deletion is not ours');
+    assert.equal(session.lastOffset, 8);
+    last().serverClose();
+    await sleep(30);
+    assert.match(last().url, /since=8&epoch=A/);
+    session.stop();
+  });
+
+  test('refusals: muted and slow_mode tell the composer (until, retry_after_ms); blocked_text only fails', () => {
+    const limits = [];
+    const { session, shown, last, welcome, chats } = fakeSession();
+    session.ui.limit = (l) => limits.push(l);
+    welcome();
+    for (const [code, extra] of [
+      ['muted', { until: '2026-11-25T14:05:00Z' }],
+      ['slow_mode', { retry_after_ms: 8000 }],
+      ['blocked_text', {}],
+    ]) {
+      session.send(`try ${code}`);
+      const frame = chats().at(-1);
+      last().serverSend({ type: 'error', code, message: `no: ${code}`, client_msg_id: frame.client_msg_id, ...extra });
+    }
+    assert.deepEqual(shown.entries.map((e) => [e.status, e.error.code, e.error.message]), [
+      ['failed', 'muted', 'no: muted'],
+      ['failed', 'slow_mode', 'no: slow_mode'],
+      ['failed', 'blocked_text', 'no: blocked_text'],
+    ]);
+    assert.equal(shown.entries[0].error.until, '2026-11-25T14:05:00Z');
+    assert.equal(shown.entries[1].error.retryAfterMs, 8000);
+    assert.deepEqual(limits.map((l) => l.code), ['muted', 'slow_mode']);
+    // the refused message keeps its frame for Retry
+    const [first] = chats();
+    session.retry(first.client_msg_id);
+    assert.deepEqual(chats().at(-1), first);
+    session.stop();
+  });
+
+  test('report(): the frame goes out when connected; report_received marks it and says thanks', () => {
+    const { session, shown, last, welcome } = fakeSession();
+    assert.equal(session.report(3, 'spam'), false, 'not connected: nothing sent');
+    welcome();
+    last().serverSend(chat('m1', 'X', 'buy now', { offset: 3, epoch: 'A' }));
+    assert.equal(session.report(3, '  spam, twice  '), true);
+    assert.deepEqual(last().sent.at(-1), { type: 'report', offset: 3, reason: 'spam, twice' });
+    assert.equal(session.report(-1, 'x'), false);
+    last().serverSend({ type: 'report_received', offset: 3 });
+    assert.equal(shown.entries[0].reported, true);
+    assert.equal(shown.toasts.length, 1);
+    assert.match(shown.toasts[0], /reported, thank you/i);
+    // a refused report (no client_msg_id): its message as a toast
+    last().serverSend({ type: 'error', code: 'rate_limited', message: 'Too many reports.' });
+    assert.equal(shown.toasts.at(-1), 'Too many reports.');
+    session.stop();
+  });
+
+  test('typing frames with users: everyone but us, one update per frame', () => {
+    const changes = [];
+    const { session, last, welcome } = fakeSession();
+    session.typing.onChange = (names) => changes.push(names);
+    welcome();
+    last().serverSend({ type: 'typing', room: 'r', username: 'A', users: ['A', 'Me', 'B'] });
+    assert.deepEqual(changes, [['A', 'B']]);
+    last().serverSend({ type: 'typing', room: 'r', username: 'C' }); // an older server: one name
+    assert.deepEqual(changes.at(-1), ['A', 'B', 'C']);
+    session.stop();
+  });
+});
+
+describe('message store: verified, deleted, reported', () => {
+  test('verified:false is kept; true or missing is verified', () => {
+    const { store } = recordingStore();
+    const a = store.incoming(chat('a', 'HTTP Guest', 'hi', { verified: false }));
+    const b = store.incoming(chat('b', 'Ws User', 'hi', { verified: true }));
+    const c = store.incoming(chat('c', 'Old Server', 'hi'));
+    assert.deepEqual([a.verified, b.verified, c.verified], [false, true, true]);
+    // under our own name: ours (an earlier visit) unless sent without an identity
+    store.addOwnName('Me');
+    const mine = store.incoming(chat('d', 'Me', 'from yesterday'));
+    const fake = store.incoming(chat('e', 'Me', 'pretending', { verified: false }));
+    assert.deepEqual([mine.byUs, fake.byUs, a.byUs], [true, false, false]);
+  });
+
+  test('deleted in history: no text; message_deleted live, before the message, or in a later replay', () => {
+    const { store, log } = recordingStore();
+    const gone = store.incoming(chat('a', 'X', '', { deleted: true, offset: 1 }), { history: true });
+    assert.deepEqual([gone.deleted, gone.text], [true, '']);
+    const live = store.incoming(chat('b', 'X', 'rude', { offset: 2, epoch: 'A' }));
+    log.length = 0;
+    assert.equal(store.markDeleted(2, 'A'), live);
+    assert.deepEqual([live.deleted, live.text], [true, '']);
+    assert.deepEqual(log, [['update', 'm:b', null]]);
+    assert.equal(store.markDeleted(2, 'A'), live, 'twice: no second update');
+    assert.equal(log.length, 1);
+
+    // another log's offset 3 is not this one
+    const other = store.incoming(chat('c', 'X', 'kept', { offset: 3, epoch: 'B' }));
+    store.markDeleted(3, 'A');
+    assert.equal(other.deleted, false);
+
+    // the deletion first (the message was held back or not here yet)
+    assert.equal(store.markDeleted(9, 'A'), null);
+    const late = store.incoming(chat('d', 'X', 'late', { offset: 9, epoch: 'A' }));
+    assert.deepEqual([late.deleted, late.text], [true, '']);
+
+    // shown, then replayed as deleted after a reconnect
+    const shown = store.incoming(chat('e', 'X', 'was fine', { offset: 10 }));
+    store.incoming(chat('e', 'X', '', { offset: 10, deleted: true }));
+    assert.deepEqual([shown.deleted, shown.text], [true, '']);
+    assert.equal(store.size, 5, 'nothing added or removed');
+  });
+
+  test('our own message can be removed too; a report is marked once', () => {
+    const { store } = recordingStore();
+    store.addOwn({ clientMsgId: 'c1', text: 'mine', username: 'Me' });
+    store.markStatus('c1', 'sending');
+    const own = store.ack({ client_msg_id: 'c1', message_id: 'm1', offset: 4 });
+    store.markDeleted(4);
+    assert.deepEqual([own.deleted, own.text, own.status], [true, '', 'delivered']);
+    const theirs = store.incoming(chat('m2', 'X', 'meh', { offset: 5 }));
+    assert.equal(store.markReported(5), theirs);
+    assert.equal(theirs.reported, true);
+    assert.equal(store.markReported(99), null);
+  });
+});
+
+describe('typing names and reports', () => {
+  test('typingNames: users without us, valid and unique, at most 10; username from older servers', () => {
+    assert.deepEqual(typingNames({ users: ['A', 'Me', 'B', 'A', '', 7, ' '] }, 'Me'), ['A', 'B']);
+    assert.deepEqual(typingNames({ username: 'Solo' }, 'Me'), ['Solo']);
+    assert.deepEqual(typingNames({ username: 'Me' }, 'Me'), []);
+    assert.deepEqual(typingNames({ username: 'X', users: [] }, 'Me'), [], 'users wins when present');
+    const many = Array.from({ length: 14 }, (_, i) => `P${i}`);
+    assert.equal(typingNames({ users: many }).length, MAX_TYPING_NAMES);
+    assert.deepEqual(typingNames(null), []);
+    assert.equal(typingText(typingNames({ users: ['A', 'B', 'C'] })), '3 people are typing…');
+  });
+
+  test('TypingTracker.seenAll: one change for a frame of names', () => {
+    const changes = [];
+    const tracker = new TypingTracker({ onChange: (n) => changes.push(n) });
+    tracker.seenAll(['A', 'B']);
+    tracker.seenAll(['A', 'B']);
+    tracker.seenAll(['B', 'C']);
+    assert.deepEqual(changes, [['A', 'B'], ['A', 'B', 'C']]);
+    tracker.clear();
+    tracker.dispose();
+  });
+
+  test('reportFrame: offset and a trimmed reason of at most 200 characters', () => {
+    assert.deepEqual(reportFrame(12, '  spam  '), { type: 'report', offset: 12, reason: 'spam' });
+    assert.deepEqual(reportFrame(0), { type: 'report', offset: 0, reason: '' });
+    assert.equal(reportFrame(0, '🌸'.repeat(250)).reason, '🌸'.repeat(MAX_REPORT_CHARS), 'characters, not UTF-16 units');
+    assert.equal(reportFrame(1, '<img src=x onerror=alert(1)>').reason, '<img src=x onerror=alert(1)>', 'text as typed');
+    for (const bad of [-1, 1.5, '3', null, undefined, Number.NaN]) assert.equal(reportFrame(bad, 'x'), null, String(bad));
+  });
+});
+
+describe('Control Center moderation requests', () => {
+  test('bodies as the server wants them, each with the moderator', async () => {
+    const { requests, withModerator, targetOf, parseSlowMode, checkModerator, newestFirst, describeTarget } = await import('../js/admin/moderation.js');
+    const target = targetOf('id-1');
+    assert.deepEqual(target, { identity: 'id-1' });
+    assert.equal(targetOf(null), null, 'no identity (HTTP): nothing to mute');
+    const sent = (r) => withModerator(r, 'Mika');
+    assert.deepEqual(sent(requests.deleteMessage('a b', 7, '  spam ')), {
+      method: 'DELETE',
+      path: '/api/admin/rooms/a%20b/messages/7',
+      body: { reason: 'spam', moderator: 'Mika' },
+    });
+    assert.deepEqual(sent(requests.mute(target, 300, '')).body, { target, duration_seconds: 300, reason: '', moderator: 'Mika' });
+    assert.deepEqual(sent(requests.unmute({ address: '203.0.113.7' })), { method: 'DELETE', path: '/api/admin/mutes', body: { target: { address: '203.0.113.7' }, moderator: 'Mika' } });
+    assert.deepEqual(sent(requests.ban(target, 'x')), { method: 'POST', path: '/api/admin/bans', body: { target, reason: 'x', moderator: 'Mika' } });
+    assert.deepEqual(sent(requests.unban(target)).body, { target, moderator: 'Mika' });
+    assert.deepEqual(sent(requests.slowMode('r', 0)), { method: 'PUT', path: '/api/admin/rooms/r/slow-mode', body: { seconds: 0, moderator: 'Mika' } });
+    assert.deepEqual(sent(requests.dismissReport('r', 3)), { method: 'DELETE', path: '/api/admin/reports', body: { room: 'r', offset: 3, moderator: 'Mika' } });
+    assert.equal(requests.deleteMessage('r', 1, 'x'.repeat(300)).body.reason.length, 200);
+    assert.deepEqual(['0', ' 15 ', '3600', '3601', '-1', '1.5', 'ten', ''].map(parseSlowMode), [0, 15, 3600, null, null, null, null, null]);
+    assert.deepEqual([checkModerator('  Mika '), checkModerator('  '), checkModerator('x'.repeat(41))], ['Mika', null, null]);
+    assert.deepEqual(newestFirst([{ at: '2026-01-01T00:00:00Z', n: 1 }, { at: 'junk', n: 2 }, { at: '2026-01-02T00:00:00Z', n: 3 }]).map((x) => x.n), [3, 1, 2]);
+    assert.deepEqual([describeTarget({ identity: 'i' }), describeTarget({ address: '::1' })], ['identity i', 'address ::1']);
   });
 });

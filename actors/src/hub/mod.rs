@@ -486,6 +486,9 @@ impl Handler<RecordReceived> for ChatHub {
                 members.recent.pop_front();
             }
             members.recent.push_back(id);
+            // Whoever just spoke has stopped typing: a notice still waiting
+            // for the tick would come after their message and look stale.
+            members.typing.retain(|name| *name != record.username);
         }
         let count = self.rooms.get(&room).map_or(0, Room::count);
         // An instance that reads a message after its removal never shows it.

@@ -1,12 +1,15 @@
-// The Control Center's behaviour: sign in with the token, then read
-// GET /api/admin/overview (and the inspected room's records) every 2 s while
-// the tab is visible; sign out (or a token no longer accepted) forgets the
-// token and every number shown.
+// The Control Center's behaviour: sign in with the token and the
+// moderator's name, then read GET /api/admin/overview (and the inspected
+// room's records) every 2 s while the tab is visible; moderation (reports,
+// mutes and bans, the room's messages, the audit trail) follows the same
+// loop (moderation-center.js). Sign out (or a token no longer accepted)
+// forgets the token, the name and everything shown.
 
 import { isValidRoom } from '../util.js';
-import { OVERVIEW_PATH, api, recordsPath, tokenStorage } from './api.js';
+import { OVERVIEW_PATH, api, moderatorStorage, recordsPath, tokenStorage } from './api.js';
 import { LoginView } from './login.js';
 import { MetricsView } from './metrics-view.js';
+import { ModerationCenter } from './moderation-center.js';
 import { PartitionsView } from './partitions-view.js';
 import { RecordsView } from './records-view.js';
 import { AdminRoomList } from './rooms-view.js';
@@ -31,19 +34,24 @@ export class Dashboard {
     this.signedIn = false;
     this.topic = '';
     this.selectedRoom = '';
-    this.login = new LoginView(doc, { onSubmit: (token) => this.signIn(token), onSignOut: () => this.signOut('') });
+    this.moderator = '';
+    this.login = new LoginView(doc, { onSubmit: (token, moderator) => this.signIn(token, moderator), onSignOut: () => this.signOut('') });
     this.metrics = new MetricsView(doc);
     this.partitions = new PartitionsView(doc);
     this.records = new RecordsView(doc);
     this.rooms = new AdminRoomList(doc, { onSelect: (room) => this.selectRoom(room) });
+    this.moderation = new ModerationCenter(doc, {
+      onUnauthorized: () => this.signOut('The token is no longer accepted (401). Sign in again.'),
+    });
     this.wireInspectForm();
     doc.addEventListener('visibilitychange', () => this.onVisibility());
   }
 
   start() {
     const saved = tokenStorage.get();
-    if (saved) {
-      this.signIn(saved, { fromStorage: true });
+    const moderator = moderatorStorage.get();
+    if (saved && moderator) {
+      this.signIn(saved, moderator, { fromStorage: true });
     } else {
       this.login.showLogin('');
       this.login.focusInput();
@@ -52,7 +60,7 @@ export class Dashboard {
 
   // ---- sign-in / sign-out --------------------------------------------------------
 
-  async signIn(token, { fromStorage = false } = {}) {
+  async signIn(token, moderator, { fromStorage = false } = {}) {
     const { login } = this;
     const session = ++this.session;
     login.setBusy(true);
@@ -74,9 +82,12 @@ export class Dashboard {
       return;
     }
     this.token = token;
+    this.moderator = moderator;
     this.signedIn = true;
     tokenStorage.set(token);
-    login.showDashboard();
+    moderatorStorage.set(moderator);
+    login.showDashboard(moderator);
+    this.moderation.start(token, moderator);
     this.render(result.body);
     login.markUpdated();
     login.setStatus('live', 'Live');
@@ -86,6 +97,7 @@ export class Dashboard {
 
   refused(result, fromStorage) {
     tokenStorage.clear();
+    moderatorStorage.clear();
     this.token = '';
     this.login.setStatus('signed-out', 'Signed out');
     this.login.showLogin(
@@ -100,8 +112,10 @@ export class Dashboard {
     this.session += 1;
     this.signedIn = false;
     this.token = '';
+    this.moderator = '';
     clearTimeout(this.timer);
     tokenStorage.clear();
+    moderatorStorage.clear();
     this.clearData();
     this.login.setStatus('signed-out', 'Signed out');
     this.login.showLogin(message);
@@ -113,6 +127,7 @@ export class Dashboard {
     this.selectedRoom = '';
     this.topic = '';
     this.records.clear();
+    this.moderation.stop();
     this.metrics.clear();
     this.partitions.clear();
     this.rooms.clear();
@@ -145,6 +160,7 @@ export class Dashboard {
     if (room && room === this.selectedRoom && records.status === 'fulfilled' && records.value) {
       this.records.show(room, records.value);
     }
+    this.moderation.tick();
     this.login.markUpdated();
     this.login.setStatus('live', 'Live');
     this.schedule();
@@ -200,6 +216,7 @@ export class Dashboard {
     this.selectedRoom = room;
     this.records.loading(room);
     this.rooms.select(room);
+    this.moderation.selectRoom(room);
     const session = this.session;
     try {
       const result = await api(recordsPath(room), this.token);

@@ -43,6 +43,29 @@ export function formatClock(ms, withMillis = true) {
 }
 
 /**
+ * A moment (RFC 3339) for lists: "13:16:44" today, "25 Nov 13:16" on
+ * other days, "–" when it does not parse.
+ */
+export function formatWhen(iso, now = Date.now()) {
+  const t = Date.parse(iso ?? '');
+  if (Number.isNaN(t)) return '–';
+  const d = new Date(t);
+  if (d.toDateString() === new Date(now).toDateString()) return formatClock(t, false);
+  return `${d.getDate()} ${d.toLocaleString('en-US', { month: 'short' })} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** 45 -> "45 s", 300 -> "5 min", 3600 -> "1 h", 5400 -> "1 h 30 min", 86400 -> "24 h". */
+export function formatDuration(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m ? `${h} h ${m} min` : `${h} h`;
+}
+
+/**
  * A record value for display: pretty-printed JSON when it parses, the raw
  * text otherwise.
  * @returns {{ text: string, json: boolean }}

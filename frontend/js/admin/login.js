@@ -1,13 +1,15 @@
-// Signing in: the token form (with its error), the header's refresh status
-// ("Live", "Paused…", errors) and the "updated" time next to it, and which
-// of sign-in and dashboard is shown.
+// Signing in: the token form (token and the moderator's name, with its
+// error), the header's refresh status ("Live", "Paused…", errors), the
+// "updated" time next to it and who is signed in, and which of sign-in and
+// dashboard is shown.
 
 import { formatClock } from './format.js';
+import { MAX_MODERATOR_CHARS, checkModerator } from './moderation.js';
 
 export class LoginView {
   /**
    * @param {Document} doc
-   * @param {{onSubmit: (token: string) => void, onSignOut: () => void}} handlers
+   * @param {{onSubmit: (token: string, moderator: string) => void, onSignOut: () => void}} handlers
    */
   constructor(doc, { onSubmit, onSignOut }) {
     const $ = (id) => doc.getElementById(id);
@@ -20,6 +22,8 @@ export class LoginView {
       login: $('login'),
       form: $('token-form'),
       input: $('token-input'),
+      moderator: $('moderator-input'),
+      who: $('signed-in-as'),
       submit: $('token-submit'),
       error: $('token-error'),
       dashboard: $('dashboard'),
@@ -27,7 +31,8 @@ export class LoginView {
     };
     this.busy = false;
     this.lastStatus = '';
-    const { form, input, error, signOut } = this.els;
+    const { form, input, moderator, error, signOut } = this.els;
+    moderator.maxLength = MAX_MODERATOR_CHARS;
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       if (this.busy) return;
@@ -37,14 +42,22 @@ export class LoginView {
         input.focus();
         return;
       }
-      onSubmit(token);
-    });
-    input.addEventListener('input', () => {
-      if (!error.hidden) {
-        error.hidden = true;
-        input.removeAttribute('aria-invalid');
+      const name = checkModerator(moderator.value);
+      if (!name) {
+        this.showLogin(`Enter your name (1 to ${MAX_MODERATOR_CHARS} characters): every moderation step is recorded with it.`, moderator);
+        moderator.focus();
+        return;
       }
+      onSubmit(token, name);
     });
+    for (const field of [input, moderator]) {
+      field.addEventListener('input', () => {
+        if (!error.hidden) {
+          error.hidden = true;
+          field.removeAttribute('aria-invalid');
+        }
+      });
+    }
     signOut.addEventListener('click', () => onSignOut());
   }
 
@@ -74,25 +87,33 @@ export class LoginView {
     this.els.updated.textContent = '';
   }
 
-  showLogin(message = '') {
-    const { login, dashboard, signOut, updatedWrap, error, input } = this.els;
+  /** The sign-in form, with `message` as its error (about `field`, the token box unless said). */
+  showLogin(message = '', field = this.els.input) {
+    const { login, dashboard, signOut, updatedWrap, error, input, moderator, who } = this.els;
     login.hidden = false;
     dashboard.hidden = true;
     signOut.hidden = true;
     updatedWrap.hidden = true;
+    who.hidden = true;
     error.textContent = message;
     error.hidden = !message;
-    if (message) input.setAttribute('aria-invalid', 'true');
-    else input.removeAttribute('aria-invalid');
+    for (const f of [input, moderator]) {
+      if (message && f === field) f.setAttribute('aria-invalid', 'true');
+      else f.removeAttribute('aria-invalid');
+    }
   }
 
-  showDashboard() {
-    const { login, dashboard, signOut, input } = this.els;
+  /** Signed in as `moderator`. */
+  showDashboard(moderator) {
+    const { login, dashboard, signOut, input, who } = this.els;
     input.value = '';
     this.showLogin('');
     login.hidden = true;
     dashboard.hidden = false;
     signOut.hidden = false;
+    who.textContent = moderator;
+    who.title = `Signed in as ${moderator}: moderation steps are recorded with this name`;
+    who.hidden = false;
   }
 
   focusDashboard() {

@@ -16,14 +16,24 @@
 // ("checking") and the same frame goes out again after a growing delay,
 // until an ack (the first attempt's outcome, or a late one the server sends
 // on its own) or the message itself shows up. Other errors mark it failed,
-// with a Retry button.
+// with a Retry button; `muted` and `slow_mode` also tell the composer how
+// long (ui.limit).
+//
+// Identity: the welcome's `token` is kept (identity, see identity.js) and
+// sent on every connection, so the server gives us the same name again. An
+// `invalid_token` error means it could not: the welcome of that connection
+// carries a new name and token, and the list says so in a small notice.
+//
+// Moderation: `message_deleted` removes a message's text (by offset);
+// report() asks the moderators to look at one, `report_received` confirms.
 
 import { backoffDelay } from '../backoff.js';
 import { MessageStore } from '../messages.js';
-import { TypingNotifier, TypingTracker, presenceList } from '../people.js';
+import { TypingNotifier, TypingTracker, presenceList, typingNames } from '../people.js';
 import { ChatSocket } from '../socket.js';
 import { chatSocketUrl, newClientId } from '../util.js';
 import { ResumeCursor } from './cursor.js';
+import { reportFrame } from './reports.js';
 
 /** Without a history_end this long after the welcome (an older server), the replay is over. */
 export const REPLAY_GRACE_MS = 3000;
@@ -43,16 +53,21 @@ export class RoomSession {
    * @param {(people: {name: string, me: boolean}[]) => void} options.ui.presence
    * @param {(names: string[]) => void} options.ui.typing         others typing now
    * @param {(detail: {state: string, retryAt: number|null}) => void} options.ui.connection
-   * @param {(text: string) => void} options.ui.toast             an error not tied to one of our messages
+   * @param {(text: string, kind?: 'error'|'ok') => void} options.ui.toast  an error not tied to one of our messages, or a confirmation
+   * @param {(limit: {code: string, until?: string, retryAfterMs?: number}) => void} [options.ui.limit]  muted / slow mode
+   * @param {{get: () => string, set: (t: string) => void, clear: () => void} | null} [options.identity] where our token is kept
    * @param {string} [options.name] our name so far (from the previous room)
    * @param {{protocol: string, host: string}} [options.location]
    * @param {object} [options.socket] extra ChatSocket options (tests)
    * @param {object} [options.outcomeRetry] backoffDelay options for outcome_unknown
    * @param {number} [options.replayGraceMs]
    */
-  constructor({ room, ui, name = '', location = globalThis.location, socket = {}, outcomeRetry = OUTCOME_RETRY, replayGraceMs = REPLAY_GRACE_MS }) {
+  constructor({ room, ui, name = '', identity = null, location = globalThis.location, socket = {}, outcomeRetry = OUTCOME_RETRY, replayGraceMs = REPLAY_GRACE_MS }) {
     this.room = room;
     this.ui = ui;
+    this.identity = identity;
+    /** the token the current connection was opened with ('' for none) */
+    this.sentToken = '';
     this.myName = name;
     this.outcomeRetry = outcomeRetry;
     this.replayGraceMs = replayGraceMs;
@@ -77,7 +92,10 @@ export class RoomSession {
     this.typing = new TypingTracker({ onChange: (names) => ui.typing(names) });
     this.notifier = new TypingNotifier({ send: () => this.socket.sendVolatile({ type: 'typing' }) });
     this.socket = new ChatSocket({
-      url: () => chatSocketUrl(location, room, this.connects > 0 ? this.cursor.params() : {}),
+      url: () => {
+        this.sentToken = this.identity?.get() ?? '';
+        return chatSocketUrl(location, room, { ...(this.connects > 0 ? this.cursor.params() : {}), token: this.sentToken });
+      },
       flushAfter: (frame) => frame.type === 'history_end',
       ...socket,
     });
@@ -142,6 +160,15 @@ export class RoomSession {
     this.socket.submit(clientMsgId, frame);
   }
 
+  /**
+   * Ask the moderators to look at the message at `offset`. Returns false
+   * when it could not go out (not connected; the user may try again).
+   */
+  report(offset, reason = '') {
+    const frame = reportFrame(offset, reason);
+    return frame !== null && this.socket.sendVolatile(frame);
+  }
+
   /** The message box changed (tells the server we are typing, throttled). */
   input(draft) {
     this.notifier.input(draft);
@@ -152,7 +179,8 @@ export class RoomSession {
   onFrame(frame) {
     if (!Object.hasOwn(HANDLERS, frame.type)) return; // unknown types: ignored
     if (ROOM_SCOPED.has(frame.type) && typeof frame.room === 'string' && frame.room !== '' && frame.room !== this.room) return;
-    this.cursor.observe(frame);
+    // a deletion's offset is an old message's: it must not move the resume point
+    if (frame.type !== 'message_deleted') this.cursor.observe(frame);
     this[HANDLERS[frame.type]](frame);
   }
 
@@ -162,6 +190,7 @@ export class RoomSession {
       this.myName = frame.username;
       this.store.addOwnName(this.myName);
     }
+    if (typeof frame.token === 'string' && frame.token !== '') this.identity?.set(frame.token);
     this.connects += 1;
     this.resumed = /[?&]since=/.test(this.socket.currentUrl ?? '');
     this.replaying = true;
@@ -211,8 +240,16 @@ export class RoomSession {
   }
 
   onTyping(frame) {
-    if (typeof frame.username !== 'string' || frame.username === '' || frame.username === this.myName) return;
-    this.typing.seen(frame.username);
+    this.typing.seenAll(typingNames(frame, this.myName));
+  }
+
+  onMessageDeleted(frame) {
+    this.store.markDeleted(frame.offset, typeof frame.epoch === 'string' ? frame.epoch : null);
+  }
+
+  onReportReceived(frame) {
+    this.store.markReported(frame.offset);
+    this.ui.toast('Reported, thank you: a moderator will have a look.', 'ok');
   }
 
   onHeartbeat() {
@@ -231,14 +268,30 @@ export class RoomSession {
       this.onOutcomeUnknown(frame);
       return;
     }
+    if (frame.code === 'invalid_token') {
+      this.onInvalidToken(frame);
+      return;
+    }
     const entry = this.store.fail(frame);
     if (entry) {
       // refused: the frame stays in `outgoing` for the Retry button
       this.socket.settle(entry.clientMsgId);
       this.stopCheck(entry.clientMsgId);
+      if (entry.error.code === 'muted' || entry.error.code === 'slow_mode') this.ui.limit?.(entry.error);
     } else {
       this.ui.toast(typeof frame.message === 'string' && frame.message ? frame.message : `Error: ${frame.code ?? 'unknown'}`);
     }
+  }
+
+  /**
+   * The server could not restore our identity and gave us a new one. The
+   * welcome with the new token may come before or after this error: forget
+   * the old token only if it is still the kept one.
+   */
+  onInvalidToken(frame) {
+    if (this.sentToken && this.identity?.get() === this.sentToken) this.identity.clear();
+    const said = typeof frame.message === 'string' && frame.message ? frame.message : 'Your chat identity could not be restored: you have a new name.';
+    this.store.addMarker('notice', { text: said, code: 'invalid_token' });
   }
 
   onOutcomeUnknown(frame) {
@@ -305,7 +358,9 @@ const HANDLERS = {
   ack: 'onAck',
   error: 'onError',
   heartbeat: 'onHeartbeat',
+  message_deleted: 'onMessageDeleted',
+  report_received: 'onReportReceived',
 };
 
 /** Frames about the room, dropped when they name another one (late frames of a socket being replaced). */
-const ROOM_SCOPED = new Set(['connection_update', 'chat_message', 'history_end', 'presence', 'typing']);
+const ROOM_SCOPED = new Set(['connection_update', 'chat_message', 'history_end', 'presence', 'typing', 'message_deleted']);

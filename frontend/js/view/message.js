@@ -1,11 +1,15 @@
 // One entry of the message list as a node: a message (ours with its
-// delivery state and, when refused, the reason and a Retry button) or a
-// marker (a divider or a notice between messages).
+// delivery state and, when refused, the reason and a Retry button; others'
+// with a Report button; an "unverified" tag on messages sent without a chat
+// identity; no text at all once a moderator removed it) or a marker (a
+// divider or a notice between messages).
 
 import { el, icon } from '../dom.js';
 import { paintAvatar, paintHue } from './avatar.js';
 
 export const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+/** HH:MM, for "muted until" (a wall-clock time, 24 h everywhere) */
+export const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 /** Our message's state, as the footer says it ("failed" shows the reason instead). */
@@ -25,9 +29,15 @@ const STATUS_ICON = {
   failed: 'alert',
 };
 
-function parseTime(ts) {
+export function parseTime(ts) {
   const d = new Date(ts);
   return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** "You are muted until 14:05", or null without a valid time. */
+export function mutedUntilText(until) {
+  const d = typeof until === 'string' ? parseTime(until) : null;
+  return d ? `You are muted until ${clockFormat.format(d)}` : null;
 }
 
 /**
@@ -35,10 +45,19 @@ function parseTime(ts) {
  *   history-end  between the replayed history and live messages
  *   resumed      before the messages replayed after a reconnect
  *   gap          the server could not replay everything (recovered: false)
+ *   notice       something to know, e.g. our identity could not be restored
  * @param {import('../messages.js').Entry} entry
  * @param {Date|null} joinedAt
  */
 export function renderMarker(entry, joinedAt) {
+  if (entry.marker === 'notice') {
+    return el(
+      'li',
+      { class: 'notice notice--info', dataset: { testid: 'notice', code: entry.code ?? '', key: entry.key }, role: 'note' },
+      icon('info'),
+      el('span', { text: entry.text }),
+    );
+  }
   if (entry.marker === 'gap') {
     return el(
       'li',
@@ -69,6 +88,14 @@ function renderMeta(entry, when) {
     { class: 'msg__meta' },
     el('span', { class: 'msg__author', dataset: { testid: 'message-author' }, text: entry.username || 'Anonymous' }),
     entry.own ? el('span', { class: 'msg__you', text: 'you' }) : null,
+    entry.verified === false && !entry.own
+      ? el('span', {
+          class: 'msg__unverified',
+          dataset: { testid: 'unverified' },
+          title: 'Sent without a chat identity: over plain HTTP, under a name anyone can type',
+          text: 'unverified',
+        })
+      : null,
     when
       ? el('time', {
           class: 'msg__time',
@@ -86,7 +113,15 @@ function renderStatus(entry, status) {
     return el(
       'div',
       { class: 'msg__status msg__status--failed', dataset: { testid: 'message-status' }, role: 'alert' },
-      el('span', { class: 'msg__reason' }, icon('alert'), el('span', { text: entry.error?.message || 'Not sent.' })),
+      el(
+        'span',
+        { class: 'msg__reason' },
+        icon('alert'),
+        el('span', { text: entry.error?.message || 'Not sent.' }),
+        entry.error?.code === 'muted' && mutedUntilText(entry.error.until)
+          ? el('span', { class: 'msg__until', dataset: { testid: 'muted-until' }, text: ` ${mutedUntilText(entry.error.until)}.` })
+          : null,
+      ),
       el(
         'button',
         {
@@ -108,18 +143,45 @@ function renderStatus(entry, status) {
   );
 }
 
+/** Others' messages: "Report" (shown on hover and focus, always on touch screens), or that we did. */
+function renderActions(entry) {
+  if (entry.own || entry.byUs || entry.deleted || entry.offset === null) return null;
+  if (entry.reported) {
+    return el('span', { class: 'msg__reported', dataset: { testid: 'reported' }, text: 'reported' });
+  }
+  return el(
+    'button',
+    {
+      type: 'button',
+      class: 'msg__report',
+      dataset: { testid: 'report-button', action: 'report', offset: String(entry.offset) },
+      'aria-label': `Report this message from ${entry.username || 'Anonymous'}`,
+      title: 'Report to the moderators',
+    },
+    icon('flag'),
+  );
+}
+
+function renderBubble(entry) {
+  if (entry.deleted) {
+    return el(
+      'div',
+      { class: 'msg__bubble msg__bubble--removed' },
+      el('p', { class: 'msg__text msg__removed', dataset: { testid: 'message-removed' } }, icon('trash'), el('span', { text: 'message removed by a moderator' })),
+    );
+  }
+  return el('div', { class: 'msg__bubble' }, el('p', { class: 'msg__text', dataset: { testid: 'message-text' }, text: entry.text }));
+}
+
 /** @param {import('../messages.js').Entry} entry */
 export function renderMessage(entry) {
   const when = parseTime(entry.timestamp);
-  const status = entry.own ? entry.status ?? 'delivered' : null;
+  // a removed message has nothing left to say about its delivery
+  const status = entry.own && !entry.deleted ? entry.status ?? 'delivered' : null;
 
   const avatar = el('div', { class: 'avatar msg__avatar', 'aria-hidden': 'true' });
   paintAvatar(avatar, entry.username);
-  const bubble = el(
-    'div',
-    { class: 'msg__bubble' },
-    el('p', { class: 'msg__text', dataset: { testid: 'message-text' }, text: entry.text }),
-  );
+  const line = el('div', { class: 'msg__line' }, renderBubble(entry), renderActions(entry));
 
   const node = el(
     'li',
@@ -132,12 +194,15 @@ export function renderMessage(entry) {
         author: entry.username,
         status: status ?? 'received',
         time: when ? String(when.getTime()) : '',
+        verified: entry.verified === false ? 'false' : 'true',
+        deleted: entry.deleted ? 'true' : 'false',
+        ...(entry.offset !== null ? { offset: String(entry.offset) } : {}),
         ...(entry.messageId ? { messageId: entry.messageId } : {}),
         ...(entry.clientMsgId ? { clientMsgId: entry.clientMsgId } : {}),
       },
     },
     avatar,
-    el('div', { class: 'msg__body' }, renderMeta(entry, when), bubble, status ? renderStatus(entry, status) : null),
+    el('div', { class: 'msg__body' }, renderMeta(entry, when), line, status ? renderStatus(entry, status) : null),
   );
   paintHue(node, entry.username);
   return node;

@@ -1,10 +1,11 @@
 // The conversation: the message list (with history dividers and notices),
 // the welcome card while it is empty, the "you joined" line, the card for a
-// room name the server would refuse, and the "new messages" pill for a
-// reader scrolled up. Message data only reaches the DOM through textContent
-// (see dom.js).
+// room name the server would refuse, the "new messages" pill for a
+// reader scrolled up, and the inline report form. Message data only reaches
+// the DOM through textContent (see dom.js).
 
 import { renderMarker, renderMessage, timeFormat } from './message.js';
+import { ReportForm } from './report-form.js';
 
 /** A reader within this many pixels of the bottom counts as "at the bottom". */
 const STICKY_PX = 96;
@@ -14,10 +15,11 @@ const GROUP_MS = 5 * 60 * 1000;
 export class MessageList {
   /**
    * @param {Document} doc
-   * @param {{onRetry?: (clientMsgId: string) => void, onIncoming?: () => void}} [handlers]
+   * @param {{onRetry?: (clientMsgId: string) => void, onIncoming?: () => void, onReport?: (offset: number, reason: string) => boolean}} [handlers]
    *   onIncoming: someone else's live message was added
+   *   onReport: the report form was sent; false when it could not go out
    */
-  constructor(doc, { onRetry, onIncoming } = {}) {
+  constructor(doc, { onRetry, onIncoming, onReport } = {}) {
     this.doc = doc;
     this.onIncoming = onIncoming ?? (() => {});
     const $ = (id) => doc.getElementById(id);
@@ -46,10 +48,12 @@ export class MessageList {
       this.scrollToBottom(true);
       this.clearUnread();
     });
-    // Retry buttons live inside messages: one delegated listener.
+    this.reportForm = new ReportForm({ onSubmit: (offset, reason) => onReport?.(offset, reason) ?? false });
+    // Retry and Report buttons live inside messages: one delegated listener.
     this.els.list.addEventListener('click', (event) => {
-      const button = event.target instanceof Element ? event.target.closest('[data-action="retry"]') : null;
-      if (button) onRetry?.(button.dataset.clientMsgId);
+      const button = event.target instanceof Element ? event.target.closest('[data-action]') : null;
+      if (button?.dataset.action === 'retry') onRetry?.(button.dataset.clientMsgId);
+      if (button?.dataset.action === 'report') this.keepBottom(() => this.reportForm.open(button.closest('.msg')));
     });
     this.updateWelcome();
   }
@@ -60,6 +64,7 @@ export class MessageList {
 
   /** A new room: nothing shown, not joined yet. */
   reset() {
+    this.reportForm.close({ restoreFocus: false });
     this.els.list.replaceChildren();
     this.nodes.clear();
     this.clearUnread();
@@ -158,15 +163,21 @@ export class MessageList {
     node.classList.add('msg--settled'); // no entry animation on re-render
     old.replaceWith(node);
     this.nodes.set(entry.key, node);
+    if (this.reportForm.key === entry.key) {
+      // removed or reported meanwhile: nothing left to report
+      if (entry.deleted || entry.reported) this.reportForm.close({ restoreFocus: false });
+      else this.reportForm.attach(node);
+    }
     this.regroup(node);
     if (node.nextElementSibling) this.regroup(node.nextElementSibling);
-    if (hadFocus) (node.querySelector('button') ?? this.doc.getElementById('message-input'))?.focus();
+    if (hadFocus) (node.querySelector('.report__input') ?? node.querySelector('button') ?? this.doc.getElementById('message-input'))?.focus();
     if (stick) this.scrollToBottom(false);
   }
 
   remove(entry) {
     const node = this.nodes.get(entry.key);
     if (!node) return;
+    if (this.reportForm.key === entry.key) this.reportForm.close({ restoreFocus: false });
     const next = node.nextElementSibling;
     node.remove();
     this.nodes.delete(entry.key);
@@ -181,7 +192,8 @@ export class MessageList {
     let cont = false;
     if (prev) {
       const sameSide = prev.dataset.own === node.dataset.own;
-      const sameName = prev.dataset.author === node.dataset.author;
+      // an unverified message under a verified person's name must show its own name and tag
+      const sameName = prev.dataset.author === node.dataset.author && prev.dataset.verified === node.dataset.verified;
       const t1 = Number(prev.dataset.time);
       const t2 = Number(node.dataset.time);
       const close = Number.isFinite(t1) && Number.isFinite(t2) && Math.abs(t2 - t1) < GROUP_MS;
