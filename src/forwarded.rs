@@ -21,6 +21,7 @@ impl TrustedProxies {
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
         self.nets.iter().any(|net| net.contains(&ip))
     }
 
@@ -30,10 +31,12 @@ impl TrustedProxies {
     pub fn client_addr(&self, head: &RequestHead) -> IpAddr {
         let peer = head.peer_addr.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
         if !self.trusts(peer) {
-            return peer;
+            return peer.to_canonical();
         }
         let hops = forwarded_hops(&head.headers);
-        hops.iter().rev().find(|ip| !self.trusts(**ip)).or(hops.first()).copied().unwrap_or(peer)
+        // `::ffff:1.2.3.4` (a dual-stack listener's IPv4 peer) is 1.2.3.4:
+        // one address, one budget, one ban.
+        hops.iter().rev().find(|ip| !self.trusts(**ip)).or(hops.first()).copied().unwrap_or(peer).to_canonical()
     }
 
     /// The page's own origin as the browser sees it: `scheme://host`.
@@ -124,6 +127,13 @@ mod tests {
         assert_eq!(client("127.0.0.1", &[("x-forwarded-for", "10.0.0.5, 10.0.0.6")]), "10.0.0.5", "all trusted");
         let rfc = r#"for=1.1.1.1, for="[2001:db8:cafe::17]:4711";proto=https, for=10.0.0.9"#;
         assert_eq!(client("127.0.0.1", &[("forwarded", rfc)]), "2001:db8:cafe::17");
+    }
+
+    #[test]
+    fn an_ipv4_peer_of_a_dual_stack_listener_is_its_ipv4_address() {
+        assert_eq!(client("[::ffff:198.51.100.2]", &[]), "198.51.100.2", "one address, one ban");
+        let proxied = client("[::ffff:127.0.0.1]", &[("x-forwarded-for", "::ffff:203.0.113.7")]);
+        assert_eq!(proxied, "203.0.113.7", "a trusted proxy, seen mapped, naming a mapped client");
     }
 
     #[test]

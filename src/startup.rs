@@ -43,8 +43,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         log::info!("configuration: {}", settings.summary());
         // Bind first: a taken port fails before Kafka or any actor starts.
-        let listener = TcpListener::bind(settings.server.addr)
-            .with_context(|| format!("binding server.addr {}", settings.server.addr))?;
+        let listener =
+            bind(settings.server.addr).with_context(|| format!("binding server.addr {}", settings.server.addr))?;
         let addr = listener.local_addr()?;
         let instance_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let embedded = start_embedded_kafka(&settings)?;
@@ -257,4 +257,20 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))
+}
+
+/// Connections the kernel queues for `accept` (it caps this at
+/// `net.core.somaxconn`). The standard library's 128 overflows when
+/// thousands of clients reconnect at once after a restart: the dropped
+/// SYNs are retried a second or three later.
+const LISTEN_BACKLOG: i32 = 4096;
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // A restarted server binds its port again while old connections linger in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }

@@ -9,8 +9,9 @@ use std::time::Instant;
 use actix::prelude::*;
 use bytestring::ByteString;
 
+use crate::history::{Fact, MessageState};
 use crate::outbox::Outbox;
-use crate::protocol::{ChatRecord, IdentityRecord, ModerationRecord, Refusal, Target};
+use crate::protocol::{Act, ChatRecord, IdentityRecord, ModerationRecord, Refusal, RoomRecord, Target};
 
 /// An encoded server frame. Cloning shares the bytes, so a broadcast encodes
 /// once and hands every session the same buffer.
@@ -40,25 +41,41 @@ impl Epoch {
     }
 }
 
-/// One chat message as the actors hand it around: parsed once from its
-/// record, encoded once as the frame every recipient gets.
+/// One record of a room as the actors hand it around: a message or an
+/// event of its life, parsed once, encoded once as the frame every
+/// recipient gets.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub seq: Seq,
-    pub record: Arc<ChatRecord>,
-    /// The `chat_message` frame (without the text once removed).
+    pub record: Arc<RoomRecord>,
+    /// A message's frame in its current state, or an event's frame.
     pub frame: Frame,
-    /// A moderator removed it.
-    pub deleted: bool,
+    /// What the message's events made of it (unused for events).
+    pub state: MessageState,
 }
 
 impl Entry {
+    /// A record not encoded yet: the history encodes it when it files it.
+    pub fn new(seq: Seq, record: RoomRecord) -> Self {
+        Self { seq, record: Arc::new(record), frame: Frame::default(), state: MessageState::default() }
+    }
+
+    pub fn message(&self) -> Option<&ChatRecord> {
+        self.record.as_message()
+    }
+
+    /// A message its author or a moderator removed.
+    pub fn deleted(&self) -> bool {
+        self.state.removed.is_some()
+    }
+
     /// Memory the entry holds, for the history budget: the frame, the
-    /// record's strings and the bookkeeping around them.
+    /// record's text and the bookkeeping around them.
     pub fn weight(&self) -> usize {
         const OVERHEAD: usize = 160;
-        let r = &self.record;
-        self.frame.len() + r.message_id.len() + r.username.len() + r.text.len() + r.room.len() + OVERHEAD
+        let reactors: usize = self.state.reactions.iter().map(|(_, r)| r.len() * 48).sum();
+        let text = self.message().map_or(0, |m| m.text.len() + m.message_id.len() + m.username.len());
+        self.frame.len() + text + reactors + OVERHEAD
     }
 }
 
@@ -138,8 +155,23 @@ pub struct SendChat {
     pub room: String,
     /// Normalised text.
     pub text: String,
+    /// The offset of the room's message this one replies to.
+    pub reply_to: Option<Seq>,
     /// The client's id for the message: a retry with the same id gets the
     /// first attempt's outcome.
+    pub client_msg_id: Option<String>,
+}
+
+/// WsSession → ChatHub: react to, edit or delete the message at `offset`
+/// of the session's room. Acknowledged like a message: `Posted` names the
+/// event's own place in the log.
+#[derive(Message)]
+#[rtype(result = "Result<Posted, Refusal>")]
+pub struct SendAct {
+    pub id: SessionId,
+    pub offset: Seq,
+    /// Already checked (a listed emoji, normalised text).
+    pub act: Act,
     pub client_msg_id: Option<String>,
 }
 
@@ -169,7 +201,7 @@ pub struct Shutdown;
 pub struct RecordReceived {
     pub room: String,
     pub seq: Seq,
-    pub record: Arc<ChatRecord>,
+    pub record: Arc<RoomRecord>,
     /// When Kafka took the record (ms since the Unix epoch), if known.
     pub timestamp_ms: Option<i64>,
 }
@@ -208,13 +240,15 @@ pub struct PresenceReceived {
 
 // ---- ChatHub ↔ KafkaProducer -------------------------------------------------
 
-/// ChatHub → KafkaProducer: write one chat record, key = `room`.
+/// ChatHub → KafkaProducer: write one record of a room, key = `room`.
 #[derive(Message)]
 #[rtype(result = "Delivery")]
 pub struct PublishChat {
     pub room: String,
     /// The record's value (JSON).
     pub payload: Vec<u8>,
+    /// Its kind and version, the `schema` header (`chat_message/v1`, ...).
+    pub schema: &'static str,
 }
 
 /// The topics beside the chat topic.
@@ -334,12 +368,46 @@ pub struct EpochChanged {
     pub epoch: Epoch,
 }
 
-/// ChatHub → History: a message the hub just fanned out, in the log's order.
+/// ChatHub → History: a record of the room, in the log's order. A plain
+/// message comes encoded and fanned out already; anything whose frame
+/// depends on another message (an event, a reply) is encoded here, and
+/// with `reply` the frame comes back as [`Folded`].
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Appended {
     pub room: String,
     pub entry: Entry,
+    /// The room's count now, for the frame.
+    pub active_connections: usize,
+    /// The room has members here: the hub waits for the frame.
+    pub reply: bool,
+}
+
+/// History → ChatHub: the frame of the record at `seq`, folded; `None`
+/// when the record changes nothing (an event the rules refuse).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Folded {
+    pub room: String,
+    pub seq: Seq,
+    pub frame: Option<Frame>,
+}
+
+/// ChatHub → History: what is known of the room's message at `seq`, so an
+/// act on it or a reply to it can be checked. `None`: no such message.
+#[derive(Message)]
+#[rtype(result = "Result<Option<MessageFacts>, Refusal>")]
+pub struct FindMessage {
+    pub room: String,
+    pub seq: Seq,
+}
+
+/// The answer to [`FindMessage`].
+#[derive(Debug, Clone)]
+pub struct MessageFacts {
+    pub fact: Fact,
+    /// Its state, when the history holds the message (it is recent).
+    pub state: Option<MessageState>,
 }
 
 /// ChatHub → History: replay `start` into `outbox`, then `history_end`, then
@@ -474,17 +542,27 @@ pub enum ReadRange {
     Oldest { count: usize, from: Seq },
 }
 
-/// The answer to [`ReadRoom`]: every message of the room in `[from, until)`,
+/// The answer to [`ReadRoom`]: every record of the room in `[from, until)`,
 /// oldest first.
 #[derive(Debug, Default)]
 pub struct RoomRead {
-    pub messages: Vec<(Seq, ChatRecord)>,
+    pub messages: Vec<(Seq, RoomRecord)>,
     pub from: Seq,
     pub until: Seq,
     /// Nothing of the room exists before `from` any more.
     pub whole: bool,
     /// Where the room's log ended when the read began.
     pub end: Seq,
+}
+
+/// History → KafkaReader: the room's records at these offsets (those of
+/// them that are the room's), for the messages events and quotes name.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Vec<(Seq, RoomRecord)>, ReadError>")]
+pub struct ReadAt {
+    pub room: String,
+    pub seqs: Vec<Seq>,
+    pub deadline: Instant,
 }
 
 /// History → KafkaReader: find one message, written at or after `sent_ms`.

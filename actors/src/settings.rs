@@ -62,6 +62,9 @@ pub struct ChatSettings {
     /// is given it, and HTTP clients cannot post under it without its token.
     #[serde(with = "humantime_serde")]
     pub name_memory: Duration,
+    /// How long after sending a message its author may still edit it.
+    #[serde(with = "humantime_serde")]
+    pub edit_window: Duration,
 }
 
 /// `[moderation]`: what is refused or masked in every message.

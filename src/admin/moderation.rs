@@ -67,7 +67,7 @@ fn target(value: Target) -> Result<Target, ApiError> {
             Ok(Target::Identity(id))
         }
         Target::Address(address) => match address.trim().parse::<IpAddr>() {
-            Ok(ip) => Ok(Target::Address(ip.to_string())),
+            Ok(ip) => Ok(Target::Address(ip.to_canonical().to_string())),
             Err(_) => Err(Refusal::invalid_field("target.address must be an IP address").into()),
         },
         Target::Identity(_) => Err(Refusal::invalid_field("target.identity must be an identity id").into()),

@@ -27,6 +27,8 @@ pub struct SendRequest {
     room: Option<String>,
     /// A retry with the same id (and name) gets the first attempt's outcome.
     client_msg_id: Option<String>,
+    /// The offset of the room's message this one replies to.
+    reply_to: Option<i64>,
 }
 
 async fn send(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
@@ -45,7 +47,10 @@ async fn send(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) 
     }
     let token = bearer(&req).map(str::to_owned);
     let sender = Sender::Http { username, token, address };
-    let request = SendChat { sender, room, text, client_msg_id: body.client_msg_id };
+    if body.reply_to.is_some_and(|offset| offset < 0) {
+        return Err(Refusal::invalid_field("reply_to must be a message's offset").into());
+    }
+    let request = SendChat { sender, room, text, reply_to: body.reply_to, client_msg_id: body.client_msg_id };
     let posted = state.actors.hub.send(request).await.map_err(|_| hub_gone())??;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
@@ -112,20 +117,33 @@ async fn messages(
     let (start, max) = history_start(query.since, query.epoch, query.limit, &state.history, "limit")?;
     let fetch = FetchMessages { room: room.clone(), start, max };
     let page = state.actors.history.send(fetch).await.map_err(|_| hub_gone())??;
-    let messages: Vec<serde_json::Value> = page.messages.iter().map(message_json).collect();
+    let messages: Vec<serde_json::Value> = page.messages.iter().map(public_json).collect();
     let epoch = page.epoch.as_str();
     Ok(HttpResponse::Ok()
         .json(json!({"room": room, "messages": messages, "recovered": page.recovered, "epoch": epoch})))
 }
 
-/// A message as the HTTP API shows it: the record's value and its offset;
-/// a removed one without its text.
+/// A message as the public API shows it: without its author's identity id.
+fn public_json(entry: &Entry) -> serde_json::Value {
+    let mut message = message_json(entry);
+    if let Some(fields) = message.as_object_mut() {
+        fields.remove("author");
+    }
+    message
+}
+
+/// A message as the admin API shows it: the record's value and its offset,
+/// in its current state (edited, removed without its text, its quote's
+/// preview, its reactions), the same as its `chat_message` frame.
 pub(crate) fn message_json(entry: &Entry) -> serde_json::Value {
-    let mut message = json!(entry.record.as_ref());
+    let mut message = json!(entry.message());
     message["offset"] = json!(entry.seq);
-    if entry.deleted {
-        message["text"] = json!("");
-        message["deleted"] = json!(true);
+    if let Ok(serde_json::Value::Object(frame)) = serde_json::from_str(&entry.frame) {
+        for key in ["text", "edited_at", "deleted", "deleted_by", "reply_to", "reactions"] {
+            if let Some(value) = frame.get(key) {
+                message[key] = value.clone();
+            }
+        }
     }
     message
 }

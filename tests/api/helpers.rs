@@ -55,6 +55,8 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server without waiting for Kafka.
 pub async fn start(settings: Settings) -> TestApp {
+    // In-process servers log as `RUST_LOG` says (nothing by default).
+    let _ = env_logger::builder().is_test(true).try_init();
     let topic = settings.kafka.topic.clone();
     let app = Application::build(settings).await.expect("server starts");
     let addr = app.addr();
@@ -317,6 +319,8 @@ pub struct Client {
     pub epoch: String,
     /// Brings this identity (and its name) back on the next connection.
     pub token: String,
+    /// Frames read past while waiting for an answer, read next.
+    stash: std::collections::VecDeque<Value>,
 }
 
 /// An upgrade the server refused: its status, `Retry-After` and JSON body.
@@ -334,6 +338,17 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// A client over `socket` that has read nothing yet, not even the welcome.
+    pub fn raw(socket: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Client {
+            socket,
+            username: String::new(),
+            epoch: String::new(),
+            token: String::new(),
+            stash: Default::default(),
+        }
+    }
+
     /// Connects to a WebSocket URL and reads the welcome.
     pub async fn connect(url: &str) -> Self {
         Self::try_connect(url).await.expect("WebSocket connects")
@@ -383,7 +398,7 @@ impl Client {
             }
             Err(e) => panic!("WebSocket upgrade to {url} failed: {e}"),
         };
-        let mut client = Client { socket, username: String::new(), epoch: String::new(), token: String::new() };
+        let mut client = Client::raw(socket);
         let welcome = client.expect("welcome").await;
         client.username = welcome["username"].as_str().expect("welcome has a username").to_owned();
         client.epoch = welcome["epoch"].as_str().expect("welcome has an epoch").to_owned();
@@ -410,6 +425,9 @@ impl Client {
     }
 
     async fn next_before(&mut self, deadline: tokio::time::Instant) -> Value {
+        if let Some(frame) = self.stash.pop_front() {
+            return frame;
+        }
         loop {
             let message = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
@@ -440,6 +458,17 @@ impl Client {
         }
     }
 
+    /// The next frame of any of `kinds`, skipping others.
+    pub async fn next_of(&mut self, kinds: &[&str]) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = self.next_before(deadline).await;
+            if frame["type"].as_str().is_some_and(|kind| kinds.contains(&kind)) {
+                return frame;
+            }
+        }
+    }
+
     /// Sends a message and waits for both its `ack` and its broadcast,
     /// which may come in either order. Returns `(ack, chat_message)`.
     pub async fn say_and_confirm(&mut self, text: &str, client_msg_id: &str) -> (Value, Value) {
@@ -457,6 +486,25 @@ impl Client {
         let (ack, broadcast) = (ack.unwrap_or_default(), broadcast.unwrap_or_default());
         assert_eq!(ack["message_id"], broadcast["message_id"], "the ack names the broadcast message");
         (ack, broadcast)
+    }
+
+    /// Sends `frame` (which names a `client_msg_id`) and returns its answer,
+    /// the `ack` or the `error` naming that id. Frames that come before it
+    /// (the broadcast of what was sent may) are read next.
+    pub async fn request(&mut self, frame: Value) -> Value {
+        let id = frame["client_msg_id"].clone();
+        assert!(id.is_string(), "a request names its client_msg_id");
+        self.send_json(frame).await;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut before = std::mem::take(&mut self.stash);
+        loop {
+            let answer = self.next_before(deadline).await;
+            if matches!(answer["type"].as_str(), Some("ack" | "error")) && answer["client_msg_id"] == id {
+                self.stash = before;
+                return answer;
+            }
+            before.push_back(answer);
+        }
     }
 
     /// The history replayed at connect: its chat messages and `history_end`.

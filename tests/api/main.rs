@@ -17,6 +17,7 @@ mod http;
 mod identity;
 mod instances;
 mod kafka_record;
+mod lifecycle;
 mod moderation;
 mod observability;
 mod presence;

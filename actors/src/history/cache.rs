@@ -1,29 +1,68 @@
-//! `RoomCache`: a room's recent messages in memory, in front of Kafka. It
-//! knows exactly which range it holds completely, so it answers a join or a
-//! resume without a Kafka read when it can, and never answers one with a gap.
+//! `RoomCache`: a room's recent records in memory, in front of Kafka: its
+//! messages, in their current state, and the events that made it. It knows
+//! exactly which range it holds completely, so it answers a join or a resume
+//! without a Kafka read when it can, and never answers one with a gap.
 //!
-//! Two things fill it: the live stream (every message the hub fans out, in
+//! Two things fill it: the live stream (every record the hub hands on, in
 //! the log's order, from the moment the cache exists) and Kafka reads that
-//! reach the range it already holds.
+//! reach the range it already holds. Events fold into the message they are
+//! about ([`super::fold`]); one about a message older than the cache is kept
+//! aside ("orphans") and folded in if a read brings that message later.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
 
-use crate::messages::{Entry, Seq};
+use super::fold::{allows, Fact};
+use crate::messages::{Entry, Frame, Seq};
+use crate::protocol::{ReplyPreview, RoomRecord};
+
+/// Makes an entry's frame: a message's from its state and its quote's
+/// preview; an event's from the message it is about, as it now is (if held).
+pub type Encode<'a> = dyn Fn(&Entry, Option<ReplyPreview<'_>>, Option<&Entry>) -> Frame + 'a;
+
+/// Events kept for messages older than the cache, per room.
+const ORPHANS_KEPT: usize = 10_000;
+
+/// Facts kept of messages older than the cache, per room.
+const FACTS_KEPT: usize = 4_096;
 
 #[derive(Debug)]
 pub struct RoomCache {
     entries: VecDeque<Entry>,
-    /// Every message of the room from here up to `end` is in `entries`;
-    /// `None` until the first live message or read.
+    /// Every record of the room from here up to `end` is in `entries`
+    /// (but events that changed nothing); `None` until the first live record or read.
     complete_from: Option<Seq>,
     /// The first sequence number the cache knows nothing about.
     end: Seq,
     /// Nothing of the room exists before `complete_from` any more.
     whole: bool,
     bytes: usize,
+    /// Messages in `entries` (the rest are events).
+    messages: usize,
+    /// Events about messages the cache does not hold, by message.
+    orphans: BTreeMap<Seq, Vec<Entry>>,
+    /// What is known of messages before the cache (`None`: no message of
+    /// the room there), for the events and quotes that name them.
+    facts: BTreeMap<Seq, Option<Fact>>,
+    /// Messages that quote each message, so a quote's preview follows it.
+    quoted_by: HashMap<Seq, Vec<Seq>>,
+    edit_window: Duration,
 }
 
-/// What the cache can say about the messages after a `since`.
+/// What the cache knows of the message at an offset.
+#[derive(Debug)]
+pub enum Known<'a> {
+    /// It holds it, in its current state.
+    Held(&'a Entry),
+    /// It is older than the cache; this much is known of it.
+    Fact(&'a Fact),
+    /// No message of the room is there.
+    Nothing,
+    /// It has to be read.
+    Unknown,
+}
+
+/// What the cache can say about the records after a `since`.
 #[derive(Debug)]
 pub enum After {
     /// All of them.
@@ -34,13 +73,41 @@ pub enum After {
     Unknown,
 }
 
-impl Default for RoomCache {
-    fn default() -> Self {
-        Self { entries: VecDeque::new(), complete_from: None, end: Seq::MIN, whole: false, bytes: 0 }
-    }
-}
-
 impl RoomCache {
+    pub fn new(edit_window: Duration) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            complete_from: None,
+            end: Seq::MIN,
+            whole: false,
+            bytes: 0,
+            messages: 0,
+            orphans: BTreeMap::new(),
+            facts: BTreeMap::new(),
+            quoted_by: HashMap::new(),
+            edit_window,
+        }
+    }
+
+    /// A cache of what one Kafka read found, `[from, until)`, folded and
+    /// encoded; `facts` tell of the older messages its events and quotes name.
+    pub fn from_read(
+        read: Vec<Entry>,
+        range: (Seq, Seq, bool),
+        facts: BTreeMap<Seq, Option<Fact>>,
+        edit_window: Duration,
+        encode: &Encode<'_>,
+    ) -> Self {
+        let mut cache = Self::new(edit_window);
+        (cache.complete_from, cache.end, cache.whole) = (Some(range.0), range.1, range.2);
+        cache.facts = facts;
+        for entry in read {
+            cache.add(entry, encode);
+        }
+        cache.recount();
+        cache
+    }
+
     /// Memory held, for the history budget.
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -56,71 +123,252 @@ impl RoomCache {
         self.complete_from.is_some() && since < self.end
     }
 
+    /// Messages held.
     pub fn len(&self) -> usize {
+        self.messages
+    }
+
+    /// Records held, messages and events.
+    pub fn records(&self) -> usize {
         self.entries.len()
     }
 
-    /// Appends a message read live; the stream is in order, so everything
-    /// from the first one on is complete. Returns the bytes added.
-    pub fn push(&mut self, entry: Entry) -> usize {
-        if entry.seq < self.end || self.is_retry_of_known(&entry) {
-            return 0;
+    /// Every record held, oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+
+    fn position(&self, seq: Seq) -> Option<usize> {
+        self.entries.binary_search_by_key(&seq, |e| e.seq).ok()
+    }
+
+    /// What the cache knows of the message at `seq`.
+    pub fn lookup(&self, seq: Seq) -> Known<'_> {
+        if let Some(at) = self.position(seq) {
+            let entry = &self.entries[at];
+            return if entry.message().is_some() { Known::Held(entry) } else { Known::Nothing };
+        }
+        match self.facts.get(&seq) {
+            Some(Some(fact)) => Known::Fact(fact),
+            Some(None) => Known::Nothing,
+            None if self.complete_from.is_some_and(|from| from <= seq) && seq < self.end => Known::Nothing,
+            None => Known::Unknown,
+        }
+    }
+
+    /// The message `entry` names (an event's target, a reply's quote) when
+    /// the cache knows nothing of it: it should be learnt before the push.
+    pub fn needs(&self, entry: &Entry) -> Option<Seq> {
+        let named = entry.record.target().or_else(|| entry.message().and_then(|m| m.reply_to))?;
+        matches!(self.lookup(named), Known::Unknown).then_some(named)
+    }
+
+    /// Learns what is at `seq`, older than the cache.
+    pub fn learn(&mut self, seq: Seq, fact: Option<Fact>) {
+        self.facts.insert(seq, fact);
+        if self.facts.len() > FACTS_KEPT {
+            self.facts.pop_first();
+        }
+    }
+
+    /// Appends a record read live; the stream is in order, so everything
+    /// from the first one on is complete. Returns the frame to fan out: a
+    /// message's, or an event's that changed something (`None` for an
+    /// event against the rules, or one that changed nothing).
+    pub fn push(&mut self, entry: Entry, encode: &Encode<'_>) -> Option<Frame> {
+        if entry.seq < self.end {
+            // A read got here first: the held record is what goes out.
+            return self.position(entry.seq).map(|at| self.entries[at].frame.clone());
         }
         self.complete_from.get_or_insert(entry.seq);
         self.end = entry.seq + 1;
-        let weight = entry.weight();
-        self.bytes += weight;
+        if self.is_retry_of_known(&entry) {
+            return None;
+        }
+        let before = self.entries.len();
+        self.add(entry, encode);
+        let frame = (self.entries.len() > before).then(|| self.entries.back().map(|e| e.frame.clone()));
+        self.recount_last(before);
+        frame.flatten()
+    }
+
+    /// Files `entry`, the newest yet. A message is encoded unless it comes
+    /// encoded; an event folds into its message, or (the message being older
+    /// than the cache) is checked against what is known of it and kept
+    /// aside for a read that brings the message. An event the rules refuse
+    /// or that changes nothing is not kept: it never happened.
+    fn add(&mut self, mut entry: Entry, encode: &Encode<'_>) {
+        let Some(target) = entry.record.target() else {
+            if let Some(quoted) = entry.message().and_then(|m| m.reply_to) {
+                self.quoted_by.entry(quoted).or_default().push(entry.seq);
+                entry.frame = encode(&entry, Some(self.preview(quoted)), None);
+            } else if entry.frame.is_empty() {
+                entry.frame = encode(&entry, None, None);
+            }
+            self.entries.push_back(entry);
+            return;
+        };
+        let event = entry.record.clone();
+        let window = self.edit_window;
+        match self.lookup(target) {
+            Known::Held(_) => {
+                let Some(at) = self.position(target) else { return };
+                if !self.fold(at, &event, encode) {
+                    return;
+                }
+                entry.frame = encode(&entry, None, Some(&self.entries[at]));
+            }
+            Known::Fact(fact) if fact.deleted || !allows(fact.author.as_deref(), &fact.timestamp, &event, window) => {
+                return
+            }
+            Known::Nothing => return,
+            Known::Fact(_) => {
+                if let Some(Some(fact)) = self.facts.get_mut(&target) {
+                    fact.apply(&event);
+                }
+                entry.frame = encode(&entry, None, None);
+                self.keep_orphan(entry.clone());
+            }
+            // A message the server could not learn of: the event goes on as written.
+            Known::Unknown => {
+                entry.frame = encode(&entry, None, None);
+                self.keep_orphan(entry.clone());
+            }
+        }
         self.entries.push_back(entry);
-        weight
+    }
+
+    /// Applies `event` to the message at `at`; re-encodes it and its quoters.
+    fn fold(&mut self, at: usize, event: &RoomRecord, encode: &Encode<'_>) -> bool {
+        let window = self.edit_window;
+        let entry = &mut self.entries[at];
+        let Some(message) = entry.record.as_message() else { return false };
+        if !entry.state.apply(message, event, window) {
+            return false;
+        }
+        let seq = entry.seq;
+        self.reencode(seq, encode);
+        true
+    }
+
+    /// Encodes the message at `seq` again, and the messages quoting it.
+    fn reencode(&mut self, seq: Seq, encode: &Encode<'_>) {
+        let mut due = vec![seq];
+        due.extend(self.quoted_by.get(&seq).cloned().unwrap_or_default());
+        for seq in due {
+            let Some(at) = self.position(seq) else { continue };
+            let entry = &self.entries[at];
+            let quoted = entry.message().and_then(|m| m.reply_to);
+            let frame = encode(entry, quoted.map(|q| self.preview(q)), None);
+            let entry = &mut self.entries[at];
+            self.bytes = (self.bytes + frame.len()).saturating_sub(entry.frame.len());
+            entry.frame = frame;
+        }
+    }
+
+    /// How the message at `seq` shows in a quote: as it is now, as it was
+    /// sent, or only its offset.
+    pub fn preview(&self, seq: Seq) -> ReplyPreview<'_> {
+        match self.lookup(seq) {
+            Known::Held(entry) => match entry.message() {
+                Some(message) => entry.state.preview(message, seq),
+                None => ReplyPreview::offset_only(seq),
+            },
+            Known::Fact(fact) => fact.preview(seq),
+            Known::Nothing | Known::Unknown => ReplyPreview::offset_only(seq),
+        }
+    }
+
+    fn keep_orphan(&mut self, event: Entry) {
+        let Some(target) = event.record.target() else { return };
+        self.orphans.entry(target).or_default().push(event);
+        let kept: usize = self.orphans.values().map(Vec::len).sum();
+        if kept > ORPHANS_KEPT {
+            // The oldest messages' events go first: the least likely to be read again.
+            self.orphans.pop_first();
+        }
     }
 
     /// A later attempt of a message already here is not a new message.
     fn is_retry_of_known(&self, entry: &Entry) -> bool {
-        entry.record.attempt > 1 && self.find(&entry.record.message_id).is_some()
+        entry.record.attempt() > 1 && self.find(entry.record.id()).is_some()
     }
 
-    /// Merges a Kafka read that covered every message of the room in
-    /// `[from, until)`, oldest first; `whole` when nothing exists before
-    /// `from`. Only a read that reaches the complete range extends it;
-    /// returns whether this one did.
-    pub fn absorb(&mut self, read: Vec<Entry>, from: Seq, until: Seq, whole: bool) -> bool {
+    /// Folds the events this cache keeps aside into `older`'s messages
+    /// (they came later than anything in `older`), before `older` answers.
+    pub fn lend_orphans(&self, older: &mut RoomCache, encode: &Encode<'_>) {
+        let (from, until) = (older.complete_from.unwrap_or(Seq::MAX), older.end);
+        for (target, events) in self.orphans.range(from..until) {
+            let Some(at) = older.position(*target) else { continue };
+            for event in events {
+                older.fold(at, &event.record, encode);
+            }
+        }
+        older.recount();
+    }
+
+    /// Merges `older`, a folded read (its orphans lent already), when it
+    /// reaches the complete range; returns whether it did.
+    pub fn absorb(&mut self, mut older: RoomCache) -> bool {
+        let (from, until) = (older.complete_from.unwrap_or(Seq::MAX), older.end);
         let complete_from = self.complete_from.unwrap_or(Seq::MAX);
         // A read ahead of the live stream (this instance's consumer lags)
-        // would hide the messages between them once the stream catches up.
+        // would hide the records between them once the stream catches up.
         if self.complete_from.is_some() && (until < complete_from || from > self.end) {
             return false;
         }
-        let (mut older, mut newer) = (VecDeque::new(), Vec::new());
-        for entry in read {
-            if entry.seq < complete_from {
-                older.push_back(entry);
-            } else if entry.seq >= self.end && !self.is_retry_of_known(&entry) {
-                newer.push(entry);
-            }
+        for target in older.entries.iter().map(|e| e.seq) {
+            self.orphans.remove(&target);
+            self.facts.remove(&target);
         }
-        older.append(&mut self.entries);
-        older.extend(newer);
-        self.entries = older;
+        let (front, back): (Vec<Entry>, Vec<Entry>) = older.entries.drain(..).partition(|e| e.seq < complete_from);
+        let mut merged: VecDeque<Entry> = front.into();
+        merged.append(&mut self.entries);
+        merged.extend(back.into_iter().filter(|e| e.seq >= self.end));
+        self.entries = merged;
+        for (target, mut events) in std::mem::take(&mut older.orphans) {
+            self.orphans.entry(target).or_default().append(&mut events);
+        }
+        for (seq, fact) in std::mem::take(&mut older.facts) {
+            self.facts.entry(seq).or_insert(fact);
+        }
+        for (quoted, by) in older.quoted_by.drain() {
+            self.quoted_by.entry(quoted).or_default().extend(by);
+        }
         if from < complete_from {
             self.complete_from = Some(from);
-            self.whole = whole;
+            self.whole = older.whole;
         }
         self.end = self.end.max(until);
-        self.bytes = self.entries.iter().map(Entry::weight).sum();
+        self.recount();
         true
     }
 
-    /// The messages after `since`.
+    fn recount(&mut self) {
+        let facts: usize = self.facts.values().flatten().map(Fact::weight).sum();
+        self.bytes = self.entries.iter().map(Entry::weight).sum::<usize>() + facts;
+        self.messages = self.entries.iter().filter(|e| e.message().is_some()).count();
+    }
+
+    /// Counts the entries added since there were `before`.
+    fn recount_last(&mut self, before: usize) {
+        for entry in self.entries.range(before..) {
+            self.bytes += entry.weight();
+            self.messages += usize::from(entry.message().is_some());
+        }
+    }
+
+    /// The records after `since`: messages in their current state, and the
+    /// events about messages at or before `since` (the client has those).
     pub fn after(&self, since: Seq) -> After {
         let Some(complete_from) = self.complete_from else { return After::Unknown };
         if since >= self.end {
             return After::Unknown;
         }
-        let newer = || self.entries.iter().filter(|e| e.seq > since).cloned().collect();
         if since.saturating_add(1) >= complete_from {
-            After::Complete(newer())
+            After::Complete(replay_after(self.entries.iter(), since))
         } else if self.whole {
-            After::Truncated(newer())
+            After::Truncated(replay_after(self.entries.iter(), since))
         } else {
             After::Unknown
         }
@@ -128,50 +376,60 @@ impl RoomCache {
 
     /// The last `count` messages, if the cache holds that many or all there are.
     pub fn last(&self, count: usize) -> Option<Vec<Entry>> {
-        let known = self.complete_from.is_some() && (self.entries.len() >= count || self.whole);
-        known.then(|| self.newest(count))
+        let known = self.complete_from.is_some() && (self.messages >= count || self.whole);
+        known.then(|| newest_messages(self.entries.iter(), count))
     }
 
-    /// The newest `count` messages held, whatever the cache knows beyond them.
-    pub fn newest(&self, count: usize) -> Vec<Entry> {
-        self.entries.iter().skip(self.entries.len().saturating_sub(count)).cloned().collect()
-    }
-
-    /// Every message held from `seq` on, complete or not.
+    /// Every record held from `seq` on, complete or not.
     pub fn held_from(&self, seq: Seq) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(move |e| e.seq >= seq)
     }
 
-    /// Where the message `message_id` is, if it is held.
-    pub fn find(&self, message_id: &str) -> Option<Seq> {
-        self.entries.iter().rev().find(|e| e.record.message_id == message_id).map(|e| e.seq)
+    /// Where the message or event `id` is, if it is held.
+    pub fn find(&self, id: &str) -> Option<Seq> {
+        self.entries.iter().rev().find(|e| e.record.id() == id).map(|e| e.seq)
     }
 
-    /// Marks the message at `seq` removed, its frame replaced by the one
-    /// `without_text` makes of it; returns the change in bytes held.
-    pub fn remove_text(&mut self, seq: Seq, without_text: impl FnOnce(&Entry) -> crate::messages::Frame) -> isize {
-        let Ok(at) = self.entries.binary_search_by_key(&seq, |e| e.seq) else { return 0 };
-        let entry = &mut self.entries[at];
-        let before = entry.weight();
-        entry.frame = without_text(entry);
-        entry.deleted = true;
-        let delta = entry.weight() as isize - before as isize;
-        self.bytes = self.bytes.saturating_add_signed(delta);
-        delta
+    /// A moderator removed the message at `seq`: re-encoded without its text.
+    pub fn remove(&mut self, seq: Seq, encode: &Encode<'_>) {
+        let Some(at) = self.position(seq) else { return };
+        self.entries[at].state.remove();
+        self.reencode(seq, encode);
     }
 
-    /// Keeps the newest `max` messages; returns the bytes freed.
+    /// Keeps the newest `max` records; returns the bytes freed. What the
+    /// rules need of the messages let go is kept as facts.
     pub fn trim(&mut self, max: usize) -> usize {
-        let mut freed = 0;
+        let before = self.bytes;
         while self.entries.len() > max.max(1) {
             let Some(oldest) = self.entries.pop_front() else { break };
-            freed += oldest.weight();
+            self.quoted_by.remove(&oldest.seq);
+            if let Some(message) = oldest.message() {
+                self.learn(oldest.seq, Some(oldest.state.fact(message)));
+            }
+            if let Some(events) = oldest.record.target().and_then(|target| self.orphans.get_mut(&target)) {
+                events.retain(|event| event.seq != oldest.seq);
+            }
             self.complete_from = Some(oldest.seq + 1);
             self.whole = false;
         }
-        self.bytes -= freed;
-        freed
+        self.recount();
+        before.saturating_sub(self.bytes)
     }
+}
+
+/// What a client that has everything up to `since` lacks: the messages
+/// after it, and the events after it about messages it has.
+pub fn replay_after<'a>(entries: impl Iterator<Item = &'a Entry>, since: Seq) -> Vec<Entry> {
+    let news = |e: &&Entry| e.seq > since && e.record.target().is_none_or(|target| target <= since);
+    entries.filter(news).cloned().collect()
+}
+
+/// The newest `count` messages of `entries` (oldest first); events left out.
+pub fn newest_messages<'a>(entries: impl DoubleEndedIterator<Item = &'a Entry>, count: usize) -> Vec<Entry> {
+    let mut newest: Vec<Entry> = entries.rev().filter(|e| e.message().is_some()).take(count).cloned().collect();
+    newest.reverse();
+    newest
 }
 
 #[cfg(test)]
@@ -179,9 +437,22 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::protocol::ChatRecord;
+    use crate::history::fold::MessageState;
+    use crate::protocol::{ChatRecord, EditRecord, ReactionRecord};
 
-    fn entry(seq: Seq) -> Entry {
+    const WINDOW: Duration = Duration::from_secs(900);
+
+    fn encode(entry: &Entry, quote: Option<ReplyPreview<'_>>, _target: Option<&Entry>) -> Frame {
+        let reactions: usize = entry.state.reactions.iter().map(|(_, r)| r.len()).sum();
+        let quote = quote.and_then(|q| q.text).unwrap_or_default();
+        format!("{} r{reactions} q[{quote}] d{}", entry.seq, entry.state.removed.is_some()).into()
+    }
+
+    fn message(seq: Seq) -> Entry {
+        message_replying(seq, None)
+    }
+
+    fn message_replying(seq: Seq, reply_to: Option<Seq>) -> Entry {
         let record = ChatRecord {
             message_id: format!("m{seq}"),
             username: "Azure Ronin".into(),
@@ -189,10 +460,42 @@ mod tests {
             room: "lobby".into(),
             timestamp: "2026-11-25T12:00:00.000Z".into(),
             attempt: 1,
-            author: None,
+            author: Some("me".into()),
             verified: true,
+            reply_to,
         };
-        Entry { seq, record: Arc::new(record), frame: format!("frame {seq}").into(), deleted: false }
+        Entry {
+            seq,
+            record: Arc::new(RoomRecord::Message(record)),
+            frame: format!("frame {seq}").into(),
+            state: MessageState::default(),
+        }
+    }
+
+    fn reaction(seq: Seq, target: Seq) -> Entry {
+        reaction_by(seq, target, &format!("fan {seq}"))
+    }
+
+    fn reaction_by(seq: Seq, target: Seq, author: &str) -> Entry {
+        let record = RoomRecord::Reaction(ReactionRecord {
+            event_id: format!("e{seq}"),
+            target,
+            room: "lobby".into(),
+            emoji: "🔥".into(),
+            added: true,
+            author: author.into(),
+            username: "Fan".into(),
+            timestamp: "2026-11-25T12:00:01.000Z".into(),
+        });
+        Entry { seq, record: Arc::new(record), frame: format!("event {seq}").into(), state: MessageState::default() }
+    }
+
+    fn cache_of(seqs: &[Seq]) -> RoomCache {
+        let mut cache = RoomCache::new(WINDOW);
+        for seq in seqs {
+            cache.push(message(*seq), &encode);
+        }
+        cache
     }
 
     fn seqs(entries: &[Entry]) -> Vec<Seq> {
@@ -206,13 +509,20 @@ mod tests {
         }
     }
 
+    fn read(entries: Vec<Entry>, from: Seq, until: Seq, whole: bool) -> RoomCache {
+        RoomCache::from_read(entries, (from, until, whole), BTreeMap::new(), WINDOW, &encode)
+    }
+
+    fn frame(cache: &RoomCache, seq: Seq) -> String {
+        cache.entries().find(|e| e.seq == seq).map(|e| e.frame.to_string()).unwrap_or_default()
+    }
+
     #[test]
     fn the_live_stream_is_complete_from_its_first_message() {
-        let mut cache = RoomCache::default();
+        let mut cache = RoomCache::new(WINDOW);
         assert!(matches!(cache.after(5), After::Unknown), "nothing known yet");
-        for seq in [12, 15, 20] {
-            cache.push(entry(seq));
-        }
+        let cache_ = cache_of(&[12, 15, 20]);
+        cache = cache_;
         assert_eq!(complete(cache.after(11)), Some(vec![12, 15, 20]));
         assert_eq!(complete(cache.after(15)), Some(vec![20]));
         assert_eq!(complete(cache.after(20)), Some(vec![]), "caught up");
@@ -224,43 +534,42 @@ mod tests {
 
     #[test]
     fn a_read_that_reaches_the_complete_range_extends_it() {
-        let mut cache = RoomCache::default();
-        cache.push(entry(11));
-        assert!(cache.absorb(vec![entry(3), entry(7), entry(11)], 0, 12, true));
+        let mut cache = cache_of(&[11]);
+        assert!(cache.absorb(read(vec![message(3), message(7), message(11)], 0, 12, true)));
         assert_eq!(complete(cache.after(-1)), Some(vec![3, 7, 11]));
         assert_eq!(cache.last(10).map(|e| seqs(&e)), Some(vec![3, 7, 11]), "the whole log is known");
 
-        let mut cache = RoomCache::default();
-        cache.push(entry(50));
-        assert!(!cache.absorb(vec![entry(3)], 0, 40, false), "a read that stops short leaves a gap");
+        let mut cache = cache_of(&[50]);
+        assert!(!cache.absorb(read(vec![message(3)], 0, 40, false)), "a read that stops short leaves a gap");
         assert!(matches!(cache.after(2), After::Unknown));
-        assert!(!cache.absorb(vec![entry(70)], 60, 80, false), "a read ahead of the live stream");
+        assert!(!cache.absorb(read(vec![message(70)], 60, 80, false)), "a read ahead of the live stream");
         assert!(cache.has_seen(50) && !cache.has_seen(51));
     }
 
     #[test]
     fn a_read_into_an_empty_cache_and_live_copies_after_it() {
-        let mut cache = RoomCache::default();
-        assert!(cache.absorb(vec![entry(4), entry(9)], 2, 10, false));
-        assert_eq!(cache.push(entry(9)), 0, "the consumer delivers 9 after the read had it");
-        cache.push(entry(12));
+        let mut cache = RoomCache::new(WINDOW);
+        assert!(cache.absorb(read(vec![message(4), message(9)], 2, 10, false)));
+        assert_eq!(
+            cache.push(message(9), &encode).as_deref(),
+            Some("frame 9"),
+            "the consumer delivers 9 after the read had it"
+        );
+        cache.push(message(12), &encode);
         assert_eq!(complete(cache.after(1)), Some(vec![4, 9, 12]));
         assert!(cache.has_seen(11) && !cache.has_seen(13));
     }
 
     #[test]
     fn retention_truncates_what_a_since_asks_for() {
-        let mut cache = RoomCache::default();
-        cache.absorb(vec![entry(40), entry(41)], 30, 42, true);
+        let mut cache = RoomCache::new(WINDOW);
+        cache.absorb(read(vec![message(40), message(41)], 30, 42, true));
         assert!(matches!(cache.after(10), After::Truncated(e) if seqs(&e) == [40, 41]));
     }
 
     #[test]
     fn trimming_moves_the_complete_range_and_frees_memory() {
-        let mut cache = RoomCache::default();
-        for seq in [1, 2, 3] {
-            cache.push(entry(seq));
-        }
+        let mut cache = cache_of(&[1, 2, 3]);
         let before = cache.bytes();
         assert!(cache.trim(2) > 0 && cache.bytes() < before);
         assert_eq!(complete(cache.after(1)), Some(vec![2, 3]));
@@ -268,26 +577,76 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_message_keeps_its_place_without_its_text() {
-        let mut cache = RoomCache::default();
-        for seq in [1, 2] {
-            cache.push(entry(seq));
-        }
-        assert!(cache.remove_text(1, |_| "removed".into()) < 0);
-        let Some(entries) = cache.last(2) else { panic!("both held") };
-        assert_eq!((entries[0].deleted, &*entries[0].frame), (true, "removed"));
-        assert!(!entries[1].deleted);
-        assert_eq!(cache.remove_text(9, |_| "x".into()), 0, "not held: nothing to do");
+    fn events_fold_into_their_message_and_a_replay_sends_only_what_the_client_lacks() {
+        let mut cache = cache_of(&[1, 2]);
+        assert!(cache.push(reaction(3, 1), &encode).is_some());
+        assert_eq!(frame(&cache, 1), "1 r1 q[] dfalse");
+        assert_eq!(cache.push(reaction_by(4, 1, "fan 3"), &encode), None, "the same reactor again changes nothing");
+        assert_eq!(cache.records(), 3, "and is not kept");
+        cache.push(message(5), &encode);
+        cache.push(reaction(6, 5), &encode);
+        // A client that has 1..=2 gets the reaction to 1 as an event, and 5 with its reaction folded in.
+        assert_eq!(complete(cache.after(2)), Some(vec![3, 5]));
+        assert_eq!(cache.last(10).map(|e| seqs(&e)), None, "joins count messages, not events");
+        assert_eq!(cache.last(2).map(|e| seqs(&e)), Some(vec![2, 5]));
+    }
+
+    #[test]
+    fn an_event_about_an_older_message_waits_for_a_read_of_it() {
+        let mut cache = cache_of(&[10]);
+        assert_eq!(cache.needs(&reaction(11, 4)), Some(4), "message 4 is not held");
+        assert!(cache.push(reaction(11, 4), &encode).is_some(), "unlearnt, the event goes on as written");
+        let mut older = read(vec![message(4), reaction(6, 4)], 0, 10, true);
+        cache.lend_orphans(&mut older, &encode);
+        assert!(cache.absorb(older));
+        assert_eq!(frame(&cache, 4), "4 r2 q[] dfalse", "the read's and the kept event, both");
+    }
+
+    #[test]
+    fn an_event_the_rules_refuse_is_not_kept_whether_its_message_is_held_or_known() {
+        let mut cache = cache_of(&[1, 2, 3]);
+        let edit = |seq: Seq, target: Seq, author: &str| {
+            let record = RoomRecord::Edit(EditRecord {
+                event_id: format!("e{seq}"),
+                target,
+                room: "lobby".into(),
+                text: "fixed".into(),
+                author: author.into(),
+                username: "x".into(),
+                timestamp: "2026-11-25T12:01:00.000Z".into(),
+            });
+            Entry { seq, record: Arc::new(record), frame: Frame::default(), state: MessageState::default() }
+        };
+        assert_eq!(cache.push(edit(4, 1, "someone"), &encode), None, "not the author's");
+        assert!(cache.push(edit(5, 1, "me"), &encode).is_some());
+        cache.trim(2);
+        assert!(matches!(cache.lookup(1), Known::Fact(_)), "what the rules need of 1 is kept");
+        assert_eq!(cache.needs(&edit(6, 1, "someone")), None);
+        assert_eq!(cache.push(edit(6, 1, "someone"), &encode), None, "refused by what is known of 1");
+        assert!(cache.push(edit(7, 1, "me"), &encode).is_some());
+        assert!(matches!(cache.lookup(4), Known::Nothing), "no message at 4: a refused event is no message");
+    }
+
+    #[test]
+    fn a_quote_follows_the_state_of_what_it_quotes() {
+        let mut cache = cache_of(&[1]);
+        cache.push(message_replying(2, Some(1)), &encode);
+        assert!(frame(&cache, 2).contains("q[text 1]"));
+        cache.remove(1, &encode);
+        assert!(frame(&cache, 2).contains("q[]"), "the quote of a removed message has no text");
+        assert_eq!(cache.preview(99).username, None, "a message not held: only its offset");
     }
 
     #[test]
     fn a_retry_of_a_message_held_is_not_added() {
-        let mut cache = RoomCache::default();
-        cache.push(entry(1));
-        let mut retry = entry(2);
-        Arc::make_mut(&mut retry.record).message_id = "m1".into();
-        Arc::make_mut(&mut retry.record).attempt = 2;
-        assert_eq!(cache.push(retry), 0);
+        let mut cache = cache_of(&[1]);
+        let mut retry = message(2);
+        if let RoomRecord::Message(m) = Arc::make_mut(&mut retry.record) {
+            m.message_id = "m1".into();
+            m.attempt = 2;
+        }
+        cache.push(retry, &encode);
         assert_eq!(cache.find("m1"), Some(1));
+        assert_eq!(cache.records(), 1);
     }
 }

@@ -11,29 +11,45 @@
 //!
 //! The seam with the live stream: the hub registers a session (its outbox
 //! holding live frames) before it asks for the replay, and sends every
-//! message it fans out here first, in order. So the cache, or the Kafka read
-//! (which reaches the log's end at the time of the read), holds everything
-//! before the first held frame, and the outbox drops what both contain.
+//! record it reads here, in order, before it fans out its frame. So the
+//! cache, or the Kafka read (which reaches the log's end at the time of the
+//! read), holds everything before the first held frame, and the outbox
+//! drops what both contain.
+//!
+//! A record whose frame depends on another message (an event of its life,
+//! a reply quoting it) is folded here ([`fold`]) and its frame handed back
+//! to the hub ([`Folded`]). When the cache knows nothing of the message it
+//! names, that one record is read first; the room's later records wait
+//! behind it, so every room keeps the log's order.
 
 mod cache;
+mod fold;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+pub use fold::{allows, Fact, MessageState};
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use actix::prelude::*;
 use lru::LruCache;
 use tokio::sync::oneshot;
 
-use self::cache::{After, RoomCache};
+use self::cache::{newest_messages, replay_after, After, Known, RoomCache};
 use crate::kafka::KafkaReader;
 use crate::messages::{
-    Appended, Change, Entry, Epoch, EpochChanged, FetchMessages, HistoryStart, Locate, LocateRecord, ModerationApplied,
-    Page, ReadError, ReadRange, ReadRoom, Replay, RoomRead, Seq,
+    Appended, Change, Entry, Epoch, EpochChanged, FetchMessages, FindMessage, Folded, Frame, HistoryStart, Locate,
+    LocateRecord, MessageFacts, ModerationApplied, Page, ReadAt, ReadError, ReadRange, ReadRoom, Replay, RoomRead, Seq,
 };
 use crate::outbox::Outbox;
-use crate::protocol::{ChatRecord, ErrorCode, Refusal, ServerFrame};
+use crate::protocol::{ErrorCode, Refusal, RemovedBy, ReplyPreview, RoomRecord, ServerFrame};
 use crate::settings::HistorySettings;
+
+/// Older messages one read's events and quotes may name that are read
+/// too; the events about any beyond go on as written.
+const LEARNT_PER_READ: usize = 256;
+
+/// What is known of the messages before a read (`None`: no message there).
+type Facts = BTreeMap<Seq, Option<Fact>>;
 
 /// Owns the room caches and the requests waiting for Kafka.
 pub struct History {
@@ -44,8 +60,13 @@ pub struct History {
     epoch: Option<Epoch>,
     /// Messages moderators removed, in any epoch: shown without their text.
     removed: HashSet<(Epoch, String, Seq)>,
+    /// Rooms whose next record waits for a read of the message it names,
+    /// with the records and questions behind it.
+    resolving: HashMap<String, VecDeque<Behind>>,
     reader: Addr<KafkaReader>,
+    hub: Recipient<Folded>,
     settings: HistorySettings,
+    edit_window: std::time::Duration,
 }
 
 /// What a request wants, its epoch already checked.
@@ -53,6 +74,13 @@ pub struct History {
 enum Want {
     After(Seq),
     Last(usize),
+}
+
+/// What waits behind a room's record being resolved, in order.
+enum Behind {
+    Record(Appended),
+    /// A [`FindMessage`]: answered once the records before it are filed.
+    Find(Seq, oneshot::Sender<Result<Option<MessageFacts>, Refusal>>),
 }
 
 struct Waiter {
@@ -81,15 +109,25 @@ impl Waiter {
 }
 
 impl History {
-    pub fn new(reader: Addr<KafkaReader>, settings: HistorySettings) -> Self {
+    /// `hub` gets the frames of folded records; `edit_window` is how long
+    /// after a message its author's edits count.
+    pub fn new(
+        reader: Addr<KafkaReader>,
+        hub: Recipient<Folded>,
+        settings: HistorySettings,
+        edit_window: std::time::Duration,
+    ) -> Self {
         Self {
             caches: LruCache::unbounded(),
             bytes: 0,
             waiting: HashMap::new(),
             epoch: None,
             removed: HashSet::new(),
+            resolving: HashMap::new(),
             reader,
+            hub,
             settings,
+            edit_window,
         }
     }
 
@@ -116,7 +154,7 @@ impl History {
         }
         // Created now, so the live messages of the read's duration are kept.
         if !self.caches.contains(&room) {
-            self.caches.put(room.clone(), RoomCache::default());
+            self.caches.put(room.clone(), RoomCache::new(self.edit_window));
         }
         self.waiting.insert(room.clone(), vec![waiter]);
         self.dispatch(room, ctx);
@@ -154,14 +192,47 @@ impl History {
         let range = needed_range(self.caches.peek(&room), waiters, self.settings.replay_max);
         waiters.iter_mut().for_each(|waiter| waiter.covered = true);
         let read = ReadRoom { room: room.clone(), range, deadline: Instant::now() + self.settings.read_deadline };
-        let sent = self.reader.send(read);
-        ctx.spawn(sent.into_actor(self).map(move |result, act, ctx| {
-            let result = result.unwrap_or_else(|_| Err(ReadError::Kafka("the history reader stopped".into())));
-            act.on_read(room, result, ctx);
-        }));
+        ctx.spawn(self.read(read).map(move |result, act, ctx| act.on_read(room, result, ctx)));
     }
 
-    fn on_read(&mut self, room: String, result: Result<RoomRead, ReadError>, ctx: &mut Context<Self>) {
+    /// Reads part of a room's log, and the older messages its events and
+    /// quotes name that the cache knows nothing of.
+    fn read(&self, read: ReadRoom) -> impl ActorFuture<Self, Output = Result<(RoomRead, Facts), ReadError>> + 'static {
+        let (room, deadline) = (read.room.clone(), read.deadline);
+        self.reader.send(read).into_actor(self).then(move |result, act, _| {
+            let read = match result.unwrap_or_else(|_| Err(stopped())) {
+                Ok(read) => read,
+                Err(e) => return fut::ready(Err(e)).boxed_local(),
+            };
+            let (facts, unknown) = known_facts(act.caches.peek(&room), &read);
+            if unknown.is_empty() {
+                return fut::ready(Ok((read, facts))).boxed_local();
+            }
+            let learn = act.reader.send(ReadAt { room, seqs: unknown.clone(), deadline });
+            let learnt = learn.into_actor(act).map(move |learnt, _, _| {
+                let mut facts = facts;
+                learn_into(&mut facts, &unknown, learnt.unwrap_or_else(|_| Err(stopped())));
+                Ok((read, facts))
+            });
+            learnt.boxed_local()
+        })
+    }
+
+    /// A read folded as a cache of its own, its frames encoded.
+    fn fold_read(&self, room: &str, read: RoomRead, facts: Facts, count: usize) -> Option<RoomCache> {
+        let epoch = self.epoch.as_ref()?;
+        let entries = read.messages.into_iter().map(|(seq, record)| {
+            let mut entry = Entry::new(seq, record);
+            if self.removed.contains(&(epoch.clone(), room.to_owned(), seq)) {
+                entry.state.remove();
+            }
+            entry
+        });
+        let range = (read.from, read.until, read.whole);
+        Some(RoomCache::from_read(entries.collect(), range, facts, self.edit_window, &encoder(epoch, count)))
+    }
+
+    fn on_read(&mut self, room: String, result: Result<(RoomRead, Facts), ReadError>, ctx: &mut Context<Self>) {
         let waiters = self.waiting.remove(&room).unwrap_or_default();
         let read = match result {
             Ok(read) => read,
@@ -170,15 +241,27 @@ impl History {
                 return waiters.into_iter().for_each(|waiter| self.fail(&room, waiter, &e));
             }
         };
+        let (read, facts) = read;
         let (from, until, end) = (read.from, read.until, read.end);
-        let entries = self.entries(&room, read.messages, &waiters);
+        let count = waiters
+            .iter()
+            .find_map(|w| match &w.to {
+                To::Replay { active_connections, .. } => Some(*active_connections),
+                To::Page { .. } => None,
+            })
+            .unwrap_or(0);
+        let Some(mut older) = self.fold_read(&room, read, facts, count) else { return };
         // Covered requests are answered from the read and what the cache
         // holds past it, whether or not the read joins the cache's range.
-        let mut merged = entries.clone();
-        if let Some(cache) = self.caches.get_mut(&room) {
-            merged.extend(cache.held_from(until).cloned());
-            cache.absorb(entries, from, until, read.whole);
-        }
+        let merged: Vec<Entry> = match (self.caches.get_mut(&room), &self.epoch) {
+            (Some(cache), Some(epoch)) => {
+                cache.lend_orphans(&mut older, &encoder(epoch, count));
+                let merged = older.entries().chain(cache.held_from(until)).cloned().collect();
+                cache.absorb(older);
+                merged
+            }
+            _ => older.entries().cloned().collect(),
+        };
         let mut still = Vec::new();
         for mut waiter in waiters {
             match waiter.want {
@@ -202,29 +285,6 @@ impl History {
         self.tidy(&room);
     }
 
-    /// Messages read from Kafka as entries, their frames encoded once.
-    fn entries(&self, room: &str, messages: Vec<(Seq, ChatRecord)>, waiters: &[Waiter]) -> Vec<Entry> {
-        let Some(epoch) = &self.epoch else { return Vec::new() };
-        let count = waiters
-            .iter()
-            .find_map(|w| match &w.to {
-                To::Replay { active_connections, .. } => Some(*active_connections),
-                To::Page { .. } => None,
-            })
-            .unwrap_or(0);
-        messages
-            .into_iter()
-            .map(|(seq, record)| {
-                let deleted = self.removed.contains(&(epoch.clone(), room.to_owned(), seq));
-                let frame = match deleted {
-                    true => ServerFrame::deleted(&record, count, seq, epoch.as_str()).encode(),
-                    false => ServerFrame::chat(&record, count, seq, epoch.as_str()).encode(),
-                };
-                Entry { seq, record: Arc::new(record), frame, deleted }
-            })
-            .collect()
-    }
-
     fn respond(&self, room: &str, waiter: Waiter, entries: Vec<Entry>, recovered: bool) {
         let Some(epoch) = &self.epoch else { return };
         let recovered = recovered && !waiter.stale;
@@ -241,7 +301,8 @@ impl History {
                 outbox.release(frames, &[end], seen, Instant::now());
             }
             To::Page { reply } => {
-                let _ = reply.send(Ok(Page { messages: entries, recovered, epoch: epoch.clone() }));
+                let messages = entries.into_iter().filter(|entry| entry.message().is_some()).collect();
+                let _ = reply.send(Ok(Page { messages, recovered, epoch: epoch.clone() }));
             }
         }
     }
@@ -284,7 +345,7 @@ impl History {
         let mut spared = 0;
         while self.bytes > budget && spared < self.caches.len() {
             let Some((oldest, _)) = self.caches.peek_lru() else { break };
-            if self.waiting.contains_key(oldest) {
+            if self.waiting.contains_key(oldest) || self.resolving.contains_key(oldest) {
                 let oldest = oldest.clone();
                 self.caches.promote(&oldest);
                 spared += 1;
@@ -308,22 +369,114 @@ impl History {
                 After::Truncated(entries) => Some((entries, false)),
                 After::Unknown => None,
             };
-            if let Some((mut entries, recovered)) = page {
-                entries.truncate(max);
-                return Box::pin(fut::ready(Ok(Page { messages: entries, recovered, epoch })));
+            if let Some((entries, recovered)) = page {
+                let messages = entries.into_iter().filter(|entry| entry.message().is_some()).take(max).collect();
+                return Box::pin(fut::ready(Ok(Page { messages, recovered, epoch })));
             }
         }
         let range = ReadRange::Oldest { count: max, from: since.saturating_add(1) };
         let room_of_page = room.clone();
-        let read = self.reader.send(ReadRoom { room, range, deadline: Instant::now() + self.settings.read_deadline });
-        Box::pin(read.into_actor(self).map(move |result, act, _| {
+        let read = self.read(ReadRoom { room, range, deadline: Instant::now() + self.settings.read_deadline });
+        Box::pin(read.map(move |result, act, _| {
             let epoch = epoch.ok_or_else(|| Refusal::unavailable("the server is still connecting to Kafka"))?;
-            let read = result
-                .map_err(|_| Refusal::unavailable("the history reader stopped"))?
-                .map_err(|e| Refusal::unavailable(format!("history could not be read: {e}")))?;
+            let (read, facts) = result.map_err(|e| Refusal::unavailable(format!("history could not be read: {e}")))?;
             let recovered = read.from <= since.saturating_add(1) && since < read.end;
-            let messages = act.entries(&room_of_page, read.messages, &[]);
-            Ok(Page { messages, recovered, epoch })
+            let page = act.fold_read(&room_of_page, read, facts, 0);
+            let messages = page.iter().flat_map(RoomCache::entries).filter(|e| e.message().is_some()).cloned();
+            Ok(Page { messages: messages.collect(), recovered, epoch })
+        }))
+    }
+
+    /// Files one record of the live stream; false when it waits for a read
+    /// of the message it names (`resolved`: that read is done already).
+    fn append(&mut self, msg: Appended, resolved: bool, ctx: &mut Context<Self>) -> bool {
+        let Some(epoch) = self.epoch.clone() else { return true };
+        // A room with members here keeps a cache: its records need folding.
+        if msg.reply && !self.caches.contains(&msg.room) {
+            self.caches.put(msg.room.clone(), RoomCache::new(self.edit_window));
+        }
+        let Some(cache) = self.caches.get_mut(&msg.room) else { return true };
+        if let Some(named) = cache.needs(&msg.entry).filter(|_| !resolved) {
+            self.learn_then_append(msg, named, ctx);
+            return false;
+        }
+        let (room, seq) = (msg.room, msg.entry.seq);
+        let frame = cache.push(msg.entry, &encoder(&epoch, msg.active_connections));
+        let over = cache.records() > self.settings.cache_per_room;
+        if msg.reply {
+            self.hub.do_send(Folded { room: room.clone(), seq, frame });
+        }
+        if over || self.bytes > self.settings.cache_budget.0 as usize {
+            self.tidy(&room);
+        }
+        true
+    }
+
+    /// Reads the message at `named` for `msg`; the room's records wait.
+    fn learn_then_append(&mut self, msg: Appended, named: Seq, ctx: &mut Context<Self>) {
+        let room = msg.room.clone();
+        self.resolving.insert(room.clone(), VecDeque::from([Behind::Record(msg)]));
+        let deadline = Instant::now() + self.settings.read_deadline;
+        let read = self.reader.send(ReadAt { room: room.clone(), seqs: vec![named], deadline });
+        ctx.spawn(read.into_actor(self).map(move |learnt, act, ctx| {
+            let mut facts = Facts::new();
+            learn_into(&mut facts, &[named], learnt.unwrap_or_else(|_| Err(stopped())));
+            if let Some(cache) = act.caches.peek_mut(&room) {
+                facts.into_iter().for_each(|(seq, fact)| cache.learn(seq, fact));
+            }
+            act.drain(&room, ctx);
+        }));
+    }
+
+    /// Files the records that waited for a room's read, in order, until one
+    /// has to wait again.
+    fn drain(&mut self, room: &str, ctx: &mut Context<Self>) {
+        let Some(mut queue) = self.resolving.remove(room) else { return };
+        let mut resolved = true;
+        while let Some(behind) = queue.pop_front() {
+            match behind {
+                Behind::Record(msg) => {
+                    if !self.append(msg, resolved, ctx) {
+                        self.resolving.entry(room.to_owned()).or_default().extend(queue);
+                        return;
+                    }
+                    resolved = false;
+                }
+                Behind::Find(seq, answer) => {
+                    ctx.spawn(self.find(room.to_owned(), seq).map(|found, _, _| drop(answer.send(found))));
+                }
+            }
+        }
+    }
+
+    /// What is known of the room's message at `seq`: from the cache when it
+    /// knows, else from one record read (and learnt).
+    fn find(&mut self, room: String, seq: Seq) -> ResponseActFuture<Self, Result<Option<MessageFacts>, Refusal>> {
+        let known = self.caches.peek(&room).map(|cache| match cache.lookup(seq) {
+            Known::Held(entry) => Some(
+                entry
+                    .message()
+                    .map(|message| MessageFacts { fact: entry.state.fact(message), state: Some(entry.state.clone()) }),
+            ),
+            Known::Fact(fact) => Some(Some(MessageFacts { fact: fact.clone(), state: None })),
+            Known::Nothing => Some(None),
+            Known::Unknown => None,
+        });
+        if let Some(Some(known)) = known {
+            return Box::pin(fut::ready(Ok(known)));
+        }
+        let deadline = Instant::now() + self.settings.read_deadline;
+        let read = self.reader.send(ReadAt { room: room.clone(), seqs: vec![seq], deadline });
+        Box::pin(read.into_actor(self).map(move |learnt, act, _| {
+            let learnt = learnt.unwrap_or_else(|_| Err(stopped()));
+            let learnt = learnt.map_err(|e| Refusal::unavailable(format!("the message could not be read: {e}")))?;
+            let mut facts = Facts::new();
+            learn_into(&mut facts, &[seq], Ok(learnt));
+            let fact = facts.remove(&seq).flatten();
+            if let Some(cache) = act.caches.peek_mut(&room) {
+                cache.learn(seq, fact.clone());
+            }
+            Ok(fact.map(|fact| MessageFacts { fact, state: None }))
         }))
     }
 }
@@ -358,11 +511,8 @@ fn needed_range(cache: Option<&RoomCache>, waiters: &[Waiter], replay_max: usize
 /// after them); `from` is where the read's complete range began.
 fn choose(merged: &[Entry], want: Want, from: Seq) -> (Vec<Entry>, bool) {
     match want {
-        Want::After(since) => {
-            let newer = merged.iter().filter(|e| e.seq > since).cloned().collect();
-            (newer, from <= since.saturating_add(1))
-        }
-        Want::Last(count) => (merged[merged.len().saturating_sub(count)..].to_vec(), true),
+        Want::After(since) => (replay_after(merged.iter(), since), from <= since.saturating_add(1)),
+        Want::Last(count) => (newest_messages(merged.iter(), count), true),
     }
 }
 
@@ -390,6 +540,96 @@ impl Actor for History {
     fn started(&mut self, ctx: &mut Self::Context) {
         // The hub sends every live message here: bursts queue, in order.
         ctx.set_mailbox_capacity(usize::MAX);
+    }
+}
+
+fn stopped() -> ReadError {
+    ReadError::Kafka("the history reader stopped".into())
+}
+
+/// What the cache knows of the older messages a read's events and quotes
+/// name, and which it knows nothing of (at most [`LEARNT_PER_READ`]).
+fn known_facts(cache: Option<&RoomCache>, read: &RoomRead) -> (Facts, Vec<Seq>) {
+    let mut facts = Facts::new();
+    let mut unknown = Vec::new();
+    let named = read.messages.iter().filter_map(|(_, record)| {
+        record.target().or_else(|| record.as_message().and_then(|m| m.reply_to)).filter(|seq| *seq < read.from)
+    });
+    for seq in named {
+        if facts.contains_key(&seq) || unknown.contains(&seq) {
+            continue;
+        }
+        match cache.map_or(Known::Unknown, |cache| cache.lookup(seq)) {
+            Known::Held(entry) => drop(facts.insert(seq, entry.message().map(|m| entry.state.fact(m)))),
+            Known::Fact(fact) => drop(facts.insert(seq, Some(fact.clone()))),
+            Known::Nothing => drop(facts.insert(seq, None)),
+            Known::Unknown if unknown.len() < LEARNT_PER_READ => unknown.push(seq),
+            Known::Unknown => {}
+        }
+    }
+    (facts, unknown)
+}
+
+/// Files what a read of `seqs` found: a message's fact, or that there is
+/// none. A failed read teaches nothing: the events go on as written.
+fn learn_into(facts: &mut Facts, seqs: &[Seq], learnt: Result<Vec<(Seq, RoomRecord)>, ReadError>) {
+    let found = match learnt {
+        Ok(found) => found,
+        Err(e) => return log::warn!("history_unavailable: older messages could not be read: {e}"),
+    };
+    for seq in seqs {
+        let record = found.iter().find(|(at, _)| at == seq).map(|(_, record)| record);
+        facts.insert(*seq, record.and_then(RoomRecord::as_message).map(Fact::of));
+    }
+}
+
+/// Encodes entries for `epoch`, messages with `count` as their room's count.
+fn encoder(epoch: &Epoch, count: usize) -> impl Fn(&Entry, Option<ReplyPreview<'_>>, Option<&Entry>) -> Frame + '_ {
+    move |entry, quote, target| frame_of(entry, quote, target, count, epoch.as_str())
+}
+
+/// An entry's frame: a message in its current state (quoting `quote`), or
+/// an event, with the reactions of its `target` when that is held.
+pub fn frame_of(
+    entry: &Entry,
+    quote: Option<ReplyPreview<'_>>,
+    target: Option<&Entry>,
+    count: usize,
+    epoch: &str,
+) -> Frame {
+    let offset = entry.seq;
+    match entry.record.as_ref() {
+        RoomRecord::Message(message) => {
+            ServerFrame::message(message, entry.state.view(message, quote), count, offset, epoch).encode()
+        }
+        RoomRecord::Edit(edit) => ServerFrame::MessageEdited {
+            room: &edit.room,
+            offset: edit.target,
+            event_offset: offset,
+            text: &edit.text,
+            edited_at: &edit.timestamp,
+            epoch,
+        }
+        .encode(),
+        RoomRecord::Delete(delete) => ServerFrame::MessageDeleted {
+            room: &delete.room,
+            offset: delete.target,
+            epoch,
+            by: RemovedBy::Author,
+            event_offset: Some(offset),
+        }
+        .encode(),
+        RoomRecord::Reaction(reaction) => ServerFrame::Reactions {
+            room: &reaction.room,
+            offset: reaction.target,
+            event_offset: offset,
+            emoji: &reaction.emoji,
+            added: reaction.added,
+            username: &reaction.username,
+            reactions: target.map(|target| target.state.reaction_views()),
+            epoch,
+        }
+        .encode(),
     }
 }
 
@@ -426,21 +666,32 @@ impl Handler<ModerationApplied> for History {
             return;
         }
         let Some(cache) = self.caches.peek_mut(&room) else { return };
-        let delta =
-            cache.remove_text(seq, |entry| ServerFrame::deleted(&entry.record, 0, seq, epoch.as_str()).encode());
-        self.bytes = self.bytes.saturating_add_signed(delta);
+        cache.remove(seq, &encoder(&epoch, 0));
     }
 }
 
 impl Handler<Appended> for History {
     type Result = ();
 
-    fn handle(&mut self, msg: Appended, _: &mut Self::Context) {
-        let Some(cache) = self.caches.get_mut(&msg.room) else { return };
-        self.bytes += cache.push(msg.entry);
-        if cache.len() > self.settings.cache_per_room || self.bytes > self.settings.cache_budget.0 as usize {
-            self.tidy(&msg.room);
+    fn handle(&mut self, msg: Appended, ctx: &mut Self::Context) {
+        match self.resolving.get_mut(&msg.room) {
+            Some(waiting) => waiting.push_back(Behind::Record(msg)),
+            None => drop(self.append(msg, false, ctx)),
         }
+    }
+}
+
+impl Handler<FindMessage> for History {
+    type Result = ResponseActFuture<Self, Result<Option<MessageFacts>, Refusal>>;
+
+    /// Answered after every record the hub handed on before it.
+    fn handle(&mut self, msg: FindMessage, _: &mut Self::Context) -> Self::Result {
+        let Some(waiting) = self.resolving.get_mut(&msg.room) else { return self.find(msg.room, msg.seq) };
+        let (answer, found) = oneshot::channel();
+        waiting.push_back(Behind::Find(msg.seq, answer));
+        Box::pin(fut::wrap_future(async move {
+            found.await.unwrap_or_else(|_| Err(Refusal::unavailable("the history stopped")))
+        }))
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`Outbox`]. It never waits for a session: one too slow for its outbox's
 //! rule is dropped.
 
+mod acts;
 mod names;
 mod outcomes;
 mod posting;
@@ -24,18 +25,18 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use self::names::NameBook;
 use self::outcomes::{now_ms, Outcomes};
 use self::rules::Rules;
-use crate::history::History;
+use crate::history::{frame_of, History};
 use crate::identity::{unique_name, Identity, Tokens};
 use crate::kafka::{ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer, KafkaReader};
 use crate::messages::{
-    Appended, Assigned, Change, Entry, Epoch, EpochChanged, Flush, Frame, IdentitySeen, Join, Leave, Leaving,
+    Appended, Assigned, Change, Entry, Epoch, EpochChanged, Flush, Folded, Frame, IdentitySeen, Join, Leave, Leaving,
     MemberChanged, ModerationApplied, NamesElsewhere, PublishSide, RecordReceived, RemoteTyping, Replay, RoomPresence,
     Seq, SessionId, Shutdown, SideTopic, Typing, TypingStarted,
 };
 use crate::moderation::Moderation;
 use crate::outbox::{CloseReason, Outbox};
 use crate::presence::{Presence, PresenceOutputs};
-use crate::protocol::{ErrorCode, IdentityRecord, Refusal, ServerFrame, Target};
+use crate::protocol::{ErrorCode, IdentityRecord, Refusal, RemovedBy, RoomRecord, ServerFrame, Target};
 use crate::settings::{ChatSettings, HistorySettings, ModerationSettings};
 
 /// Bursts queue in order here instead of parking their senders.
@@ -103,11 +104,34 @@ struct Room {
     recent: VecDeque<u64>,
     /// Names that started typing since the room was last told.
     typing: Vec<String>,
+    /// Records not fanned out yet, in the log's order: the first waits for
+    /// the history to fold it (an event, a reply), the rest behind it.
+    behind: VecDeque<(Seq, Due)>,
+    /// The newest record of the room read, and the newest this instance
+    /// wrote: until the first reaches the second, an act is checked
+    /// against a state that may not hold this instance's own last acts.
+    read_up_to: Option<Seq>,
+    written_up_to: Option<Seq>,
+    /// Acts and replies waiting for the room's own writes to be read.
+    parked: Vec<posting::Parked>,
+}
+
+/// A record's frame, as far as the hub has it.
+enum Due {
+    Folding,
+    Ready(Frame),
+    /// The record changes nothing (an event the rules refuse).
+    Nothing,
 }
 
 impl Room {
     fn count(&self) -> usize {
         self.outboxes.len() + self.remote
+    }
+
+    /// Whether everything this instance wrote to the room has been read back.
+    fn caught_up(&self) -> bool {
+        self.written_up_to <= self.read_up_to
     }
 }
 
@@ -147,7 +171,7 @@ impl ChatHub {
             let me = ctx.address();
             let producer = KafkaProducer::new(&clients).start();
             let reader = KafkaReader::new(clients.clone(), history.readers, history.max_pending_reads).start();
-            let history = History::new(reader.clone(), history).start();
+            let history = History::new(reader.clone(), me.clone().recipient(), history, chat.edit_window).start();
             let outputs = vec![me.clone().recipient(), history.clone().recipient()];
             let moderation = Moderation::new(producer.clone(), outputs).start();
             let outputs = PresenceOutputs {
@@ -187,6 +211,41 @@ impl ChatHub {
         });
         let (history, presence, moderation, consumer, reader) = owned.expect("the hub's constructor ran");
         Ok(Chat { hub, history, presence, moderation, consumer, reader })
+    }
+
+    /// Fans out, in order, the frames at the front of the room's queue that
+    /// are ready.
+    fn release(&mut self, room: &str) {
+        loop {
+            let Some(members) = self.rooms.get_mut(room) else { return };
+            let Some((seq, due)) = members.behind.pop_front() else { return };
+            match due {
+                Due::Folding => return members.behind.push_front((seq, Due::Folding)),
+                Due::Nothing => {}
+                Due::Ready(frame) => {
+                    let delivered = self.fan_out(room, &frame, Some(seq), None);
+                    metrics::counter!(crate::metrics::MESSAGES_DELIVERED).increment(delivered as u64);
+                }
+            }
+        }
+    }
+
+    /// Whether `record` is a later attempt of a message the room just had;
+    /// notes the room's messages, and that their speakers stopped typing.
+    fn is_repeat(&mut self, room: &str, record: &RoomRecord) -> bool {
+        let (Some(members), Some(message)) = (self.rooms.get_mut(room), record.as_message()) else { return false };
+        let id = id_hash(&message.message_id);
+        if message.attempt > 1 && members.recent.contains(&id) {
+            return true;
+        }
+        if members.recent.len() == RECENT_IDS {
+            members.recent.pop_front();
+        }
+        members.recent.push_back(id);
+        // Whoever just spoke has stopped typing: a notice still waiting
+        // for the tick would come after their message and look stale.
+        members.typing.retain(|name| *name != message.username);
+        false
     }
 
     /// Pushes `frame` to every session of `room` but `skip`; drops those too slow.
@@ -473,40 +532,56 @@ impl Handler<RemoteTyping> for ChatHub {
 impl Handler<RecordReceived> for ChatHub {
     type Result = ();
 
-    fn handle(&mut self, msg: RecordReceived, _: &mut Self::Context) {
+    fn handle(&mut self, msg: RecordReceived, ctx: &mut Self::Context) {
         let Some(epoch) = self.epoch.clone() else { return };
         let RecordReceived { room, seq, record, timestamp_ms } = msg;
-        let id = id_hash(&record.message_id);
         if let Some(members) = self.rooms.get_mut(&room) {
-            if record.attempt > 1 && members.recent.contains(&id) {
-                metrics::counter!(crate::metrics::DUPLICATE_RECORDS).increment(1);
-                return;
-            }
-            if members.recent.len() == RECENT_IDS {
-                members.recent.pop_front();
-            }
-            members.recent.push_back(id);
-            // Whoever just spoke has stopped typing: a notice still waiting
-            // for the tick would come after their message and look stale.
-            members.typing.retain(|name| *name != record.username);
+            members.read_up_to = members.read_up_to.max(Some(seq));
         }
-        let count = self.rooms.get(&room).map_or(0, Room::count);
-        // An instance that reads a message after its removal never shows it.
-        let frame = match self.rules.is_deleted(&epoch, &room, seq) {
-            true => ServerFrame::deleted(&record, count, seq, epoch.as_str()).encode(),
-            false => ServerFrame::chat(&record, count, seq, epoch.as_str()).encode(),
-        };
-        let delivered = self.fan_out(&room, &frame, Some(seq), None);
-        metrics::counter!(crate::metrics::MESSAGES_DELIVERED).increment(delivered as u64);
-        if self.outcomes.is_open(&record.message_id) {
+        if self.is_repeat(&room, &record) {
+            metrics::counter!(crate::metrics::DUPLICATE_RECORDS).increment(1);
+            return;
+        }
+        if self.outcomes.is_open(record.id()) {
             self.settle_seen(&record, seq);
         }
-        let deleted = self.rules.is_deleted(&epoch, &room, seq);
-        self.history.do_send(Appended { room, entry: Entry { seq, record, frame, deleted } });
+        let count = self.rooms.get(&room).map_or(0, Room::count);
+        let mut entry = Entry { seq, record, frame: Frame::default(), state: Default::default() };
+        // An instance that reads a message after its removal never shows it.
+        if self.rules.is_deleted(&epoch, &room, seq) {
+            entry.state.remove();
+        }
+        // A plain message's frame is its own; anything else is folded by
+        // the history, and what follows it in the room waits for it.
+        let plain = entry.record.names().is_none();
+        if plain {
+            entry.frame = frame_of(&entry, None, None, count, epoch.as_str());
+        }
+        let here = self.rooms.get_mut(&room);
+        let reply = here.is_some() && !plain;
+        if let Some(members) = here {
+            let due = if plain { Due::Ready(entry.frame.clone()) } else { Due::Folding };
+            members.behind.push_back((seq, due));
+        }
+        self.history.do_send(Appended { room: room.clone(), entry, active_connections: count, reply });
+        self.release(&room);
+        self.unpark(&room, ctx);
         if let Some(sent_ms) = timestamp_ms {
             let seconds = (now_ms() - sent_ms).max(0) as f64 / 1000.0;
             metrics::histogram!(crate::metrics::END_TO_END_SECONDS).record(seconds);
         }
+    }
+}
+
+impl Handler<Folded> for ChatHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Folded, _: &mut Self::Context) {
+        let Some(members) = self.rooms.get_mut(&msg.room) else { return };
+        // A room emptied and filled again meanwhile has its own queue.
+        let Some((_, due)) = members.behind.iter_mut().find(|(seq, _)| *seq == msg.seq) else { return };
+        *due = msg.frame.map_or(Due::Nothing, Due::Ready);
+        self.release(&msg.room);
     }
 }
 
@@ -517,7 +592,8 @@ impl Handler<ModerationApplied> for ChatHub {
         self.rules.apply(&msg.change);
         match &msg.change {
             Change::Deleted { epoch, room, seq } if Some(epoch) == self.epoch.as_ref() => {
-                let frame = ServerFrame::MessageDeleted { room, offset: *seq, epoch: epoch.as_str() }.encode();
+                let (offset, epoch, by) = (*seq, epoch.as_str(), RemovedBy::Moderator);
+                let frame = ServerFrame::MessageDeleted { room, offset, epoch, by, event_offset: None }.encode();
                 self.fan_out(room, &frame, None, None);
             }
             Change::Banned { target, banned: true } => {

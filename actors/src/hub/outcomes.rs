@@ -1,12 +1,11 @@
-//! `Outcomes`: what became of each send that named a `client_msg_id`, kept
-//! for the retry window, so a retry is answered with the first attempt's
-//! outcome instead of writing the message twice.
+//! `Outcomes`: what became of each send (a message, or an act on one) that
+//! named a `client_msg_id`, kept for the retry window, so a retry is
+//! answered with the first attempt's outcome instead of writing it twice.
 //!
 //! A send whose Kafka answer was lost is `Unknown`: its record may be in the
-//! log. Two things settle it: the live stream bringing a record with its
-//! `message_id` (it was stored), or a retry, which first searches the log
-//! and writes the message again (same `message_id`, next `attempt`) only if
-//! it is not there.
+//! log. Two things settle it: the live stream bringing a record with its id
+//! (it was stored), or a retry, which first searches the log and writes the
+//! record again (same id; a message's next `attempt`) only if it is not there.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::messages::{Posted, SessionId};
-use crate::protocol::{ChatRecord, Refusal};
+use crate::protocol::{Refusal, RoomRecord};
 
 /// Where one request's answer goes.
 pub type Answer = oneshot::Sender<Result<Posted, Refusal>>;
@@ -29,7 +28,7 @@ pub struct Key {
 /// One message's attempts.
 pub struct Attempt {
     /// The record as first written: a second attempt is the same message.
-    pub record: ChatRecord,
+    pub record: RoomRecord,
     /// When the latest attempt was handed to Kafka (ms since the Unix epoch).
     pub sent_ms: i64,
     /// The session to tell when a lost outcome turns out stored.
@@ -65,12 +64,12 @@ impl Outcomes {
     pub fn begin(
         &mut self,
         key: Key,
-        record: ChatRecord,
+        record: RoomRecord,
         notify: Option<SessionId>,
         answer: Answer,
         forget_at: Instant,
     ) {
-        self.open.insert(record.message_id.clone(), key.clone());
+        self.open.insert(record.id().to_owned(), key.clone());
         self.expiry.push_back((forget_at, key.clone()));
         let attempt = Attempt { record, sent_ms: now_ms(), notify, state: State::Pending(vec![answer]), step: 0 };
         self.attempts.insert(key, attempt);
@@ -95,7 +94,7 @@ impl Outcomes {
             Err(refusal) if refusal.code == crate::protocol::ErrorCode::OutcomeUnknown => {}
             Err(_) => {
                 // Certainly not stored: a retry is a new attempt.
-                self.open.remove(&attempt.record.message_id);
+                self.open.remove(attempt.record.id());
                 self.attempts.remove(key);
             }
         }
@@ -109,7 +108,7 @@ impl Outcomes {
     pub fn seen(
         &mut self,
         message_id: &str,
-        posted: impl FnOnce(&ChatRecord) -> Posted,
+        posted: impl FnOnce(&RoomRecord) -> Posted,
     ) -> Option<(SessionId, Posted)> {
         let key = self.open.remove(message_id)?;
         let attempt = self.attempts.get_mut(&key)?;
@@ -145,7 +144,7 @@ impl Outcomes {
                 continue;
             }
             if let Some(attempt) = self.attempts.remove(&key) {
-                self.open.remove(&attempt.record.message_id);
+                self.open.remove(attempt.record.id());
             }
         }
     }
@@ -165,8 +164,8 @@ mod tests {
         Key { sender: "s".into(), client_msg_id: "c1".into() }
     }
 
-    fn record() -> ChatRecord {
-        ChatRecord {
+    fn record() -> RoomRecord {
+        RoomRecord::Message(crate::protocol::ChatRecord {
             message_id: "m1".into(),
             username: "Azure Ronin".into(),
             text: "hi".into(),
@@ -175,7 +174,8 @@ mod tests {
             attempt: 1,
             author: None,
             verified: true,
-        }
+            reply_to: None,
+        })
     }
 
     fn posted(seq: i64) -> Posted {

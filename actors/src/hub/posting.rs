@@ -12,11 +12,13 @@ use super::outcomes::{now_ms, Answer, Key, State};
 use super::rules::Poster;
 use super::{now_rfc3339, ChatHub};
 use crate::identity::{comparison_key, Identity};
-use crate::messages::{Delivery, Locate, Moderate, Posted, PublishChat, ReportMessage, SendChat, Sender, Seq};
-use crate::protocol::{ChatRecord, ErrorCode, ModerationRecord, Refusal, ServerFrame};
+use crate::messages::{
+    Delivery, FindMessage, Locate, Moderate, Posted, PublishChat, ReportMessage, SendChat, Sender, Seq, SessionId,
+};
+use crate::protocol::{ChatRecord, ErrorCode, ModerationRecord, Refusal, RoomRecord, ServerFrame};
 
 /// The author of a post, once the hub knows who it is.
-struct Author {
+pub(super) struct Author {
     username: String,
     /// Their chat identity, when they have one.
     identity: Option<String>,
@@ -24,7 +26,15 @@ struct Author {
     /// Retries are recognised per identity, or per name for HTTP clients without one.
     key: String,
     /// The session to tell when a lost outcome turns out stored.
-    notify: Option<crate::messages::SessionId>,
+    notify: Option<SessionId>,
+}
+
+/// An act or a reply waiting to be checked until this instance has read
+/// back its own writes to the room (so a quick second act sees the first).
+pub(super) struct Parked {
+    record: RoomRecord,
+    seq: Seq,
+    reply: Reply,
 }
 
 /// Where a publish's outcome goes.
@@ -33,16 +43,16 @@ pub(super) enum Reply {
     Tracked(Key, u32),
 }
 
-type Answered = ResponseFuture<Result<Posted, Refusal>>;
+pub(super) type Answered = ResponseFuture<Result<Posted, Refusal>>;
 
-fn refused(refusal: Refusal) -> Answered {
+pub(super) fn refused(refusal: Refusal) -> Answered {
     Box::pin(async move { Err(refusal) })
 }
 
 impl ChatHub {
     /// Who posts: a session's identity, or an HTTP client's name, which it
     /// may use only if no identity holds it, or with that identity's token.
-    fn author(&mut self, sender: Sender) -> Result<Author, Refusal> {
+    pub(super) fn author(&mut self, sender: Sender) -> Result<Author, Refusal> {
         match sender {
             Sender::Session(id) => {
                 let member =
@@ -92,7 +102,7 @@ impl ChatHub {
         i64::try_from(self.settings.name_memory.as_millis()).unwrap_or(i64::MAX)
     }
 
-    fn record(&self, author: &Author, room: String, text: String) -> ChatRecord {
+    fn record(&self, author: &Author, room: String, text: String, reply_to: Option<Seq>) -> ChatRecord {
         ChatRecord {
             message_id: uuid::Uuid::now_v7().to_string(),
             username: author.username.clone(),
@@ -102,50 +112,117 @@ impl ChatHub {
             attempt: 1,
             author: author.identity.clone(),
             verified: author.identity.is_some(),
+            reply_to,
+        }
+    }
+
+    /// Writes `record` (a message, or an act on one) once the message it
+    /// names is found and allows it; answers with its place in the log. A
+    /// send that names a `client_msg_id` seen before gets the first
+    /// attempt's outcome instead.
+    pub(super) fn submit(
+        &mut self,
+        record: RoomRecord,
+        sender: String,
+        notify: Option<SessionId>,
+        client_msg_id: Option<String>,
+        ctx: &mut Context<Self>,
+    ) -> Answered {
+        let (answer, answered) = oneshot::channel();
+        let reply = match client_msg_id {
+            Some(client_msg_id) => {
+                let key = Key { sender, client_msg_id };
+                if self.outcomes.get_mut(&key).is_some() {
+                    let answered = self.retry(key, ctx);
+                    return Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) });
+                }
+                let forget_at = Instant::now() + self.settings.retry_window;
+                self.outcomes.begin(key.clone(), record.clone(), notify, answer, forget_at);
+                Reply::Tracked(key, 0)
+            }
+            None => Reply::Direct(answer),
+        };
+        match record.names() {
+            None => self.publish(record, reply, ctx),
+            Some(seq) => self.check_then_publish(record, seq, reply, ctx),
+        }
+        Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) })
+    }
+
+    /// Asks the history for the message at `seq`; writes `record` if the
+    /// message allows it, else answers why not.
+    fn check_then_publish(&mut self, record: RoomRecord, seq: Seq, reply: Reply, ctx: &mut Context<Self>) {
+        if let Some(room) = self.rooms.get_mut(record.room()).filter(|room| !room.caught_up()) {
+            return room.parked.push(Parked { record, seq, reply });
+        }
+        let found = self.history.send(FindMessage { room: record.room().to_owned(), seq });
+        ctx.spawn(found.into_actor(self).map(move |found, act, ctx| {
+            let found = found.unwrap_or_else(|_| Err(Refusal::unavailable("the history is not running")));
+            match found.and_then(|facts| super::acts::check(&record, seq, facts, act.settings.edit_window)) {
+                Ok(()) => act.publish(record, reply, ctx),
+                Err(refusal) => act.answer(reply, Err(refusal)),
+            }
+        }));
+    }
+
+    /// Checks the acts that waited for the room's reads to catch up.
+    pub(super) fn unpark(&mut self, room: &str, ctx: &mut Context<Self>) {
+        let Some(members) = self.rooms.get_mut(room).filter(|room| room.caught_up() && !room.parked.is_empty()) else {
+            return;
+        };
+        for Parked { record, seq, reply } in std::mem::take(&mut members.parked) {
+            self.check_then_publish(record, seq, reply, ctx);
+        }
+    }
+
+    fn answer(&mut self, reply: Reply, outcome: Result<Posted, Refusal>) {
+        match reply {
+            Reply::Direct(answer) => drop(answer.send(outcome)),
+            Reply::Tracked(key, step) => self.outcomes.settle(&key, step, outcome),
         }
     }
 
     /// Hands `record` to the producer; its outcome goes to `reply`.
-    pub(super) fn publish(&mut self, record: ChatRecord, reply: Reply, ctx: &mut Context<Self>) {
-        // A record holds only strings, integers and booleans: serializing cannot fail.
-        let payload = serde_json::to_vec(&record).expect("chat records serialize");
+    pub(super) fn publish(&mut self, record: RoomRecord, reply: Reply, ctx: &mut Context<Self>) {
+        let payload = record.to_json();
         metrics::counter!(crate::metrics::MESSAGES_RECEIVED).increment(1);
-        let stored = self.producer.send(PublishChat { room: record.room.clone(), payload });
+        let publish = PublishChat { room: record.room().to_owned(), payload, schema: record.schema() };
+        let stored = self.producer.send(publish);
         ctx.spawn(stored.into_actor(self).map(move |delivery, act, _| {
             let delivery = delivery.unwrap_or_else(|e| match e {
                 MailboxError::Closed => Delivery::NotStored { reason: "the producer is not running".into() },
                 MailboxError::Timeout => Delivery::Unknown { reason: "the producer did not answer".into() },
             });
-            let outcome = act.outcome(delivery, &record);
-            match reply {
-                Reply::Direct(answer) => drop(answer.send(outcome)),
-                Reply::Tracked(key, step) => act.outcomes.settle(&key, step, outcome),
+            if let (Delivery::Stored { seq }, Some(room)) = (&delivery, act.rooms.get_mut(record.room())) {
+                room.written_up_to = room.written_up_to.max(Some(*seq));
             }
+            let outcome = act.outcome(delivery, &record);
+            act.answer(reply, outcome);
         }));
     }
 
-    fn posted(&self, record: &ChatRecord, seq: Seq) -> Option<Posted> {
+    fn posted(&self, record: &RoomRecord, seq: Seq) -> Option<Posted> {
         let epoch = self.epoch.clone()?;
-        Some(Posted { message_id: record.message_id.clone(), timestamp: record.timestamp.clone(), seq, epoch })
+        Some(Posted { message_id: record.id().to_owned(), timestamp: record.timestamp().to_owned(), seq, epoch })
     }
 
-    fn outcome(&self, delivery: Delivery, record: &ChatRecord) -> Result<Posted, Refusal> {
+    fn outcome(&self, delivery: Delivery, record: &RoomRecord) -> Result<Posted, Refusal> {
         match delivery {
             Delivery::Stored { seq } => {
                 self.posted(record, seq).ok_or_else(|| Refusal::unavailable("the server lost its Kafka assignment"))
             }
             Delivery::NotStored { reason } => {
-                log::warn!("kafka_unavailable: message {} not stored: {reason}", record.message_id);
+                log::warn!("kafka_unavailable: record {} not stored: {reason}", record.id());
                 Err(Refusal::unavailable("Kafka did not store the message; it was not sent"))
             }
             Delivery::Unknown { reason } => {
-                log::warn!("outcome_unknown: message {}: {reason}", record.message_id);
+                log::warn!("outcome_unknown: record {}: {reason}", record.id());
                 Err(Refusal::new(
                     ErrorCode::OutcomeUnknown,
                     "Kafka's answer was lost: the message may be stored. Send it again with the same \
                      client_msg_id to learn which; it will not be posted twice",
                 )
-                .with_message_id(&record.message_id))
+                .with_message_id(record.id()))
             }
         }
     }
@@ -164,8 +241,8 @@ impl ChatHub {
                 let step = attempt.step;
                 let record = attempt.record.clone();
                 let locate = Locate {
-                    room: record.room.clone(),
-                    message_id: record.message_id.clone(),
+                    room: record.room().to_owned(),
+                    message_id: record.id().to_owned(),
                     sent_ms: attempt.sent_ms,
                 };
                 let search = self.history.send(locate);
@@ -182,7 +259,7 @@ impl ChatHub {
         &mut self,
         key: Key,
         step: u32,
-        mut record: ChatRecord,
+        mut record: RoomRecord,
         found: Result<Result<Option<Seq>, Refusal>, MailboxError>,
         ctx: &mut Context<Self>,
     ) {
@@ -193,26 +270,26 @@ impl ChatHub {
             }
             Ok(Ok(None)) => {
                 let Some(attempt) = self.outcomes.get_mut(&key).filter(|a| a.step == step) else { return };
-                record.attempt += 1;
-                attempt.record.attempt = record.attempt;
+                record.next_attempt();
+                attempt.record = record.clone();
                 attempt.sent_ms = now_ms();
                 self.publish(record, Reply::Tracked(key, step), ctx);
             }
             Ok(Err(_)) | Err(_) => {
                 let lost =
                     Refusal::new(ErrorCode::OutcomeUnknown, "the log could not be searched yet; try again shortly")
-                        .with_message_id(&record.message_id);
+                        .with_message_id(record.id());
                 self.outcomes.settle(&key, step, Err(lost));
             }
         }
     }
 
     /// A message with a lost outcome arrived: it is stored; tell its sender.
-    pub(super) fn settle_seen(&mut self, record: &ChatRecord, seq: Seq) {
+    pub(super) fn settle_seen(&mut self, record: &RoomRecord, seq: Seq) {
         let Some(epoch) = self.epoch.clone() else { return };
         let posted =
-            |r: &ChatRecord| Posted { message_id: r.message_id.clone(), timestamp: r.timestamp.clone(), seq, epoch };
-        let Some((session, posted)) = self.outcomes.seen(&record.message_id, posted) else { return };
+            |r: &RoomRecord| Posted { message_id: r.id().to_owned(), timestamp: r.timestamp().to_owned(), seq, epoch };
+        let Some((session, posted)) = self.outcomes.seen(record.id(), posted) else { return };
         let Some(member) = self.members.get(&session) else { return };
         let ack = ServerFrame::Ack {
             client_msg_id: None,
@@ -244,22 +321,8 @@ impl Handler<SendChat> for ChatHub {
         if let Err(refusal) = self.rules.check_post(&poster, &mut text, Instant::now(), now_ms()) {
             return refused(refusal);
         }
-        let (answer, answered) = oneshot::channel();
-        let record = self.record(&author, msg.room, text);
-        match msg.client_msg_id {
-            Some(client_msg_id) => {
-                let key = Key { sender: author.key, client_msg_id };
-                if self.outcomes.get_mut(&key).is_some() {
-                    let answered = self.retry(key, ctx);
-                    return Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) });
-                }
-                let forget_at = Instant::now() + self.settings.retry_window;
-                self.outcomes.begin(key.clone(), record.clone(), author.notify, answer, forget_at);
-                self.publish(record, Reply::Tracked(key, 0), ctx);
-            }
-            None => self.publish(record, Reply::Direct(answer), ctx),
-        }
-        Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) })
+        let record = RoomRecord::Message(self.record(&author, msg.room, text, msg.reply_to));
+        self.submit(record, author.key, author.notify, msg.client_msg_id, ctx)
     }
 }
 

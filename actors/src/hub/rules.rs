@@ -88,6 +88,13 @@ impl Rules {
         now: Instant,
         now_ms: i64,
     ) -> Result<(), Refusal> {
+        self.check_speaker(poster, Some(text), now_ms)?;
+        self.slow_mode(poster, now)
+    }
+
+    /// What a post and an act on a message (a reaction, an edit's `text`)
+    /// must both pass: no ban, no mute, no blocked word (or it is masked).
+    pub fn check_speaker(&self, poster: &Poster<'_>, text: Option<&mut String>, now_ms: i64) -> Result<(), Refusal> {
         if self.is_banned(poster.identity, poster.address) {
             return Err(Refusal::new(ErrorCode::Banned, "you are banned from this chat"));
         }
@@ -97,7 +104,7 @@ impl Rules {
                 .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             return Err(refusal);
         }
-        if let Some(blocked) = &self.blocked {
+        if let (Some(blocked), Some(text)) = (&self.blocked, text) {
             if blocked.is_match(text) {
                 if self.action == BlockedAction::Refuse {
                     return Err(Refusal::new(
@@ -109,7 +116,7 @@ impl Rules {
                     blocked.replace_all(text, |m: &regex::Captures<'_>| "*".repeat(m[0].chars().count())).into_owned();
             }
         }
-        self.slow_mode(poster, now)
+        Ok(())
     }
 
     fn muted_until(&self, identity: Option<&str>, address: IpAddr, now_ms: i64) -> Option<i64> {

@@ -18,7 +18,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::reader::TopicLayout;
-use super::{blocking, chat_record, ensure_topics, partition_for, topic_id, KafkaClients, KafkaReader};
+use super::{blocking, ensure_topics, partition_for, room_record, topic_id, KafkaClients, KafkaReader};
 use crate::messages::{
     Assigned, DescribeTopic, Epoch, IdentitySeen, ModerationReceived, PartitionInfo, PresenceReceived, RecordReceived,
     TopicOverview,
@@ -193,7 +193,7 @@ fn on_chat_record(clients: &KafkaClients, outputs: &ConsumerOutputs, partitions:
     }
     let timestamp_ms = message.timestamp().to_millis();
     let payload = message.payload().unwrap_or_default();
-    match chat_record(payload, message.key(), partition, offset, timestamp_ms, clients.max_text_chars) {
+    match room_record(payload, message.key(), partition, offset, timestamp_ms, clients.max_text_chars) {
         Ok(record) => outputs.records.do_send(RecordReceived {
             room: room.to_owned(),
             seq: offset,

@@ -110,6 +110,9 @@ impl KafkaClients {
         let mut reader_config = client_config(bootstrap, &format!("{client_id}-history"), &consumer_props);
         // Only the live consumer's statistics describe this instance's lag.
         reader_config.set("statistics.interval.ms", "0");
+        // A history scan re-assigns its partition for each window: a fetch
+        // parked at the log's end would hold every window that long.
+        reader_config.set("fetch.wait.max.ms", "10");
         let mut producer_config = client_config(bootstrap, &client_id, &settings.producer);
         // Not a setting: rooms must land where Kafka's standard partitioner
         // (the Java client's) puts key = room, which is where we read them.
@@ -182,25 +185,26 @@ pub(crate) async fn ensure_topics(
     Ok(())
 }
 
-/// A chat record as read from `partition` at `offset`, checked like client
-/// input. What other services may leave out is filled in here, the same way
-/// on every instance: `message_id` from the record's place in the log, and
-/// `timestamp` from Kafka's.
-pub(crate) fn chat_record(
+/// A room's record as read from `partition` at `offset`, checked like
+/// client input. What other services may leave out is filled in here, the
+/// same way on every instance: the id from the record's place in the log,
+/// and the timestamp from Kafka's.
+pub(crate) fn room_record(
     payload: &[u8],
     key: Option<&[u8]>,
     partition: i32,
     offset: i64,
     timestamp_ms: Option<i64>,
     max_text_chars: usize,
-) -> Result<crate::protocol::ChatRecord, String> {
-    let mut record = crate::protocol::ChatRecord::parse(payload, key, max_text_chars)?;
-    if record.message_id.is_empty() {
-        record.message_id = format!("kafka-{partition}-{offset}");
+) -> Result<crate::protocol::RoomRecord, String> {
+    let mut record = crate::protocol::RoomRecord::parse(payload, key, max_text_chars)?;
+    let (id, timestamp) = record.id_and_timestamp_mut();
+    if id.is_empty() {
+        *id = format!("kafka-{partition}-{offset}");
     }
-    if record.timestamp.is_empty() {
+    if timestamp.is_empty() {
         let at = timestamp_ms.and_then(chrono::DateTime::from_timestamp_millis).unwrap_or_else(chrono::Utc::now);
-        record.timestamp = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        *timestamp = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     }
     Ok(record)
 }

@@ -12,11 +12,11 @@ use tokio::sync::oneshot;
 
 use super::{blocking, ChatContext, KafkaClients, KafkaHealth};
 use crate::messages::{Delivery, Flush, PublishChat, PublishSide, SideTopic};
+use crate::protocol::RoomRecord;
 
 /// Headers every chat record carries, so Control Center and the console
 /// tools can show what a record is and who wrote it.
 pub const CONTENT_TYPE: &str = "application/json";
-pub const SCHEMA: &str = "chat_message/v1";
 pub const PRESENCE_SCHEMA: &str = "presence/v1";
 pub const IDENTITY_SCHEMA: &str = "identity/v1";
 pub const MODERATION_SCHEMA: &str = "moderation/v1";
@@ -29,7 +29,8 @@ const MAILBOX_CAPACITY: usize = 65_536;
 pub struct KafkaProducer {
     producer: Arc<ThreadedProducer<ChatContext>>,
     topic: String,
-    headers: OwnedHeaders,
+    /// The chat topic's headers for each kind of record, by `schema`.
+    headers: Vec<(&'static str, OwnedHeaders)>,
     /// Each side topic's name and headers.
     side: [(SideTopic, String, OwnedHeaders); 4],
     health: KafkaHealth,
@@ -48,7 +49,7 @@ impl KafkaProducer {
         Self {
             producer: clients.producer.clone(),
             topic: clients.settings.topic.clone(),
-            headers: headers(SCHEMA),
+            headers: RoomRecord::SCHEMAS.iter().map(|schema| (*schema, headers(schema))).collect(),
             side: [
                 (SideTopic::Presence, clients.settings.presence_topic(), headers(PRESENCE_SCHEMA)),
                 (SideTopic::Identities, clients.settings.identities_topic(), headers(IDENTITY_SCHEMA)),
@@ -122,7 +123,11 @@ impl Handler<PublishChat> for KafkaProducer {
     fn handle(&mut self, msg: PublishChat, _: &mut Self::Context) -> Self::Result {
         // Enqueued now, in mailbox order, so one session's messages keep
         // their order in the log; only the outcome is awaited.
-        let delivered = self.enqueue(&self.topic, &msg.room, &msg.payload, &self.headers);
+        let Some((_, headers)) = self.headers.iter().find(|(schema, _)| *schema == msg.schema) else {
+            let reason = format!("no headers for {}", msg.schema);
+            return Box::pin(async move { Delivery::NotStored { reason } });
+        };
+        let delivered = self.enqueue(&self.topic, &msg.room, &msg.payload, headers);
         let sent = Instant::now();
         Box::pin(async move {
             let delivery = delivered

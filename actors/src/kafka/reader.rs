@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 
 use super::scan::{self, Job, Partition, Reply};
 use super::{partition_for, ChatContext, KafkaClients};
-use crate::messages::{LocateRecord, RawRecord, RawRecords, ReadError, ReadRange, ReadRoom, RoomRead};
-use crate::protocol::Refusal;
+use crate::messages::{LocateRecord, RawRecord, RawRecords, ReadAt, ReadError, ReadRange, ReadRoom, RoomRead, Seq};
+use crate::protocol::{Refusal, RoomRecord};
 
 /// Reads one batch takes at most, so one busy partition cannot hold a
 /// reader for the whole queue.
@@ -181,6 +181,16 @@ impl Handler<LocateRecord> for KafkaReader {
         let (reply, rx) = oneshot::channel();
         let job = Job::Locate { room: msg.room, message_id: msg.message_id, sent_ms: msg.sent_ms, reply };
         self.enqueue(job, msg.deadline, ctx);
+        Box::pin(async move { rx.await.unwrap_or(Err(ReadError::Busy)) })
+    }
+}
+
+impl Handler<ReadAt> for KafkaReader {
+    type Result = ResponseFuture<Result<Vec<(Seq, RoomRecord)>, ReadError>>;
+
+    fn handle(&mut self, msg: ReadAt, ctx: &mut Self::Context) -> Self::Result {
+        let (reply, rx) = oneshot::channel();
+        self.enqueue(Job::At { room: msg.room, seqs: msg.seqs, reply }, msg.deadline, ctx);
         Box::pin(async move { rx.await.unwrap_or(Err(ReadError::Busy)) })
     }
 }

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 
 use super::ChatContext;
 use crate::messages::{RawRecord, ReadError, RoomRead, Seq};
-use crate::protocol::ChatRecord;
+use crate::protocol::RoomRecord;
 
 /// A backwards search with no floor stops after this many records of other
 /// rooms: a quiet room in a busy partition must not cost a scan of the
@@ -39,6 +39,8 @@ pub(super) enum Job {
     Oldest { room: String, count: usize, from: Seq, reply: Reply },
     /// Where the message `message_id`, sent at `sent_ms`, is.
     Locate { room: String, message_id: String, sent_ms: i64, reply: oneshot::Sender<Result<Option<Seq>, ReadError>> },
+    /// The records of `room` at these offsets.
+    At { room: String, seqs: Vec<Seq>, reply: oneshot::Sender<Result<Vec<(Seq, RoomRecord)>, ReadError>> },
 }
 
 /// Where a range read's answer goes: parsed messages for the history, or
@@ -51,7 +53,9 @@ pub(super) enum Reply {
 impl Job {
     pub(super) fn room(&self) -> &str {
         match self {
-            Job::Newest { room, .. } | Job::Oldest { room, .. } | Job::Locate { room, .. } => room,
+            Job::Newest { room, .. } | Job::Oldest { room, .. } | Job::Locate { room, .. } | Job::At { room, .. } => {
+                room
+            }
         }
     }
 
@@ -60,6 +64,7 @@ impl Job {
         match self {
             Job::Newest { reply, .. } | Job::Oldest { reply, .. } => reply.fail(error),
             Job::Locate { reply, .. } => drop(reply.send(Err(error))),
+            Job::At { reply, .. } => drop(reply.send(Err(error))),
         }
     }
 }
@@ -98,7 +103,7 @@ pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) {
         Err(e) => return jobs.into_iter().for_each(|job| job.fail(ReadError::Kafka(e.to_string()))),
     };
     metrics::counter!(crate::metrics::HISTORY_KAFKA_READS).increment(1);
-    let (mut newest, mut oldest, mut locate) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut newest, mut oldest, mut locate, mut at) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for job in jobs {
         match job {
             Job::Newest { room, count, before, floor, reply } => {
@@ -112,6 +117,7 @@ pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) {
                 oldest.push(Range::new(room, count, from, high, reply));
             }
             Job::Locate { room, message_id, sent_ms, reply } => locate.push((room, message_id, sent_ms, reply)),
+            Job::At { room, seqs, reply } => at.push((room, seqs, reply)),
         }
     }
     let finish = |ranges: Vec<Range>, outcome: KafkaResult<()>| {
@@ -128,6 +134,9 @@ pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) {
     finish(oldest, outcome);
     for (room, message_id, sent_ms, reply) in locate {
         let _ = reply.send(locate_message(part, &room, &message_id, sent_ms, high).map_err(|e| read_error(&e)));
+    }
+    for (room, seqs, reply) in at {
+        let _ = reply.send(records_at(part, &room, &seqs, (low, high)).map_err(|e| read_error(&e)));
     }
 }
 
@@ -175,7 +184,7 @@ impl Range {
                 let messages = found
                     .into_iter()
                     .filter_map(|f| {
-                        let record = super::chat_record(
+                        let record = super::room_record(
                             &f.payload,
                             Some(room.as_bytes()),
                             part.partition,
@@ -265,16 +274,44 @@ fn locate_message(
         },
         None => high,
     };
+    /// The id of a message or an event, whichever the record is.
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow, alias = "event_id")]
+        message_id: Option<std::borrow::Cow<'a, str>>,
+    }
     let mut located = None;
     scan(part, start, high, |message| {
         if located.is_none() && message.key() == Some(room.as_bytes()) {
-            let record = message.payload().and_then(|p| serde_json::from_slice::<ChatRecord>(p).ok());
-            if record.is_some_and(|r| r.message_id == message_id) {
+            let id = message.payload().and_then(|p| serde_json::from_slice::<Id<'_>>(p).ok());
+            if id.and_then(|id| id.message_id).is_some_and(|id| id == message_id) {
                 located = Some(message.offset());
             }
         }
     })?;
     Ok(located)
+}
+
+/// The room's records at `seqs` (offsets outside the log, or of other
+/// rooms, or not records of a room, are left out).
+fn records_at(
+    part: &Partition<'_>,
+    room: &str,
+    seqs: &[Seq],
+    (low, high): (i64, i64),
+) -> KafkaResult<Vec<(Seq, RoomRecord)>> {
+    let mut found = Vec::new();
+    for &seq in seqs.iter().filter(|seq| (low..high).contains(*seq)) {
+        scan(part, seq, seq + 1, |message| {
+            if message.key() != Some(room.as_bytes()) {
+                return;
+            }
+            let (payload, stamp) = (message.payload().unwrap_or_default(), message.timestamp().to_millis());
+            let parsed = super::room_record(payload, message.key(), part.partition, seq, stamp, part.max_text_chars);
+            found.extend(parsed.ok().map(|record| (seq, record)));
+        })?;
+    }
+    Ok(found)
 }
 
 /// Calls `visit` for every record in `[from, until)`, in order.

@@ -9,12 +9,44 @@ use super::{ErrorCode, Refusal};
 /// What a client asked for, after validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientCommand {
-    /// Post `text` (already normalised) to the session's room.
-    Chat { text: String, client_msg_id: Option<String> },
+    /// Post `text` (already normalised) to the session's room, maybe as a
+    /// reply to the message at `reply_to`.
+    Chat { text: String, client_msg_id: Option<String>, reply_to: Option<i64> },
+    /// Act on the room's message at `offset`: react, edit, delete.
+    Act { offset: i64, act: Act, client_msg_id: Option<String> },
     /// Tell the others in the room that this user is typing.
     Typing,
     /// Report the room's message at `offset` to the moderators.
     Report { offset: i64, reason: String },
+}
+
+/// What a client does to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Add (or, not `added`, take back) one of [`super::REACTIONS`].
+    React {
+        emoji: String,
+        added: bool,
+    },
+    /// Replace the text (already normalised).
+    Edit {
+        text: String,
+    },
+    Delete,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActIn {
+    #[serde(rename = "type")]
+    _type: String,
+    offset: i64,
+    #[serde(default)]
+    emoji: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    client_msg_id: Option<String>,
 }
 
 /// Longest reason a report may give.
@@ -45,6 +77,8 @@ struct ChatMessageIn {
     text: String,
     #[serde(default)]
     client_msg_id: Option<String>,
+    #[serde(default)]
+    reply_to: Option<i64>,
 }
 
 /// Parses and validates one text frame from a client.
@@ -63,11 +97,48 @@ pub fn parse_client_frame(raw: &str, limits: InputLimits) -> Result<ClientComman
         Some("chat_message") => parse_chat(value.clone(), limits).map_err(named),
         Some("typing") if object.len() == 1 => Ok(ClientCommand::Typing),
         Some("report") => parse_report(value.clone()),
+        Some(kind @ ("react" | "unreact" | "edit" | "delete")) => {
+            let kind = kind.to_owned();
+            parse_act(&kind, value.clone(), limits).map_err(named)
+        }
         Some("typing") => Err(Refusal::new(ErrorCode::InvalidField, "typing takes no fields")),
         Some(other) => {
             Err(named(Refusal::new(ErrorCode::UnknownType, format!("unknown frame type \"{}\"", truncate(other, 40)))))
         }
     }
+}
+
+fn parse_act(kind: &str, value: Value, limits: InputLimits) -> Result<ClientCommand, Refusal> {
+    let frame: ActIn = serde_json::from_value(value).map_err(|e| Refusal::invalid_field(format!("{kind}: {e}")))?;
+    if frame.offset < 0 {
+        return Err(Refusal::invalid_field(format!("{kind}: offset must be a message's offset")));
+    }
+    check_client_msg_id(frame.client_msg_id.as_deref(), limits)?;
+    let act = match (kind, frame.emoji, frame.text) {
+        ("react" | "unreact", Some(emoji), None) => {
+            if !super::REACTIONS.contains(&emoji.as_str()) {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidEmoji,
+                    format!("the reactions are {}", super::REACTIONS.join(" ")),
+                ));
+            }
+            Act::React { emoji, added: kind == "react" }
+        }
+        ("edit", None, Some(text)) => Act::Edit { text: normalize_text(&text, limits.max_text_chars)? },
+        ("delete", None, None) => Act::Delete,
+        ("react" | "unreact", _, _) => return Err(Refusal::invalid_field(format!("{kind} takes offset and emoji"))),
+        ("edit", _, _) => return Err(Refusal::invalid_field("edit takes offset and text")),
+        _ => return Err(Refusal::invalid_field(format!("{kind} takes only offset"))),
+    };
+    Ok(ClientCommand::Act { offset: frame.offset, act, client_msg_id: frame.client_msg_id })
+}
+
+fn check_client_msg_id(id: Option<&str>, limits: InputLimits) -> Result<(), Refusal> {
+    if id.is_some_and(|id| id.chars().count() > limits.max_client_msg_id_chars) {
+        let limit = limits.max_client_msg_id_chars;
+        return Err(Refusal::invalid_field(format!("client_msg_id is longer than {limit} characters")));
+    }
+    Ok(())
 }
 
 fn parse_report(value: Value) -> Result<ClientCommand, Refusal> {
@@ -89,16 +160,12 @@ fn parse_report(value: Value) -> Result<ClientCommand, Refusal> {
 fn parse_chat(value: Value, limits: InputLimits) -> Result<ClientCommand, Refusal> {
     let frame: ChatMessageIn = serde_json::from_value(value)
         .map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("chat_message: {e}")))?;
-    if let Some(id) = &frame.client_msg_id {
-        if id.chars().count() > limits.max_client_msg_id_chars {
-            return Err(Refusal::new(
-                ErrorCode::InvalidField,
-                format!("client_msg_id is longer than {} characters", limits.max_client_msg_id_chars),
-            ));
-        }
+    check_client_msg_id(frame.client_msg_id.as_deref(), limits)?;
+    if frame.reply_to.is_some_and(|offset| offset < 0) {
+        return Err(Refusal::invalid_field("reply_to must be a message's offset"));
     }
     let text = normalize_text(&frame.text, limits.max_text_chars)?;
-    Ok(ClientCommand::Chat { text, client_msg_id: frame.client_msg_id })
+    Ok(ClientCommand::Chat { text, client_msg_id: frame.client_msg_id, reply_to: frame.reply_to })
 }
 
 /// Normalises message text: `\r\n` and `\r` become `\n`, every other control
@@ -172,7 +239,10 @@ mod tests {
     fn accepts_a_chat_message_and_normalises_its_text() {
         let command =
             parse_client_frame(r#"{"type":"chat_message","text":"  hi\r\nyou\u0007 ","client_msg_id":"c1"}"#, LIMITS);
-        assert_eq!(command, Ok(ClientCommand::Chat { text: "hi\nyou".into(), client_msg_id: Some("c1".into()) }));
+        assert_eq!(
+            command,
+            Ok(ClientCommand::Chat { text: "hi\nyou".into(), client_msg_id: Some("c1".into()), reply_to: None })
+        );
     }
 
     #[test]
@@ -205,6 +275,36 @@ mod tests {
         assert_eq!(refusal(r#"{"type":"report"}"#).code, ErrorCode::InvalidField);
         let long = format!(r#"{{"type":"report","offset":1,"reason":"{}"}}"#, "x".repeat(201));
         assert_eq!(refusal(&long).code, ErrorCode::InvalidField);
+    }
+
+    #[test]
+    fn parses_replies_reactions_edits_and_deletes() {
+        let parse = |raw: &str| parse_client_frame(raw, LIMITS);
+        assert!(matches!(
+            parse(r#"{"type":"chat_message","text":"yes","reply_to":3}"#),
+            Ok(ClientCommand::Chat { reply_to: Some(3), .. })
+        ));
+        let react = parse(r#"{"type":"react","offset":3,"emoji":"🔥","client_msg_id":"r"}"#);
+        let act = Act::React { emoji: "🔥".into(), added: true };
+        assert_eq!(react, Ok(ClientCommand::Act { offset: 3, act, client_msg_id: Some("r".into()) }));
+        assert!(matches!(
+            parse(r#"{"type":"unreact","offset":3,"emoji":"🔥"}"#),
+            Ok(ClientCommand::Act { act: Act::React { added: false, .. }, .. })
+        ));
+        assert!(
+            matches!(parse(r#"{"type":"edit","offset":3,"text":" fixed "}"#), Ok(ClientCommand::Act { act: Act::Edit { text }, .. }) if text == "fixed")
+        );
+        assert!(matches!(parse(r#"{"type":"delete","offset":3}"#), Ok(ClientCommand::Act { act: Act::Delete, .. })));
+        let cases = [
+            (r#"{"type":"react","offset":3,"emoji":"<b>"}"#, ErrorCode::InvalidEmoji),
+            (r#"{"type":"react","offset":-3,"emoji":"🔥"}"#, ErrorCode::InvalidField),
+            (r#"{"type":"edit","offset":3,"text":" "}"#, ErrorCode::EmptyText),
+            (r#"{"type":"delete","offset":3,"text":"x"}"#, ErrorCode::InvalidField),
+            (r#"{"type":"chat_message","text":"x","reply_to":-1}"#, ErrorCode::InvalidField),
+        ];
+        for (raw, code) in cases {
+            assert_eq!(refusal(raw).code, code, "{raw}");
+        }
     }
 
     #[test]

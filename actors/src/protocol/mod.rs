@@ -11,11 +11,14 @@ mod record;
 mod server;
 
 pub use client::{
-    normalize_text, normalize_username, parse_client_frame, validate_room, ClientCommand, InputLimits, MAX_ROOM_CHARS,
-    MAX_USERNAME_CHARS,
+    normalize_text, normalize_username, parse_client_frame, validate_room, Act, ClientCommand, InputLimits,
+    MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
 };
-pub use record::{ChatRecord, IdentityRecord, ModerationRecord, PresenceRecord, Target};
-pub use server::ServerFrame;
+pub use record::{
+    ChatRecord, DeleteRecord, EditRecord, IdentityRecord, ModerationRecord, PresenceRecord, ReactionRecord, RoomRecord,
+    Target, MAX_DISTINCT_REACTIONS, REACTIONS,
+};
+pub use server::{MessageView, ReactionView, RemovedBy, ReplyPreview, ServerFrame, REACTORS_SHOWN};
 
 use serde::Serialize;
 
@@ -62,6 +65,16 @@ pub enum ErrorCode {
     SlowMode,
     /// The text holds a blocked word or pattern.
     BlockedText,
+    /// The offset names no message of this room (or one removed).
+    NoSuchMessage,
+    /// Only the message's author may edit or delete it.
+    NotYours,
+    /// A message can be edited for a while after it was sent, not later.
+    EditWindowPassed,
+    /// Not one of the reactions the chat offers.
+    InvalidEmoji,
+    /// The message carries as many different reactions as it may.
+    TooManyReactions,
     /// The server is at its connection limit (total or for this address).
     TooManyConnections,
     /// The client did not read fast enough and was disconnected (metrics only).
@@ -89,6 +102,11 @@ impl ErrorCode {
             Self::Banned => "banned",
             Self::SlowMode => "slow_mode",
             Self::BlockedText => "blocked_text",
+            Self::NoSuchMessage => "no_such_message",
+            Self::NotYours => "not_yours",
+            Self::EditWindowPassed => "edit_window_passed",
+            Self::InvalidEmoji => "invalid_emoji",
+            Self::TooManyReactions => "too_many_reactions",
             Self::TooManyConnections => "too_many_connections",
             Self::SlowConsumer => "slow_consumer",
         }

@@ -4,6 +4,56 @@ use serde::Serialize;
 
 use super::{ChatRecord, ErrorCode, Refusal};
 
+/// What a quote of another message shows: its author and a short preview
+/// of its current text; only its offset when the server does not hold it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyPreview<'a> {
+    pub offset: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+}
+
+impl ReplyPreview<'_> {
+    /// A quote of a message the server does not know.
+    pub fn offset_only(offset: i64) -> Self {
+        Self { offset, username: None, text: None, deleted: None }
+    }
+}
+
+/// One emoji on a message: how many, and some of who.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReactionView<'a> {
+    pub emoji: &'a str,
+    pub count: usize,
+    /// The most recent reactors, at most [`REACTORS_SHOWN`].
+    pub users: Vec<&'a str>,
+}
+
+/// Reactors named per emoji in a frame.
+pub const REACTORS_SHOWN: usize = 10;
+
+/// A message's current state, as its frame shows it.
+#[derive(Debug, Clone, Default)]
+pub struct MessageView<'a> {
+    pub text: &'a str,
+    pub edited_at: Option<&'a str>,
+    pub deleted: Option<RemovedBy>,
+    pub reply_to: Option<ReplyPreview<'a>>,
+    pub reactions: Vec<ReactionView<'a>>,
+}
+
+/// Who removed a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedBy {
+    Author,
+    Moderator,
+}
+
 /// A server → client frame. Fields borrow, so a frame for thousands of
 /// recipients is built and encoded once.
 #[derive(Debug, Serialize)]
@@ -35,11 +85,46 @@ pub enum ServerFrame<'a> {
         verified: bool,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         deleted: bool,
+        /// Who removed it, when `deleted`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deleted_by: Option<RemovedBy>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reply_to: Option<ReplyPreview<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        edited_at: Option<&'a str>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        reactions: Vec<ReactionView<'a>>,
     },
-    /// A moderator removed the message at `offset`.
+    /// The message at `offset` was removed (by its author: the event at
+    /// `event_offset`; or by a moderator).
     MessageDeleted {
         room: &'a str,
         offset: i64,
+        epoch: &'a str,
+        by: RemovedBy,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_offset: Option<i64>,
+    },
+    /// The author edited the message at `offset` (the event at `event_offset`).
+    MessageEdited {
+        room: &'a str,
+        offset: i64,
+        event_offset: i64,
+        text: &'a str,
+        edited_at: &'a str,
+        epoch: &'a str,
+    },
+    /// `username` added (or took back) `emoji` on the message at `offset`;
+    /// `reactions` is the message's after the change, when the server holds it.
+    Reactions {
+        room: &'a str,
+        offset: i64,
+        event_offset: i64,
+        emoji: &'a str,
+        added: bool,
+        username: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reactions: Option<Vec<ReactionView<'a>>>,
         epoch: &'a str,
     },
     /// The report of the message at `offset` was filed.
@@ -86,37 +171,35 @@ pub enum ServerFrame<'a> {
 }
 
 impl<'a> ServerFrame<'a> {
+    /// A new message, as it goes out live.
     pub fn chat(record: &'a ChatRecord, active_connections: usize, offset: i64, epoch: &'a str) -> Self {
+        let view = MessageView { text: &record.text, ..MessageView::default() };
+        Self::message(record, view, active_connections, offset, epoch)
+    }
+
+    /// A message in its current state: edited, removed (no text), reacted to.
+    pub fn message(
+        record: &'a ChatRecord,
+        view: MessageView<'a>,
+        active_connections: usize,
+        offset: i64,
+        epoch: &'a str,
+    ) -> Self {
         Self::ChatMessage {
             message_id: &record.message_id,
             username: &record.username,
-            text: &record.text,
+            text: if view.deleted.is_some() { "" } else { view.text },
             room: &record.room,
             timestamp: &record.timestamp,
             active_connections,
             offset,
             epoch,
             verified: record.verified,
-            deleted: false,
-        }
-    }
-
-    /// A message a moderator removed, as history shows it: no text.
-    pub fn deleted(record: &'a ChatRecord, active_connections: usize, offset: i64, epoch: &'a str) -> Self {
-        match Self::chat(record, active_connections, offset, epoch) {
-            Self::ChatMessage { message_id, username, room, timestamp, verified, .. } => Self::ChatMessage {
-                message_id,
-                username,
-                text: "",
-                room,
-                timestamp,
-                active_connections,
-                offset,
-                epoch,
-                verified,
-                deleted: true,
-            },
-            other => other,
+            deleted: view.deleted.is_some(),
+            deleted_by: view.deleted,
+            reply_to: view.reply_to,
+            edited_at: view.edited_at.filter(|_| view.deleted.is_none()),
+            reactions: if view.deleted.is_some() { Vec::new() } else { view.reactions },
         }
     }
 

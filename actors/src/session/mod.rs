@@ -22,7 +22,9 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use self::frames::{Action, Reassembler, CLOSE_HANDSHAKE_TIMEOUT};
 use crate::hub::ChatHub;
-use crate::messages::{Frame, HistoryStart, Join, Leave, ReportMessage, SendChat, Sender, SessionId, Typing};
+use crate::messages::{
+    Frame, HistoryStart, Join, Leave, Posted, ReportMessage, SendAct, SendChat, Sender, SessionId, Typing,
+};
 use crate::outbox::{CloseReason, Outbox, OutboxLimits, Outgoing};
 use crate::protocol::{parse_client_frame, ClientCommand, ErrorCode, InputLimits, Refusal, ServerFrame};
 use crate::settings::ChatSettings;
@@ -109,6 +111,11 @@ pub struct WsSession {
     _permit: Box<dyn Send>,
 }
 
+/// One clock for every session's rate limiter: making one calibrates it
+/// (CPUID, a VM exit under virtualisation), a cost a reconnect storm would
+/// pay per connection.
+static CLOCK: std::sync::LazyLock<governor::clock::QuantaClock> = std::sync::LazyLock::new(Default::default);
+
 impl WsSession {
     fn new(role: Role, settings: &ChatSettings, permit: Box<dyn Send>) -> Self {
         let quota = Quota::per_second(NonZeroU32::new(settings.rate_per_second).unwrap_or(NonZeroU32::MIN))
@@ -119,7 +126,7 @@ impl WsSession {
             frames: Reassembler::new(settings.max_frame_bytes),
             hb: Instant::now(),
             last_typing: None,
-            limiter: RateLimiter::direct(quota),
+            limiter: RateLimiter::direct_with_clock(quota, CLOCK.clone()),
             refused_in_a_row: 0,
             limits: InputLimits {
                 max_text_chars: settings.max_text_chars,
@@ -190,7 +197,17 @@ impl WsSession {
         }
         let Role::Chat { .. } = self.role else { return ctx.text(text.to_owned()) };
         match parse_client_frame(text, self.limits) {
-            Ok(ClientCommand::Chat { text, client_msg_id }) => self.post(text, client_msg_id, ctx),
+            Ok(ClientCommand::Chat { text, client_msg_id, reply_to }) => {
+                let Role::Chat { room, .. } = &self.role else { return };
+                let sender = Sender::Session(self.id);
+                let request =
+                    SendChat { sender, room: room.clone(), text, reply_to, client_msg_id: client_msg_id.clone() };
+                self.post(request, client_msg_id, ctx);
+            }
+            Ok(ClientCommand::Act { offset, act, client_msg_id }) => {
+                let request = SendAct { id: self.id, offset, act, client_msg_id: client_msg_id.clone() };
+                self.post(request, client_msg_id, ctx);
+            }
             Ok(ClientCommand::Typing) => self.typing(),
             Ok(ClientCommand::Report { offset, reason }) => self.report(offset, reason, ctx),
             Err(refusal) => refuse(&refusal, ctx),
@@ -210,16 +227,15 @@ impl WsSession {
         }
     }
 
-    /// Hands the message to the hub and answers with an ack or an error
-    /// once Kafka has (or has not) stored it. Other frames keep flowing meanwhile.
-    fn post(&mut self, text: String, client_msg_id: Option<String>, ctx: &mut ws::WebsocketContext<Self>) {
-        let Role::Chat { room, hub, .. } = &self.role else { return };
-        let request = SendChat {
-            sender: Sender::Session(self.id),
-            room: room.clone(),
-            text,
-            client_msg_id: client_msg_id.clone(),
-        };
+    /// Hands a message or an act on one to the hub and answers with an ack
+    /// or an error once Kafka has (or has not) stored it. Other frames keep
+    /// flowing meanwhile.
+    fn post<M>(&mut self, request: M, client_msg_id: Option<String>, ctx: &mut ws::WebsocketContext<Self>)
+    where
+        M: Message<Result = Result<Posted, Refusal>> + Send + 'static,
+        ChatHub: Handler<M>,
+    {
+        let Role::Chat { hub, .. } = &self.role else { return };
         let reply = hub.send(request).into_actor(self).map(move |result, act, ctx| {
             if act.frames.is_closing() {
                 return;
