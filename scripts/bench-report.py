@@ -130,6 +130,39 @@ def linger_table():
               f"| {lat['p99']:.2f} | {lat['max']:.2f} | {r['lost']} | {r['duplicated']} |")
 
 
+def storm_table():
+    """The reconnect storm: each run against each server, beside the goal."""
+    runs = [(p.name.split(".")[0], p.name.split(".")[1], json.loads(p.read_text()))
+            for p in sorted(RESULTS.glob("storm*.json"))]
+    if not runs:
+        return
+    r0 = runs[0][2]
+    print(f"\n#### storm: {r0['clients']:,} clients, {r0['rooms']} rooms, {r0['behind']} messages behind each; "
+          f"goal: all recovered within {r0['goal_seconds']:g} s\n")
+    print("| run | server | restarted | last recovered s | p50 / p99 s | TCP connect p99 s | history wait p99 s "
+          "| recovered | failed connects (503) | evicted | lost | dup | recovered=false | Kafka reads / rooms "
+          "| listen overflows | CPU s server / bench | RSS MiB after | goal |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, target, r in runs:
+        at = r["recovered_at_ms"]
+        cpu = r["cpu"]
+        last = f"{r['storm_seconds']:.2f}" if r["storm_seconds"] is not None else "-"
+        reads = f"{r['kafka_reads']:g} / {r['rooms']}" if r["kafka_reads"] is not None else "-"
+        rss = f"{r['server_rss_kib'] / 1024:.0f}" if r.get("server_rss_kib") else "-"
+        server = cpu.get("server_seconds")
+        bench = cpu.get("bench_seconds")
+        cpus = f"{server:.2f} / {bench:.2f}" if server is not None and bench is not None else "-"
+        print(f"| {name} | {TARGET_NAMES[target]} | {'yes' if r['restarted'] else 'no'} | {last} "
+              f"| {at['p50'] / 1000:.2f} / {at['p99'] / 1000:.2f} | {r['tcp_ms']['p99'] / 1000:.2f} "
+              f"| {r['history_wait_ms']['p99'] / 1000:.2f} | {r['clients_recovered']:,} "
+              f"| {r['connect_failures']} ({r['connects_refused']}) | {r['evicted']} | {r['lost']} | {r['duplicated']} "
+              f"| {r['recovered_false']} | {reads} | {cpu.get('tcp', {}).get('ListenOverflows', '-')} | {cpus} | {rss} "
+              f"| {'met' if r['goal_met'] else 'missed'} |")
+    for name, target, r in runs:
+        if r["goal_misses"]:
+            print(f"\n{name} {TARGET_NAMES[target]}: {'; '.join(r['goal_misses'])}")
+
+
 def chart():
     sweeps = sweep_rates()
     if not sweeps:
@@ -170,6 +203,7 @@ def main():
     sweep_table()
     linger_table()
     variance_table()
+    storm_table()
     chart()
 
 

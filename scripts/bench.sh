@@ -15,7 +15,7 @@ usage() {
   cat <<'USAGE'
 usage: scripts/bench.sh [-h] [scenario...]
 
-  Scenarios (default: all, in this order; about 25 minutes):
+  Scenarios (default: all, in this order; about 30 minutes):
     latency   100 clients, 1 room, 50 msg/s for 30 s
     fanout    2,000 clients, 1 room, 200 msg/s for 60 s (400,000 deliveries/s)
     rooms     10,000 clients, 200 rooms of 50, 2,000 msg/s for 30 s
@@ -25,17 +25,27 @@ usage: scripts/bench.sh [-h] [scenario...]
     sweep     fan-out at 25..300 msg/s (50,000..600,000 deliveries/s), for the chart
     linger    latency and rooms on real Kafka with the producer's linger.ms at 0 and 5
     variance  fan-out on real Kafka three more times (30 s each): how much runs differ
+    storm     reconnect storm, three runs: 10,000 clients in 100 rooms, 200 messages
+              behind each, all resume at once after the server restarts (goal: all
+              recovered exactly once within 5 s, none evicted, <= 1 Kafka read a room).
+              About 5 minutes. Against real Kafka, and against the baseline (in
+              memory, not restarted) for what the connects and replays alone cost.
+              Not embedded: its log lives in the server process, so a restarted
+              server starts an empty log under a new epoch and nothing can be resumed.
 
   Needs: cargo, a JDK 17 and Maven (for Kafka), python3 (for the chart).
-  Environment: BENCH_PORT (server, default 8003), BASELINE_PORT (8140),
-  KAFKA_PORT (9092), BENCH_OUT (default bench/results).
+  Environment: BENCH_PORT (server, default 8003; the storm's writer instance
+  uses BENCH_PORT + 1), BASELINE_PORT (8140), KAFKA_PORT (9092), BENCH_OUT
+  (default bench/results), STORM_RUNS (3), BENCH_BIN (a directory holding
+  anime-chat and anime-chat-bench to run instead of building target/release:
+  a copy stays the same while a shared target directory is rebuilt).
 USAGE
 }
 
 BENCH_PORT="${BENCH_PORT:-8003}"
 BASELINE_PORT="${BASELINE_PORT:-8140}"
 OUT="$(abs_path "${BENCH_OUT:-$REPO_ROOT/bench/results}")"
-BIN="$REPO_ROOT/target/release"
+BIN="$(abs_path "${BENCH_BIN:-$REPO_ROOT/target/release}")"
 SERVER_PID=""
 URL=""
 
@@ -47,6 +57,7 @@ declare -A SCENARIO_ARGS=(
   [rooms-half]="--clients 10000 --rooms 200 --rate 1000 --duration 30 --connect-rate 1000 --source-ips 128"
   [idle]="--clients 19700 --rooms 100 --rate 0 --duration 30 --drain 0 --connect-rate 1000 --source-ips 128"
   [idle-limit]="--clients 20500 --rooms 100 --rate 0 --duration 10 --drain 0 --connect-rate 1000 --source-ips 128 --processes 2"
+  [storm]="--clients 10000 --rooms 100 --behind 200 --connect-rate 1000 --source-ips 128 --goal-seconds 5"
 )
 # Which servers each scenario runs against.
 declare -A SCENARIO_TARGETS=(
@@ -56,7 +67,9 @@ declare -A SCENARIO_TARGETS=(
   [rooms-half]="baseline kafka"
   [idle]="baseline kafka"
   [idle-limit]="kafka"
+  [storm]="baseline kafka"
 )
+STORM_RUNS="${STORM_RUNS:-3}"
 SWEEP_RATES=(25 50 100 150 200 250 300)
 # One room of 2,000: the fan-out scenario's shape, which the sweep and variance runs share.
 ONE_ROOM="--clients 2000 --rooms 1 --connect-rate 1000"
@@ -83,7 +96,8 @@ start_target() {
   local target=$1 topic=$2
   case "$target" in
     baseline)
-      "$BIN/anime-chat-bench" --baseline --listen "127.0.0.1:$BASELINE_PORT" >>"$OUT/server.log" 2>&1 &
+      # shellcheck disable=SC2086 # BASELINE_ARGS is a list of options
+      "$BIN/anime-chat-bench" --baseline --listen "127.0.0.1:$BASELINE_PORT" ${BASELINE_ARGS:-} >>"$OUT/server.log" 2>&1 &
       SERVER_PID=$!
       wait_for_port "$BASELINE_PORT"
       URL="ws://127.0.0.1:$BASELINE_PORT/ws/chat"
@@ -119,6 +133,42 @@ run() {
   sleep 2
 }
 
+# The broker's pid (for its CPU in the storm report), from scripts/kafka.sh status.
+broker_pid() {
+  "$REPO_ROOT/scripts/kafka.sh" status 2>/dev/null | sed -n 's/^running (pid \([0-9]*\).*/\1/p'
+}
+
+# run_storm <name> <target> <bench args...>: one reconnect storm. Against the chat server
+# the load tool starts the server itself (--server-cmd): it stops it between the phases,
+# writes the missed messages through a second instance on BENCH_PORT + 1, and starts it
+# again for the storm, so the clients' offsets stay in one process across the restart.
+# The baseline keeps its rooms in memory, so it is not restarted: it shows what the
+# connects and replays alone cost on this machine.
+run_storm() {
+  local name=$1 target=$2
+  shift 2
+  local json="$OUT/$name.$target.json" txt="$OUT/$name.$target.txt"
+  say "$name against $target: anime-chat-bench storm $*"
+  case "$target" in
+    baseline)
+      BASELINE_ARGS=--history start_target baseline ""
+      "$BIN/anime-chat-bench" storm --url "$URL" --server-pid "$SERVER_PID" --json "$json" "$@" | tee "$txt"
+      stop_server
+      ;;
+    kafka)
+      local broker
+      broker="$(broker_pid)"
+      env KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP" CHAT_TOPIC="bench-$name-$(date +%s)" RUST_LOG=warn \
+        ${BENCH_CONFIG:+CHAT_CONFIG="$BENCH_CONFIG"} \
+        "$BIN/anime-chat-bench" storm --url "ws://127.0.0.1:$BENCH_PORT/ws/chat" \
+        --server-cmd "$BIN/anime-chat" --writer-addr "127.0.0.1:$((BENCH_PORT + 1))" \
+        --server-log "$OUT/server.log" ${broker:+--broker-pid "$broker"} --json "$json" "$@" | tee "$txt"
+      ;;
+    *) die "no storm against $target" ;;
+  esac
+  sleep 2
+}
+
 run_scenario() {
   local scenario=$1 target rate
   if [[ "$scenario" == sweep ]]; then
@@ -149,6 +199,16 @@ run_scenario() {
     done
     return
   fi
+  if [[ "$scenario" == storm ]]; then
+    local n
+    for n in $(seq "$STORM_RUNS"); do
+      for target in ${SCENARIO_TARGETS[storm]}; do
+        # shellcheck disable=SC2086
+        run_storm "storm-$n" "$target" ${SCENARIO_ARGS[storm]}
+      done
+    done
+    return
+  fi
   [[ -n "${SCENARIO_ARGS[$scenario]:-}" ]] || die "unknown scenario $scenario (see -h)"
   for target in ${SCENARIO_TARGETS[$scenario]}; do
     # shellcheck disable=SC2086
@@ -162,14 +222,18 @@ main() {
     return
   fi
   local scenarios=("$@")
-  ((${#scenarios[@]})) || scenarios=(latency fanout rooms rooms-half idle idle-limit sweep linger variance)
+  ((${#scenarios[@]})) || scenarios=(latency fanout rooms rooms-half idle idle-limit sweep linger variance storm)
   # Thousands of sockets on each side: both binaries raise their own soft
   # limit to the hard one; raise the shell's too for anything else started here.
   ulimit -n "$(ulimit -Hn)"
   mkdir -p "$OUT"
   : >"$OUT/server.log"
-  say "building the release binaries"
-  (cd "$REPO_ROOT" && cargo build --release -q -p anime-chat -p anime-chat-bench)
+  if [[ -n "${BENCH_BIN:-}" ]]; then
+    say "using the binaries in $BIN (not building)"
+  else
+    say "building the release binaries"
+    (cd "$REPO_ROOT" && cargo build --release -q -p anime-chat -p anime-chat-bench)
+  fi
 
   # Stop whatever this run started, however it ends (the broker only if it was ours).
   local stop_kafka=true

@@ -10,6 +10,11 @@
 //! `{"type":"chat_message","text":…}` one `chat_message` with `message_id`, `offset` (a
 //! per-room counter standing in for the Kafka offset), `text`, `room`, `username` to the
 //! whole room, sender included, and an `ack` to the sender; `error` for anything else.
+//!
+//! With `--history` (off for the benchmarks: it keeps every message in memory, which would
+//! count against memory per connection) it also answers `?since=O` like the chat server: the
+//! room's messages after `O`, then `history_end`, then live, under one epoch (`baseline`).
+//! That is what the storm mode's smoke test runs against.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,9 +35,27 @@ const ROOM_BUFFER: usize = 4096;
 struct Room {
     tx: broadcast::Sender<Utf8Bytes>,
     next_offset: i64,
+    /// Every frame sent to the room, at index = offset (only with history).
+    log: Vec<Utf8Bytes>,
 }
 
-type Rooms = Arc<Mutex<HashMap<String, Room>>>;
+/// The rooms of one baseline, which several listeners may share (as the chat server's
+/// instances share one Kafka topic).
+#[derive(Clone, Default)]
+pub struct Store {
+    rooms: Arc<Mutex<HashMap<String, Room>>>,
+    history: bool,
+}
+
+impl Store {
+    /// Rooms that keep their messages and answer `since=` resumes when `history` is set.
+    pub fn new(history: bool) -> Self {
+        Store { rooms: Arc::default(), history }
+    }
+}
+
+/// What every frame of a baseline with history names as its log.
+const EPOCH: &str = "baseline";
 
 #[derive(Deserialize)]
 struct ClientFrame {
@@ -42,14 +65,18 @@ struct ClientFrame {
     client_msg_id: Option<String>,
 }
 
-/// Accept connections forever.
+/// Accept connections forever, without history.
 pub async fn serve(listener: TcpListener) -> anyhow::Result<()> {
-    let rooms: Rooms = Arc::default();
+    serve_store(listener, Store::default()).await
+}
+
+/// Accept connections forever into the rooms of `store`.
+pub async fn serve_store(listener: TcpListener, store: Store) -> anyhow::Result<()> {
     let mut session = 0u64;
     loop {
         let (stream, _) = listener.accept().await?;
         session += 1;
-        let rooms = rooms.clone();
+        let rooms = store.clone();
         tokio::spawn(async move {
             // A failed connection only ends itself; the errors are the client's business.
             let _ = connection(stream, rooms, session).await;
@@ -59,7 +86,7 @@ pub async fn serve(listener: TcpListener) -> anyhow::Result<()> {
 
 // The handshake callback's error type (an HTTP response) is tungstenite's, not ours to shrink.
 #[allow(clippy::result_large_err)]
-async fn connection(stream: TcpStream, rooms: Rooms, session: u64) -> anyhow::Result<()> {
+async fn connection(stream: TcpStream, rooms: Store, session: u64) -> anyhow::Result<()> {
     stream.set_nodelay(true)?;
     let mut query = None;
     // Small read buffer: tungstenite's default 128 KiB per connection would dominate the
@@ -75,18 +102,34 @@ async fn connection(stream: TcpStream, rooms: Rooms, session: u64) -> anyhow::Re
         Ok(resp)
     };
     let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await?;
-    let room = room_from_query(query.as_deref());
+    let room = param(query.as_deref(), "room").unwrap_or("anonymous-anime-universe").to_string();
+    let since = param(query.as_deref(), "since").and_then(|s| s.parse::<i64>().ok()).filter(|_| rooms.history);
     let username = format!("bench-{session}");
-    let mut rx = {
-        let mut rooms = rooms.lock().unwrap();
-        let entry =
-            rooms.entry(room.clone()).or_insert_with(|| Room { tx: broadcast::channel(ROOM_BUFFER).0, next_offset: 0 });
-        entry.tx.subscribe()
+    // Subscribing and copying the log under one lock: the replay ends where the feed begins.
+    let (mut rx, replay) = {
+        let mut map = rooms.rooms.lock().unwrap();
+        let entry = map.entry(room.clone()).or_insert_with(|| Room {
+            tx: broadcast::channel(ROOM_BUFFER).0,
+            next_offset: 0,
+            log: Vec::new(),
+        });
+        let replay = since.map(|since| entry.log[(since + 1).clamp(0, entry.log.len() as i64) as usize..].to_vec());
+        (entry.tx.subscribe(), replay)
     };
 
     let (mut sink, mut stream) = ws.split();
-    let welcome = json!({"type": "welcome", "username": username, "room": room, "session_id": session.to_string()});
+    let mut welcome = json!({"type": "welcome", "username": username, "room": room, "session_id": session.to_string()});
+    if rooms.history {
+        welcome["epoch"] = EPOCH.into();
+    }
     sink.send(Message::text(welcome.to_string())).await?;
+    if let Some(replay) = replay {
+        for frame in replay {
+            sink.feed(Message::Text(frame)).await?;
+        }
+        let end = json!({"type": "history_end", "room": room, "recovered": true, "epoch": EPOCH});
+        sink.send(Message::text(end.to_string())).await?;
+    }
     loop {
         tokio::select! {
             frame = rx.recv() => {
@@ -123,7 +166,7 @@ async fn connection(stream: TcpStream, rooms: Rooms, session: u64) -> anyhow::Re
 }
 
 /// Handle one client frame; returns the reply for the sender (`ack` or `error`).
-fn on_client_text(rooms: &Rooms, room: &str, username: &str, text: &str) -> String {
+fn on_client_text(store: &Store, room: &str, username: &str, text: &str) -> String {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(f) if f.kind == "chat_message" => f,
         Ok(_) => return json!({"type": "error", "code": "unknown_type", "message": "unknown type"}).to_string(),
@@ -133,7 +176,7 @@ fn on_client_text(rooms: &Rooms, room: &str, username: &str, text: &str) -> Stri
         return json!({"type": "error", "code": "empty_text", "message": "empty text", "client_msg_id": frame.client_msg_id})
             .to_string();
     };
-    let mut rooms = rooms.lock().unwrap();
+    let mut rooms = store.rooms.lock().unwrap();
     let Some(r) = rooms.get_mut(room) else {
         return json!({"type": "error", "code": "invalid_room", "message": "no such room"}).to_string();
     };
@@ -142,20 +185,25 @@ fn on_client_text(rooms: &Rooms, room: &str, username: &str, text: &str) -> Stri
     let message_id = format!("{room}-{offset}");
     // Encoded once; every subscriber gets a clone of the same reference-counted bytes. Sent
     // under the lock so the channel order is the offset order.
-    let shared = json!({
+    let mut shared = json!({
         "type": "chat_message", "message_id": message_id, "username": username, "text": body,
         "room": room, "active_connections": r.tx.receiver_count(), "offset": offset,
     });
-    let _ = r.tx.send(Utf8Bytes::from(shared.to_string()));
-    json!({"type": "ack", "client_msg_id": frame.client_msg_id, "message_id": message_id, "offset": offset}).to_string()
+    let mut ack =
+        json!({"type": "ack", "client_msg_id": frame.client_msg_id, "message_id": message_id, "offset": offset});
+    if store.history {
+        shared["epoch"] = EPOCH.into();
+        ack["epoch"] = EPOCH.into();
+    }
+    let shared = Utf8Bytes::from(shared.to_string());
+    if store.history {
+        r.log.push(shared.clone());
+    }
+    let _ = r.tx.send(shared);
+    ack.to_string()
 }
 
-fn room_from_query(query: Option<&str>) -> String {
-    query
-        .unwrap_or("")
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("room="))
-        .filter(|r| !r.is_empty())
-        .unwrap_or("anonymous-anime-universe")
-        .to_string()
+/// The value of `name=` in a query string (not percent-decoded: the bench sends none).
+fn param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
+    query?.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).filter(|v| !v.is_empty())
 }

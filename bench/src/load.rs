@@ -118,7 +118,7 @@ impl LoadArgs {
 }
 
 /// How long one connection (TCP + upgrade + `welcome`) may take before it counts as failed.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames a client may have queued for sending; past it the pacer counts `send_queue_full`
 /// rather than letting one stuck socket delay everyone else's sends.
 const WRITER_QUEUE: usize = 64;
@@ -132,7 +132,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Latencies a client gathers before adding them to its histogram.
 const LATENCY_BURST: usize = 64;
 
-type Ws = WebSocketStream<TcpStream>;
+pub(crate) type Ws = WebSocketStream<TcpStream>;
 
 /// The fields of server frames the bench looks at; everything else is ignored. Borrowed
 /// from the frame where JSON allows: at 400,000 deliveries/s the bench shares the server's
@@ -254,7 +254,7 @@ fn parse_text(run: &str, text: &str) -> Option<(u64, u64)> {
     Some((seq, nanos))
 }
 
-fn unix_nanos() -> u64 {
+pub(crate) fn unix_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
@@ -360,15 +360,7 @@ pub async fn run_child(args: &LoadArgs, shard: Shard) -> anyhow::Result<()> {
 /// Connects this shard's clients, sends its share of the rate (from `start_at_ms`, a Unix
 /// time in ms, when several processes must start together), reads until the drain ends.
 async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option<u64>) -> anyhow::Result<ShardResult> {
-    let uri: Uri = args.url.parse().with_context(|| format!("bad --url {}", args.url))?;
-    let host = uri.host().context("--url has no host")?;
-    let port = uri.port_u16().unwrap_or(80);
-    let server = tokio::net::lookup_host((host, port))
-        .await?
-        .find(|a| a.is_ipv4())
-        .with_context(|| format!("{host} has no IPv4 address"))?;
-    // Binding to 127.0.0.X only reaches a loopback server.
-    let source_ips = if server.ip().is_loopback() { args.source_ips } else { 0 };
+    let (server, source_ips) = resolve(&args.url, args.source_ips).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let rss_before = args.server_pid.and_then(read_rss_kib);
@@ -380,7 +372,7 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
     for (n, i) in shard.clients(args.clients).enumerate() {
         tokio::time::sleep_until((connect_start + Duration::from_secs_f64(n as f64 / connect_rate)).into()).await;
         let url = with_query(&args.url, &format!("room=bench-{}&history=0", i % args.rooms));
-        let source = (source_ips > 0).then(|| Ipv4Addr::new(127, 0, 0, 1 + (i % source_ips as usize) as u8));
+        let source = source_ip(i, source_ips);
         let (run, stop_rx) = (run.to_owned(), stop_rx.clone());
         let room = i % args.rooms;
         pending.push(tokio::spawn(async move {
@@ -508,18 +500,7 @@ async fn connect(
     run: String,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Client, String> {
-    let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {}", e.kind()))?;
-    if let Some(ip) = source {
-        socket.bind(SocketAddr::new(IpAddr::V4(ip), 0)).map_err(|e| format!("bind: {}", e.kind()))?;
-    }
-    let stream = socket.connect(server).await.map_err(|e| format!("connect: {}", e.kind()))?;
-    let _ = stream.set_nodelay(true);
-    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    let (mut ws, _response) =
-        tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await.map_err(|e| match e {
-            tokio_tungstenite::tungstenite::Error::Http(r) => format!("http {}", r.status()),
-            other => format!("handshake: {other}"),
-        })?;
+    let mut ws = open(url, server, source).await?;
     let mut stats = ClientStats::new(room);
     loop {
         match ws.next().await {
@@ -565,14 +546,60 @@ async fn connect(
     Ok(Client { id, tx, task })
 }
 
+/// The server of a `ws://` URL (IPv4), and how many `--source-ips` can reach it: binding to
+/// 127.0.0.X only reaches a loopback server, so 0 for any other.
+pub(crate) async fn resolve(url: &str, source_ips: u8) -> anyhow::Result<(SocketAddr, u8)> {
+    let uri: Uri = url.parse().with_context(|| format!("bad --url {url}"))?;
+    let host = uri.host().context("--url has no host")?;
+    let port = uri.port_u16().unwrap_or(80);
+    let server = tokio::net::lookup_host((host, port))
+        .await?
+        .find(|a| a.is_ipv4())
+        .with_context(|| format!("{host} has no IPv4 address"))?;
+    Ok((server, if server.ip().is_loopback() { source_ips } else { 0 }))
+}
+
+/// The source address of client `i`: 127.0.0.1 .. 127.0.0.K in turn, or the kernel's choice.
+pub(crate) fn source_ip(i: usize, source_ips: u8) -> Option<Ipv4Addr> {
+    (source_ips > 0).then(|| Ipv4Addr::new(127, 0, 0, 1 + (i % source_ips as usize) as u8))
+}
+
+/// TCP from `source`, then the WebSocket upgrade of `url`. A failure is described the way
+/// the reports count it: `http 503 Service Unavailable`, `connect: ConnectionRefused`, ...
+pub(crate) async fn open(url: String, server: SocketAddr, source: Option<Ipv4Addr>) -> Result<Ws, String> {
+    open_timed(url, server, source).await.map(|(ws, _)| ws)
+}
+
+/// [`open`], also telling when the TCP connection was established (before the upgrade).
+pub(crate) async fn open_timed(
+    url: String,
+    server: SocketAddr,
+    source: Option<Ipv4Addr>,
+) -> Result<(Ws, Instant), String> {
+    let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {}", e.kind()))?;
+    if let Some(ip) = source {
+        socket.bind(SocketAddr::new(IpAddr::V4(ip), 0)).map_err(|e| format!("bind: {}", e.kind()))?;
+    }
+    let stream = socket.connect(server).await.map_err(|e| format!("connect: {}", e.kind()))?;
+    let connected = Instant::now();
+    let _ = stream.set_nodelay(true);
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let (ws, _response) =
+        tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await.map_err(|e| match e {
+            tokio_tungstenite::tungstenite::Error::Http(r) => format!("http {}", r.status()),
+            other => format!("handshake: {other}"),
+        })?;
+    Ok((ws, connected))
+}
+
 /// Resolves once the run says stop.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is not `Send`: drop it here, not in the caller's select.
     let _ = stop.wait_for(|s| *s).await.map(drop);
 }
 
 /// Send a close frame and read until the server answers with its own (or 2 s pass).
-async fn close(mut ws: Ws) {
+pub(crate) async fn close(mut ws: Ws) {
     if ws.close(None).await.is_err() {
         return;
     }
@@ -580,13 +607,13 @@ async fn close(mut ws: Ws) {
 }
 
 /// Append `extra` to the URL's query string.
-fn with_query(url: &str, extra: &str) -> String {
+pub(crate) fn with_query(url: &str, extra: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{extra}")
 }
 
 /// VmRSS of a process in KiB, from /proc (Linux only; None elsewhere or when it is gone).
-fn read_rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn read_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -11,20 +11,28 @@
 //! - connect rate, connect failures, acks and `error` frames by code;
 //! - optionally the server's resident memory per connection (`--server-pid`).
 //!
+//! `storm` is a reconnect storm (`storm.rs`): clients join, the server restarts while
+//! messages are written to their rooms, and every client resumes at once with
+//! `since` + `epoch`; it measures how long until the last one has every missed message
+//! exactly once, and what that cost the server.
+//!
 //! `baseline` is the smallest tokio WebSocket fan-out server that speaks enough of
 //! `docs/protocol.md` for the load mode, so the same load can be run against a raw
-//! baseline on the same machine. `smoke` runs a tiny load against an in-process baseline
-//! and fails unless every message arrived exactly once: it keeps this tool from rotting.
+//! baseline on the same machine. `smoke` runs a tiny load and a tiny storm against
+//! in-process baselines and fails unless every message arrived exactly once: it keeps this
+//! tool from rotting.
 
 mod baseline;
 mod load;
 mod report;
+mod storm;
 
 use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 
 use crate::load::LoadArgs;
+use crate::storm::{Servers, StormArgs};
 
 /// Shown under `--help` and `load --help`: the caveats that decide whether numbers mean anything.
 const LOAD_NOTES: &str = "\
@@ -55,15 +63,23 @@ enum Command {
     /// Run the load (the default when no subcommand is given).
     #[command(after_help = LOAD_NOTES)]
     Load(LoadArgs),
+    /// Reconnect storm: clients join, the server restarts while messages are written to their
+    /// rooms, then every client resumes at once with since + epoch.
+    Storm(StormArgs),
     /// Serve a minimal tokio WebSocket fan-out server (no actors, no Kafka) to measure a baseline.
     #[command(long_flag = "baseline")]
     Baseline {
         /// Address to listen on (loopback only is expected, e.g. 127.0.0.1:8140).
         #[arg(long, default_value = "127.0.0.1:8140")]
         listen: SocketAddr,
+        /// Keep every room's messages and answer `since=` resumes (for a storm; it costs
+        /// memory per message, so the load benchmarks run without it).
+        #[arg(long)]
+        history: bool,
     },
-    /// Start a baseline server in-process, run a small load against it, and exit non-zero
-    /// unless every message was delivered exactly once to every client of its room.
+    /// Start baseline servers in-process, run a small load and a small storm against them,
+    /// and exit non-zero unless every message was delivered exactly once to every client of
+    /// its room and every resume got exactly what it missed.
     Smoke,
 }
 
@@ -79,10 +95,20 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             None => run_load(cli.load).await,
             Some(Command::Load(args)) => run_load(args).await,
-            Some(Command::Baseline { listen }) => {
+            Some(Command::Storm(args)) => {
+                let mut servers = Servers::from_args(&args).await?;
+                let report = storm::run(&args, &mut servers, &args.url).await?;
+                report.print_table();
+                if let Some(path) = &args.json {
+                    std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+                    eprintln!("wrote {}", path.display());
+                }
+                Ok(())
+            }
+            Some(Command::Baseline { listen, history }) => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 eprintln!("baseline server on ws://{}/ws/chat", listener.local_addr()?);
-                baseline::serve(listener).await
+                baseline::serve_store(listener, baseline::Store::new(history)).await
             }
             Some(Command::Smoke) => smoke().await,
         }
@@ -132,12 +158,56 @@ async fn smoke() -> anyhow::Result<()> {
         problems.extend(smoke_problems(&args, &report).into_iter().map(|p| format!("{processes} processes: {p}")));
     }
     server.abort();
+    problems.extend(smoke_storm().await?.into_iter().map(|p| format!("storm: {p}")));
     if problems.is_empty() {
         println!("smoke: OK");
         Ok(())
     } else {
         anyhow::bail!("smoke failed: {}", problems.join("; "))
     }
+}
+
+/// A storm against in-process baselines with history: 40 clients in 4 rooms, 30 messages
+/// behind each, written through a second listener while the first is "restarted".
+async fn smoke_storm() -> anyhow::Result<Vec<String>> {
+    let addr = tokio::net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+    let url = format!("ws://{addr}/ws/chat");
+    // The defaults of the command line, then the smoke's own figures.
+    #[derive(Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        storm: StormArgs,
+    }
+    let args = StormArgs {
+        url: url.clone(),
+        clients: 40,
+        rooms: 4,
+        behind: 30,
+        connect_rate: 400.0,
+        source_ips: 4,
+        writer_burst: 7,
+        linger: 0.5,
+        timeout: 10.0,
+        ..Defaults::try_parse_from(["storm"])?.storm
+    };
+    let mut servers = Servers::InProcess { store: baseline::Store::new(true), addr, main: None, writer: None };
+    let report = storm::run(&args, &mut servers, &url).await?;
+    report.print_table();
+    Ok(report
+        .goal_misses
+        .clone()
+        .into_iter()
+        .chain(
+            [
+                (report.recovered_false > 0).then(|| format!("{} recovered=false", report.recovered_false)),
+                (report.unexpected > 0).then(|| format!("{} unexpected", report.unexpected)),
+                (report.connect_failures > 0).then(|| format!("{} connect failures", report.connect_failures)),
+                (!report.restarted).then(|| "not restarted".to_string()),
+            ]
+            .into_iter()
+            .flatten(),
+        )
+        .collect())
 }
 
 /// Anything short of every client connected and every message acked and delivered once.

@@ -53,6 +53,33 @@ pub struct Latency {
     pub samples: u64,
 }
 
+impl Latency {
+    /// Percentiles in ms of a histogram of µs.
+    pub fn from_micros(histogram: &Histogram<u64>) -> Self {
+        let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+        Latency {
+            p50: ms(0.5),
+            p90: ms(0.9),
+            p99: ms(0.99),
+            max: histogram.max() as f64 / 1000.0,
+            samples: histogram.len(),
+        }
+    }
+
+    /// `p50 / p90 / p99 / max`, in ms to two decimals.
+    pub fn summary(&self) -> String {
+        format!("{:.2} / {:.2} / {:.2} / {:.2}", self.p50, self.p90, self.p99, self.max)
+    }
+}
+
+/// Prints `name  value` rows with the names in one column.
+pub fn print_rows(rows: &[(&str, String)]) {
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        println!("{k:<width$}  {v}");
+    }
+}
+
 #[derive(Serialize, Default, Debug)]
 pub struct Report {
     pub url: String,
@@ -133,7 +160,6 @@ impl Report {
         let rss_end = parts.iter().filter_map(|p| p.server_rss_end_kib).max();
         let deliveries = sum(|p| p.deliveries);
         let expected_deliveries = acked_per_room.iter().zip(&clients_per_room).map(|(a, c)| a * c).sum();
-        let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
         Ok(Report {
             url: args.url.clone(),
             clients_requested: args.clients,
@@ -167,13 +193,7 @@ impl Report {
             duplicated: sum(|p| p.duplicated),
             offset_regressions: sum(|p| p.offset_regressions),
             disconnected: sum(|p| p.disconnected),
-            latency_ms: Latency {
-                p50: ms(0.5),
-                p90: ms(0.9),
-                p99: ms(0.99),
-                max: latency.max() as f64 / 1000.0,
-                samples: latency.len(),
-            },
+            latency_ms: Latency::from_micros(&latency),
             errors,
         })
     }
@@ -216,23 +236,14 @@ impl Report {
             ("send queue full", self.send_queue_full.to_string()),
             ("deliveries", format!("{} of {} expected", self.deliveries, self.expected_deliveries)),
             ("deliveries / s", format!("{:.0}", self.deliveries_per_second)),
-            (
-                "latency ms p50/p90/p99/max",
-                format!(
-                    "{:.2} / {:.2} / {:.2} / {:.2}",
-                    self.latency_ms.p50, self.latency_ms.p90, self.latency_ms.p99, self.latency_ms.max
-                ),
-            ),
+            ("latency ms p50/p90/p99/max", self.latency_ms.summary()),
             ("lost", self.lost.to_string()),
             ("duplicated", self.duplicated.to_string()),
             ("offset regressions", self.offset_regressions.to_string()),
             ("disconnected", self.disconnected.to_string()),
             ("errors", format!("{:?}", self.errors)),
         ];
-        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        for (k, v) in rows {
-            println!("{k:<width$}  {v}");
-        }
+        print_rows(&rows);
     }
 }
 
