@@ -17,8 +17,9 @@
 //!   per room however many wait for it.
 //! - The Kafka layer ([`kafka`]), the only code that knows partitions,
 //!   offsets and rdkafka types: [`KafkaProducer`] (writes, and says honestly
-//!   whether a record was stored), [`KafkaConsumer`] (reads every partition
-//!   live, hands rooms' messages to the hub), [`KafkaReader`] (history reads
+//!   whether a record was stored), [`KafkaConsumer`] (reads live the
+//!   partitions of the rooms with members here, hands rooms' messages to the
+//!   hub; `Follow` / `Unfollow` from the hub), [`KafkaReader`] (history reads
 //!   through long-lived readers, batched by partition).
 //!
 //! # Messages

@@ -206,8 +206,29 @@ pub struct RecordReceived {
     pub timestamp_ms: Option<i64>,
 }
 
-/// KafkaConsumer → ChatHub: the consumer reads every room from now on, in
-/// this log. Sent again if the topic is found recreated.
+/// ChatHub → KafkaConsumer: `room` has its first member here. Answered once
+/// every record of the room written from now on will be read.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(), Refusal>")]
+pub struct Follow {
+    pub room: String,
+}
+
+/// ChatHub → KafkaConsumer: `room`'s last member here left.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Unfollow {
+    pub room: String,
+}
+
+/// KafkaConsumer → History: the live stream of some rooms is no longer
+/// read; what is held of them may fall behind (ask `LiveRooms` which).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct FeedStopped;
+
+/// KafkaConsumer → ChatHub: the consumer reads this log from now on.
+/// Sent again if the topic is found recreated.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Assigned {

@@ -15,6 +15,8 @@ pub const ERRORS: &str = "chat_errors_total";
 pub const PRODUCE_SECONDS: &str = "chat_kafka_produce_seconds";
 /// Gauge, by `topic` and `partition`: records in Kafka not yet read.
 pub const CONSUMER_LAG: &str = "chat_kafka_consumer_lag";
+/// Gauge: chat partitions this instance reads (those of its rooms).
+pub const PARTITIONS_READ: &str = "chat_kafka_partitions_read";
 /// Histogram: from a record's Kafka timestamp to its broadcast.
 pub const END_TO_END_SECONDS: &str = "chat_end_to_end_seconds";
 
@@ -46,6 +48,7 @@ pub fn describe() {
     metrics::describe_counter!(ERRORS, "Refusals sent to clients, by error code");
     metrics::describe_histogram!(PRODUCE_SECONDS, metrics::Unit::Seconds, "Time from send to Kafka acknowledgement");
     metrics::describe_gauge!(CONSUMER_LAG, "Records in Kafka not yet read by this instance, by partition");
+    metrics::describe_gauge!(PARTITIONS_READ, "Chat partitions this instance reads: those of rooms with members here");
     metrics::describe_histogram!(END_TO_END_SECONDS, metrics::Unit::Seconds, "Kafka record timestamp to broadcast");
     metrics::describe_counter!(HISTORY_KAFKA_READS, "Scans of the chat topic for history");
     metrics::describe_counter!(HISTORY_REQUESTS, "History replays and pages answered, by source");

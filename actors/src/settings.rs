@@ -137,6 +137,10 @@ pub struct KafkaSettings {
     /// Pause between attempts while the broker cannot be reached at startup.
     #[serde(with = "humantime_serde")]
     pub retry_backoff: Duration,
+    /// A chat partition is read while rooms in it have members here, and
+    /// this long after the last leaves (a quick return finds it read).
+    #[serde(with = "humantime_serde")]
+    pub partition_linger: Duration,
     /// Settings for the embedded cluster, used only when `bootstrap_servers` is empty.
     pub embedded: EmbeddedSettings,
     /// librdkafka producer properties, passed through verbatim.

@@ -72,6 +72,10 @@ async fn a_record_outside_its_rooms_partition_is_counted_and_never_delivered() {
     let mut live = app.connect_room("placed").await;
     live.history().await;
     let home = actors::kafka::partition_for("placed", 2);
+    // Someone in a room of the other partition, so this instance reads it.
+    let neighbour = (0..).map(|i| format!("neighbour-{i}")).find(|room| actors::kafka::partition_for(room, 2) != home);
+    let mut next_door = app.connect_room(&neighbour.unwrap_or_default()).await;
+    next_door.history().await;
     let producer: FutureProducer =
         rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap_servers()).create().expect("producer");
     let stray =

@@ -20,6 +20,7 @@ mod kafka_record;
 mod lifecycle;
 mod moderation;
 mod observability;
+mod partitions;
 mod presence;
 mod proxies;
 mod resume;

@@ -1,7 +1,9 @@
 //! `History`: a room's past, as a service for every session and HTTP page.
 //!
 //! Room caches ([`cache::RoomCache`]) outlive their last member within one
-//! memory budget, least recently used out first. A request the cache cannot
+//! memory budget, least recently used out first, while the instance reads
+//! their room's live stream ([`LiveRooms`]): a cache nothing feeds would
+//! fall behind the log, so it is never kept or trusted. A request the cache cannot
 //! answer waits for a Kafka read of its room; every request for that room
 //! that arrives meanwhile waits for the same read, and the next read (if one
 //! is still needed) covers all of them: a reconnect storm costs about one
@@ -35,10 +37,11 @@ use lru::LruCache;
 use tokio::sync::oneshot;
 
 use self::cache::{newest_messages, replay_after, After, Known, RoomCache};
-use crate::kafka::KafkaReader;
+use crate::kafka::{KafkaReader, LiveRooms};
 use crate::messages::{
-    Appended, Change, Entry, Epoch, EpochChanged, FetchMessages, FindMessage, Folded, Frame, HistoryStart, Locate,
-    LocateRecord, MessageFacts, ModerationApplied, Page, ReadAt, ReadError, ReadRange, ReadRoom, Replay, RoomRead, Seq,
+    Appended, Change, Entry, Epoch, EpochChanged, FeedStopped, FetchMessages, FindMessage, Folded, Frame, HistoryStart,
+    Locate, LocateRecord, MessageFacts, ModerationApplied, Page, ReadAt, ReadError, ReadRange, ReadRoom, Replay,
+    RoomRead, Seq,
 };
 use crate::outbox::Outbox;
 use crate::protocol::{ErrorCode, Refusal, RemovedBy, ReplyPreview, RoomRecord, ServerFrame};
@@ -65,6 +68,7 @@ pub struct History {
     resolving: HashMap<String, VecDeque<Behind>>,
     reader: Addr<KafkaReader>,
     hub: Recipient<Folded>,
+    live: LiveRooms,
     settings: HistorySettings,
     edit_window: std::time::Duration,
 }
@@ -109,11 +113,13 @@ impl Waiter {
 }
 
 impl History {
-    /// `hub` gets the frames of folded records; `edit_window` is how long
-    /// after a message its author's edits count.
+    /// `hub` gets the frames of folded records; `live` says which rooms'
+    /// caches are fed; `edit_window` is how long after a message its
+    /// author's edits count.
     pub fn new(
         reader: Addr<KafkaReader>,
         hub: Recipient<Folded>,
+        live: LiveRooms,
         settings: HistorySettings,
         edit_window: std::time::Duration,
     ) -> Self {
@@ -126,6 +132,7 @@ impl History {
             resolving: HashMap::new(),
             reader,
             hub,
+            live,
             settings,
             edit_window,
         }
@@ -153,7 +160,7 @@ impl History {
             return self.fail(&room, waiter, &ReadError::Busy);
         }
         // Created now, so the live messages of the read's duration are kept.
-        if !self.caches.contains(&room) {
+        if !self.caches.contains(&room) && self.live.covers(&room) {
             self.caches.put(room.clone(), RoomCache::new(self.edit_window));
         }
         self.waiting.insert(room.clone(), vec![waiter]);
@@ -162,6 +169,9 @@ impl History {
 
     /// Answers `waiter` if the cache can; otherwise hands it back.
     fn answer_from_cache(&mut self, room: &str, waiter: Waiter) -> Option<Waiter> {
+        if !self.live.covers(room) {
+            self.forget(room);
+        }
         let Some(cache) = self.caches.get(room) else { return Some(waiter) };
         let answer = match waiter.want {
             Want::After(since) => match cache.after(since) {
@@ -359,10 +369,20 @@ impl History {
         metrics::gauge!(crate::metrics::HISTORY_CACHE_ROOMS).set(self.caches.len() as f64);
     }
 
+    /// Drops a room's cache: nothing feeds it any more.
+    fn forget(&mut self, room: &str) {
+        if let Some(cache) = self.caches.pop(room) {
+            self.bytes = self.bytes.saturating_sub(cache.bytes());
+        }
+    }
+
     /// An HTTP page of the messages after `since`: from the cache, or one
     /// forward read that stops at the page's size.
     fn page_after(&mut self, room: String, since: Seq, max: usize) -> ResponseActFuture<Self, Result<Page, Refusal>> {
         let epoch = self.epoch.clone();
+        if !self.live.covers(&room) {
+            self.forget(&room);
+        }
         if let (Some(epoch), Some(cache)) = (epoch.clone(), self.caches.get(&room)) {
             let page = match cache.after(since) {
                 After::Complete(entries) => Some((entries, true)),
@@ -667,6 +687,20 @@ impl Handler<ModerationApplied> for History {
         }
         let Some(cache) = self.caches.peek_mut(&room) else { return };
         cache.remove(seq, &encoder(&epoch, 0));
+    }
+}
+
+impl Handler<FeedStopped> for History {
+    type Result = ();
+
+    fn handle(&mut self, _: FeedStopped, _: &mut Self::Context) {
+        let stale: Vec<String> =
+            self.caches.iter().map(|(room, _)| room).filter(|room| !self.live.covers(room)).cloned().collect();
+        for room in stale {
+            self.forget(&room);
+        }
+        metrics::gauge!(crate::metrics::HISTORY_CACHE_BYTES).set(self.bytes as f64);
+        metrics::gauge!(crate::metrics::HISTORY_CACHE_ROOMS).set(self.caches.len() as f64);
     }
 }
 

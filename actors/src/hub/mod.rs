@@ -29,9 +29,9 @@ use crate::history::{frame_of, History};
 use crate::identity::{unique_name, Identity, Tokens};
 use crate::kafka::{ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer, KafkaReader};
 use crate::messages::{
-    Appended, Assigned, Change, Entry, Epoch, EpochChanged, Flush, Folded, Frame, IdentitySeen, Join, Leave, Leaving,
-    MemberChanged, ModerationApplied, NamesElsewhere, PublishSide, RecordReceived, RemoteTyping, Replay, RoomPresence,
-    Seq, SessionId, Shutdown, SideTopic, Typing, TypingStarted,
+    Appended, Assigned, Change, Entry, Epoch, EpochChanged, Flush, Folded, Follow, Frame, IdentitySeen, Join, Leave,
+    Leaving, MemberChanged, ModerationApplied, NamesElsewhere, PublishSide, RecordReceived, RemoteTyping, Replay,
+    RoomPresence, Seq, SessionId, Shutdown, SideTopic, Typing, TypingStarted, Unfollow,
 };
 use crate::moderation::Moderation;
 use crate::outbox::{CloseReason, Outbox};
@@ -138,12 +138,15 @@ impl Room {
 pub struct ChatHub {
     members: HashMap<SessionId, Member>,
     rooms: HashMap<String, Room>,
+    /// Joins to rooms whose log this instance is starting to read.
+    joining: HashMap<String, Vec<Join>>,
     names: NameBook,
     tokens: Tokens,
     rules: Rules,
     /// The log's epoch; `None` until the consumer is assigned.
     epoch: Option<Epoch>,
     producer: Addr<KafkaProducer>,
+    consumer: Addr<KafkaConsumer>,
     history: Addr<History>,
     presence: Addr<Presence>,
     moderation: Addr<Moderation>,
@@ -171,7 +174,8 @@ impl ChatHub {
             let me = ctx.address();
             let producer = KafkaProducer::new(&clients).start();
             let reader = KafkaReader::new(clients.clone(), history.readers, history.max_pending_reads).start();
-            let history = History::new(reader.clone(), me.clone().recipient(), history, chat.edit_window).start();
+            let live = clients.live_rooms();
+            let history = History::new(reader.clone(), me.clone().recipient(), live, history, chat.edit_window).start();
             let outputs = vec![me.clone().recipient(), history.clone().recipient()];
             let moderation = Moderation::new(producer.clone(), outputs).start();
             let outputs = PresenceOutputs {
@@ -186,19 +190,22 @@ impl ChatHub {
                 presence: presence.clone().recipient(),
                 identities: me.recipient(),
                 moderation: moderation.clone().recipient(),
+                feed_stopped: history.clone().recipient(),
             };
             let consumer = KafkaConsumer::new(clients.clone(), outputs, reader.clone()).start();
-            owned = Some((history.clone(), presence.clone(), moderation.clone(), consumer, reader));
+            owned = Some((history.clone(), presence.clone(), moderation.clone(), consumer.clone(), reader));
             let per_second = NonZeroU32::new(chat.address_rate_per_second).unwrap_or(NonZeroU32::MIN);
             let burst = NonZeroU32::new(chat.address_rate_burst).unwrap_or(NonZeroU32::MIN);
             Self {
                 members: HashMap::new(),
                 rooms: HashMap::new(),
+                joining: HashMap::new(),
                 names: NameBook::default(),
                 tokens,
                 rules,
                 epoch: None,
                 producer,
+                consumer,
                 history,
                 presence,
                 moderation,
@@ -286,6 +293,7 @@ impl ChatHub {
             room.outboxes.remove(&id);
             if room.outboxes.is_empty() {
                 self.rooms.remove(&member.room);
+                self.consumer.do_send(Unfollow { room: member.room.clone() });
             }
         }
         self.count_connections(&member.room, false);
@@ -462,8 +470,50 @@ impl Handler<CurrentEpoch> for ChatHub {
 impl Handler<Join> for ChatHub {
     type Result = ();
 
-    fn handle(&mut self, msg: Join, _: &mut Self::Context) {
-        let Join { id, room, outbox, history, token, address } = msg;
+    /// Admits the member at once when this instance reads the room's log
+    /// already; else once it does (the first member's join waits for that).
+    fn handle(&mut self, msg: Join, ctx: &mut Self::Context) {
+        if self.epoch.is_none() {
+            return msg.outbox.close(CloseReason::NOT_READY, false);
+        }
+        if self.rooms.contains_key(&msg.room) {
+            return self.admit(msg);
+        }
+        if let Some(waiting) = self.joining.get_mut(&msg.room) {
+            return waiting.push(msg);
+        }
+        let room = msg.room.clone();
+        self.joining.insert(room.clone(), vec![msg]);
+        let followed = self.consumer.send(Follow { room: room.clone() });
+        ctx.spawn(followed.into_actor(self).map(move |followed, act, _| {
+            let followed = followed.unwrap_or_else(|_| Err(Refusal::unavailable("the Kafka consumer stopped")));
+            act.followed(&room, followed);
+        }));
+    }
+}
+
+impl ChatHub {
+    /// The room's log is read now (or could not be): its joins go on.
+    fn followed(&mut self, room: &str, followed: Result<(), Refusal>) {
+        let joins = self.joining.remove(room).unwrap_or_default();
+        if let Err(refusal) = &followed {
+            log::warn!("kafka_unavailable: {room}: {}", refusal.message);
+        }
+        for join in joins {
+            match (&followed, join.outbox.is_done()) {
+                (Ok(()), false) => self.admit(join),
+                (Err(_), false) => join.outbox.close(CloseReason::NOT_READY, false),
+                (_, true) => {}
+            }
+        }
+        if !self.rooms.contains_key(room) {
+            self.consumer.do_send(Unfollow { room: room.to_owned() });
+        }
+    }
+
+    /// Welcomes a member to a room whose log is read.
+    fn admit(&mut self, join: Join) {
+        let Join { id, room, outbox, history, token, address } = join;
         let Some(epoch) = self.epoch.clone() else {
             return outbox.close(CloseReason::NOT_READY, false);
         };

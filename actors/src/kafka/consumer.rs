@@ -1,8 +1,10 @@
 //! `KafkaConsumer`: reads the chat and presence topics live and hands each
 //! room's messages to the hub, in the log's order.
 //!
-//! Every instance reads every partition itself (plain `assign`, no consumer
-//! group): each must broadcast every message to its own sessions. A record
+//! Every instance reads the partitions it needs itself (plain `assign`, no
+//! consumer group): each broadcasts its rooms' messages to its own sessions,
+//! and reads a room's partition only while the room has members here
+//! ([`super::follow`]). The side topics are read whole. A record
 //! is only a room's message if it sits in that room's partition and reads
 //! like one; anything else is counted, logged and skipped, so no outside
 //! producer can break a room's order.
@@ -17,11 +19,12 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
+use super::follow::Following;
 use super::reader::TopicLayout;
 use super::{blocking, ensure_topics, partition_for, room_record, topic_id, KafkaClients, KafkaReader};
 use crate::messages::{
-    Assigned, DescribeTopic, Epoch, IdentitySeen, ModerationReceived, PartitionInfo, PresenceReceived, RecordReceived,
-    TopicOverview,
+    Assigned, DescribeTopic, Epoch, FeedStopped, IdentitySeen, ModerationReceived, PartitionInfo, PresenceReceived,
+    RecordReceived, TopicOverview,
 };
 use crate::protocol::Refusal;
 
@@ -32,17 +35,20 @@ pub struct ConsumerOutputs {
     pub presence: Recipient<PresenceReceived>,
     pub identities: Recipient<IdentitySeen>,
     pub moderation: Recipient<ModerationReceived>,
+    /// Told when the consumer stops reading some rooms.
+    pub feed_stopped: Recipient<FeedStopped>,
 }
 
 /// Owns the stream consumer. The read loop runs as a future of this actor,
 /// so it ends when the actor stops.
 pub struct KafkaConsumer {
-    clients: Arc<KafkaClients>,
-    outputs: Arc<ConsumerOutputs>,
+    pub(super) clients: Arc<KafkaClients>,
+    pub(super) outputs: Arc<ConsumerOutputs>,
     reader: Addr<KafkaReader>,
     epoch: Option<Epoch>,
     /// The chat topic's partition count, for the read loop's placement check.
-    partitions: Arc<AtomicI32>,
+    pub(super) partitions: Arc<AtomicI32>,
+    pub(super) following: Following,
 }
 
 /// Where reading starts when the consumer is assigned.
@@ -56,13 +62,15 @@ struct Assignment {
 
 impl KafkaConsumer {
     pub fn new(clients: Arc<KafkaClients>, outputs: ConsumerOutputs, reader: Addr<KafkaReader>) -> Self {
-        Self { clients, outputs: Arc::new(outputs), reader, epoch: None, partitions: Arc::default() }
+        let following = Following::new(clients.live.clone());
+        Self { clients, outputs: Arc::new(outputs), reader, epoch: None, partitions: Arc::default(), following }
     }
 
     /// Tells the hub and the reader which log is read now.
     fn announce(&mut self, assignment: &Assignment) {
         self.epoch = Some(assignment.epoch.clone());
         self.partitions.store(assignment.partitions, Ordering::Relaxed);
+        self.following.live.set_partitions(assignment.partitions);
         self.reader.do_send(TopicLayout { partitions: assignment.partitions });
         self.outputs.assigned.do_send(Assigned { epoch: assignment.epoch.clone() });
     }
@@ -82,8 +90,8 @@ impl KafkaConsumer {
                 return;
             }
             log::warn!("the chat topic was recreated (id {id}); reading the new log from its start");
-            let clients = act.clients.clone();
-            let reassign = async move { assign(&clients, Offset::Beginning).await };
+            let (clients, read) = (act.clients.clone(), act.following.live.partitions());
+            let reassign = async move { assign(&clients, &read, Offset::Beginning).await };
             ctx.wait(reassign.into_actor(act).map(|assigned, act, _| match assigned {
                 Ok(assignment) => act.announce(&assignment),
                 Err(e) => log::warn!("could not assign the recreated topic, retrying: {e}"),
@@ -99,7 +107,7 @@ impl Actor for KafkaConsumer {
         let clients = self.clients.clone();
         let assigned = async move {
             loop {
-                match assign(&clients, Offset::End).await {
+                match assign(&clients, &[], Offset::End).await {
                     Ok(assignment) => return assignment,
                     Err(e) => {
                         log::warn!("Kafka consumer not ready, retrying in {:?}: {e}", clients.settings.retry_backoff);
@@ -217,10 +225,11 @@ fn skip(metric: &'static str, partition: i32, offset: i64, why: &str) {
     log::warn!("skipping chat record {partition}@{offset}: {why}");
 }
 
-/// Assigns every chat partition at `start` (the end, when starting up) and
-/// the presence topic from its beginning (it holds minutes, and stale
-/// entries are ignored). Creates the topics first if they are missing.
-async fn assign(clients: &Arc<KafkaClients>, start: Offset) -> Result<Assignment, KafkaError> {
+/// Assigns the side topics from their beginning (state, and minutes of
+/// presence whose stale entries are ignored) and the chat partitions `read`
+/// at `start`. Creates the topics first if they are missing.
+async fn assign(clients: &Arc<KafkaClients>, read: &[i32], start: Offset) -> Result<Assignment, KafkaError> {
+    let read = read.to_vec();
     let chat_topic = clients.settings.topic.clone();
     let side: Vec<String> = clients.settings.side_topics().into_iter().map(|(name, _)| name).collect();
     let (mut chat, mut missing) = (partition_ids(clients, &chat_topic).await?, false);
@@ -247,7 +256,7 @@ async fn assign(clients: &Arc<KafkaClients>, start: Offset) -> Result<Assignment
             None => Epoch::new(&topic_id::topic_id(task.admin.inner(), &chat_topic, timeout)?),
         };
         let mut list = TopicPartitionList::new();
-        for partition in &chat {
+        for partition in read.iter().filter(|p| chat.contains(p)) {
             // At the end found now: everything written from here on is read.
             let at = match start {
                 Offset::End => Offset::Offset(task.consumer.fetch_watermarks(&chat_topic, *partition, timeout)?.1),

@@ -2,8 +2,9 @@
 //! partitions, offsets and rdkafka types:
 //!
 //! - [`KafkaProducer`] writes records and says honestly what became of each;
-//! - [`KafkaConsumer`] reads every partition live, from the end it finds
-//!   when assigned, and hands rooms' messages to the hub;
+//! - [`KafkaConsumer`] reads live, from the end it finds when it starts,
+//!   the partitions of the rooms with members here ([`follow`]), and hands
+//!   rooms' messages to the hub;
 //! - [`KafkaReader`] answers history reads with a few long-lived readers;
 //! - [`EmbeddedKafka`] is librdkafka's mock cluster, for running alone.
 //!
@@ -14,6 +15,7 @@
 mod consumer;
 mod context;
 mod embedded;
+mod follow;
 mod partitioner;
 mod producer;
 mod reader;
@@ -33,6 +35,7 @@ use rdkafka::ClientConfig;
 pub use consumer::{ConsumerOutputs, KafkaConsumer};
 pub use context::ChatContext;
 pub use embedded::EmbeddedKafka;
+pub use follow::LiveRooms;
 pub use partitioner::partition_for;
 pub use producer::KafkaProducer;
 pub use reader::KafkaReader;
@@ -87,6 +90,8 @@ pub struct KafkaClients {
     /// and dies with this process, so a fresh random id per process marks
     /// each of its logs apart just as well.
     pub(crate) embedded_epoch: Option<crate::messages::Epoch>,
+    /// The rooms whose partitions the live consumer reads.
+    pub(crate) live: LiveRooms,
 }
 
 impl KafkaClients {
@@ -127,7 +132,13 @@ impl KafkaClients {
             instance_id: instance_id.to_owned(),
             max_text_chars,
             embedded_epoch: settings.is_embedded().then(random_epoch),
+            live: LiveRooms::default(),
         })
+    }
+
+    /// The rooms whose live stream this instance reads.
+    pub fn live_rooms(&self) -> LiveRooms {
+        self.live.clone()
     }
 
     /// The flags `/health` and `/ready` read.
