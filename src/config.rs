@@ -22,6 +22,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CHAT_ADDR", "server.addr"),
     ("CHAT_ADMIN_TOKEN", "server.admin_token"),
     ("CHAT_CONFORMANCE_ECHO", "server.conformance_echo"),
+    ("CHAT_REUSE_PORT", "server.reuse_port"),
     ("CHAT_IDENTITY_SECRET", "server.identity_secret"),
     ("CHAT_TRUSTED_PROXIES", "server.trusted_proxies"),
     ("CHAT_TLS_CERT", "server.tls_cert_file"),
@@ -32,7 +33,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
 
 /// Keys whose environment variable is a switch: `1`/`true`/`yes`/`on` or
 /// `0`/`false`/`no`/`off`. Every other variable is taken as text.
-const SWITCHES: &[&str] = &["server.conformance_echo"];
+const SWITCHES: &[&str] = &["server.conformance_echo", "server.reuse_port"];
 
 /// Keys whose environment variable is a comma-separated list.
 const LISTS: &[&str] = &["server.trusted_proxies"];
@@ -73,6 +74,9 @@ pub struct Settings {
 pub struct ServerSettings {
     /// Listen address; port 0 picks a free port.
     pub addr: SocketAddr,
+    /// Several instances may listen on `addr` at once (`SO_REUSEPORT`); the
+    /// kernel spreads new connections over them.
+    pub reuse_port: bool,
     /// Origins allowed besides the page's own; `scheme://host:*` allows any port.
     pub allowed_origins: Vec<String>,
     /// Most WebSocket connections at once; 0: the open-file limit minus a reserve.

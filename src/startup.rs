@@ -43,8 +43,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         log::info!("configuration: {}", settings.summary());
         // Bind first: a taken port fails before Kafka or any actor starts.
-        let listener =
-            bind(settings.server.addr).with_context(|| format!("binding server.addr {}", settings.server.addr))?;
+        let listener = bind(settings.server.addr, settings.server.reuse_port)
+            .with_context(|| format!("binding server.addr {}", settings.server.addr))?;
         let addr = listener.local_addr()?;
         let instance_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let embedded = start_embedded_kafka(&settings)?;
@@ -189,9 +189,14 @@ fn cors(state: &AppState) -> Cors {
 }
 
 /// The access log: the client's real address, and the path without its
-/// query (a query may hold an identity token).
+/// query (a query may hold an identity token). WebSocket connections are
+/// left out: their line would come when they close, and the logger would
+/// hold a copy of its format for each open one (480 bytes a connection);
+/// refused upgrades are logged where they are refused.
 fn access_log(proxies: TrustedProxies) -> Logger {
     Logger::new("%{client}xi \"%{line}xi\" %s %b %Dms")
+        .exclude("/ws/chat")
+        .exclude("/ws/echo")
         .custom_request_replace("client", move |req| proxies.client_addr(req.head()).to_string())
         .custom_request_replace("line", |req| format!("{} {} {:?}", req.method(), req.path(), req.version()))
         .log_target("anime_chat::http")
@@ -265,11 +270,12 @@ fn security_headers() -> DefaultHeaders {
 /// SYNs are retried a second or three later.
 const LISTEN_BACKLOG: i32 = 4096;
 
-fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     // A restarted server binds its port again while old connections linger in TIME_WAIT.
     socket.set_reuse_address(true)?;
+    socket.set_reuse_port(reuse_port)?;
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())

@@ -32,12 +32,19 @@ struct ChatQuery {
 /// Longest token accepted: ours are about 120 characters.
 const MAX_TOKEN_CHARS: usize = 512;
 
+/// The access log leaves WebSocket connections out: a refused upgrade is
+/// logged here instead.
 async fn chat(
     req: HttpRequest,
     stream: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let query = parse_query::<ChatQuery>(&req)?;
+    let address = state.client_addr(&req);
+    upgrade(&req, stream, &state).await.inspect_err(|e| log::info!("{address} WebSocket upgrade refused: {e}"))
+}
+
+async fn upgrade(req: &HttpRequest, stream: web::Payload, state: &AppState) -> Result<HttpResponse, actix_web::Error> {
+    let query = parse_query::<ChatQuery>(req)?;
     let room = query.room.unwrap_or_else(|| state.chat.default_room.clone());
     validate_room(&room).map_err(ApiError::from)?;
     let (history, _) =
@@ -45,9 +52,9 @@ async fn chat(
     if query.token.as_ref().is_some_and(|token| token.len() > MAX_TOKEN_CHARS) {
         return Err(ApiError::from(Refusal::invalid_field("token is not one this chat issued")).into());
     }
-    let (permit, address) = admit(&req, &state).await?;
+    let (permit, address) = admit(req, state).await?;
     let arrival = Arrival { room, history, token: query.token, address };
-    actors::session::serve(&req, stream, arrival, state.actors.hub.clone(), &state.chat, Box::new(permit))
+    actors::session::serve(req, stream, arrival, state.actors.hub.clone(), &state.chat, Box::new(permit))
 }
 
 async fn echo(

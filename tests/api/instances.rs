@@ -1,5 +1,8 @@
 //! Several server processes on one Kafka topic, and restarts.
 
+use std::time::Duration;
+
+use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::helpers::{eventually, free_port, unique_topic, Client, ServerProcess};
@@ -43,6 +46,40 @@ async fn clients_on_two_instances_see_one_order() {
     let messages = chat_in_one_order(&mut clients, 5).await;
     let offsets: Vec<i64> = messages.iter().filter_map(|m| m["offset"].as_i64()).collect();
     assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
+}
+
+#[actix_web::test]
+async fn instances_sharing_one_port_split_its_connections() {
+    let (topic, port) = (unique_topic(), free_port());
+    let config = "[server]\nreuse_port = true\n";
+    let mut one = ServerProcess::start_with(&topic, port, config).await;
+    let two = ServerProcess::start_with(&topic, port, config).await;
+    let mut clients = Vec::new();
+    while clients.len() < 20 {
+        // Either instance answers; one still starting says 503 for a moment.
+        let Ok(mut client) = two.try_connect("/ws/chat?room=shared").await else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        };
+        client.history().await;
+        clients.push(client);
+    }
+    one.signal_and_wait("KILL");
+    // Only the second instance listens now: a message sent through it
+    // reaches the clients it holds; the first one's clients were closed.
+    let mut last = two.connect("/ws/chat?room=shared").await;
+    last.history().await;
+    last.say_and_confirm("who is still here?", "q").await;
+    let mut reached = 0;
+    for client in &mut clients {
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(5), client.socket.next()).await {
+            if frame.to_text().is_ok_and(|text| text.contains("who is still here?")) {
+                reached += 1;
+                break;
+            }
+        }
+    }
+    assert!(0 < reached && reached < clients.len(), "{reached} of {} were on the second instance", clients.len());
 }
 
 #[actix_web::test]
