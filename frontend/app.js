@@ -4,13 +4,17 @@
 //   js/chat/identity.js our chat identity's token (localStorage), shared by every room
 //   js/view.js          what the page shows (js/view/*: messages, composer, rooms, people, …)
 //   js/rooms.js         the live room list (GET /api/rooms)
+//   js/chat/unread.js   new messages in rooms this tab was in before (asked when the list refreshes)
 //   js/theme.js         light / dark theme
 //
 // One room at a time. Switching rooms (room list, "join" form, a /?room=
 // link, back/forward) stops the room's session and starts a new one with an
 // empty list.
 
+import { actionError } from './js/chat/actions.js';
 import { TokenStore } from './js/chat/identity.js';
+import { ReactionMemory } from './js/chat/reactions.js';
+import { UnreadRooms, withUnread } from './js/chat/unread.js';
 import { RoomSession } from './js/chat/session.js';
 import { RoomDirectory, withCurrentRoom } from './js/rooms.js';
 import { initTheme } from './js/theme.js';
@@ -26,6 +30,8 @@ let onlineCount = null;
 let session = null;
 /** one identity for every room: the same name everywhere */
 const identity = new TokenStore();
+/** the reactions this page made, in every room (they stay highlighted after a reload) */
+const reactionMemory = new ReactionMemory();
 
 initTheme(document.getElementById('theme-toggle'));
 
@@ -33,17 +39,28 @@ const view = new ChatView(document, {
   onRetry: (clientMsgId) => session?.retry(clientMsgId),
   onReconnectNow: () => session?.reconnectNow(),
   onPickRoom: (name) => switchRoom(name),
-  onSend: (text) => session?.send(text),
+  onSend: (text, options) => session?.send(text, options),
+  onReact: (offset, emoji, mine) => (mine ? session?.unreact(offset, emoji) : session?.react(offset, emoji)),
+  onEdit: (offset, text) => session?.edit(offset, text) ?? false,
+  onDelete: (offset) => session?.remove(offset),
+  onRefuse: (offset, code) => session?.showActionError(offset, actionError({ code })),
   onInput: (draft) => session?.input(draft),
   onPanelOpen: () => directory.refresh(),
   onReport: (offset, reason) => session?.report(offset, reason) ?? false,
 });
 
 // Not while our socket is down: the server is probably unreachable too.
-const directory = new RoomDirectory({ onUpdate: () => renderRooms(), canFetch: () => !session || session.state === 'connected' });
+const directory = new RoomDirectory({
+  onUpdate: () => {
+    renderRooms();
+    if (!directory.loading) unread.refresh(); // with the list: the same pace, the same pauses
+  },
+  canFetch: () => !session || session.state === 'connected',
+});
+const unread = new UnreadRooms({ onUpdate: () => renderRooms(), me: () => myName });
 
 function renderRooms() {
-  view.rooms.setRooms(withCurrentRoom(directory.rooms, room, onlineCount), {
+  view.rooms.setRooms(withUnread(withCurrentRoom(directory.rooms, room, onlineCount), unread), {
     error: directory.error,
     loading: directory.loading,
   });
@@ -66,7 +83,7 @@ function sessionUi(name, messageCount) {
       if (first) view.notices.announce(`Joined #${name}${username ? ` as ${username}` : ''}.`);
     },
     online: setOnline,
-    presence: (people) => view.people.setPresence(people),
+    presence: (people) => view.setPresence(people),
     typing: (names) => view.people.setTyping(names),
     connection: (detail) => {
       view.status.set(detail);
@@ -74,14 +91,18 @@ function sessionUi(name, messageCount) {
     },
     toast: (text, kind) => view.notices.toast(text, kind),
     limit: (limit) => view.limit.show(limit),
+    delivered: (submittedAt) => view.limit.delivered(submittedAt),
   };
 }
 
 /** Show `next` and connect to it (no URL change: see switchRoom). */
 function openRoom(next) {
+  // where we leave it: what comes after counts as new there
+  if (session?.caughtUp) unread.leave(room, { offset: session.lastOffset, epoch: session.epoch });
   session?.stop();
   session = null;
   room = next;
+  unread.open(room);
   onlineCount = null;
   view.resetRoom(room);
   if (!isValidRoom(room)) {
@@ -91,7 +112,7 @@ function openRoom(next) {
     renderRooms();
     return;
   }
-  const opened = new RoomSession({ room, ui: sessionUi(room, () => opened.store.size), name: myName, identity });
+  const opened = new RoomSession({ room, ui: sessionUi(room, () => opened.store.size), name: myName, identity, reactionMemory });
   session = opened;
   session.start();
   renderRooms();

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of Anime Universe Chat on a fresh machine: installs what the
-# tests need (Debian's chromium and nginx, a JDK and Maven, the npm test
-# dependencies, kosoku in a git-ignored venv), starts a real Apache Kafka with
-# scripts/kafka.sh, then runs the Rust tests, the Autobahn WebSocket
-# conformance cases and the browser tests. Exits non-zero if anything failed.
+# tests need (Debian's chromium, a colour emoji font and nginx, a JDK and
+# Maven, the npm test dependencies, kosoku in a git-ignored venv), starts a
+# real Apache Kafka with scripts/kafka.sh, then runs the Rust tests, the
+# Autobahn WebSocket conformance cases and the browser tests. Exits non-zero
+# if anything failed.
 set -euo pipefail
 
 SCRIPT_NAME=test.sh
@@ -31,11 +32,19 @@ declare -A PACKAGES=(
   [node]=nodejs
   [npm]=npm
 )
+# ... and those without a command, keyed by a file they install: colour emoji
+# for the browser tests' screenshots (without it Chromium draws empty boxes).
+declare -A PACKAGE_FILES=(
+  [/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf]=fonts-noto-color-emoji
+)
 
 install_missing_packages() {
-  local missing=() command
+  local missing=() command file
   for command in "${!PACKAGES[@]}"; do
     command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/sbin/$command" ]] || missing+=("${PACKAGES[$command]}")
+  done
+  for file in "${!PACKAGE_FILES[@]}"; do
+    [[ -e "$file" ]] || missing+=("${PACKAGE_FILES[$file]}")
   done
   ((${#missing[@]} == 0)) && return
   say "installing ${missing[*]}"

@@ -38,12 +38,25 @@
 // false` marks messages sent over plain HTTP under a free name (no chat
 // identity); missing means verified.
 //
+// Replies, edits, removals by their author and reactions (message-state.js):
+// a chat_message may carry `reply_to`, `edited_at` and `reactions`; later
+// frames change them by the message's offset (applyEdit, markDeleted,
+// setReactions, changeReaction), also before the message is shown (they
+// wait for it). A reaction is "mine" when one of our names is among its
+// `users`, or, when `users` is cut short, this page made it (ReactionMemory).
+// Our own edits and deletions show as pending until the server confirms
+// them (pendingEdit, pendingDelete); a refusal shows under the message
+// (actionError). Quotes of an edited or removed message follow it.
+//
 // Markers (dividers, notices) are entries too, so they keep their place in
 // the arrival order even while messages are held back; they do not count as
 // messages (`size`).
 //
 // The store tells the view what changed through three hooks:
 // insert(entry) (always at the end), update(entry), remove(entry).
+
+import { PendingChanges, applyChange, changesOf, quoteOf, removedBy, replyFrom, sameLog } from './message-state.js';
+import { ReactionMemory, reactionKey } from './chat/reactions.js';
 
 export const HOLD_MS = 1500;
 
@@ -64,7 +77,15 @@ export const HOLD_MS = 1500;
  * @property {null|{code: string, message: string, until?: string, retryAfterMs?: number}} error
  *   until: end of a mute (RFC 3339); retryAfterMs: slow mode's wait
  * @property {boolean} verified        false: sent without a chat identity (plain HTTP)
- * @property {boolean} deleted         removed by a moderator: no text, no actions
+ * @property {boolean} deleted         removed (by a moderator or its author): no text, no actions
+ * @property {'author'|'moderator'|'unknown'} [deletedBy]  'unknown': replayed as removed, by whom not said
+ * @property {null|{offset: number, username: string, text: string, deleted: boolean, known: boolean}} [replyTo]
+ *   the message it answers (text: a preview; known: false when only the offset is known)
+ * @property {string|null} [editedAt]  RFC 3339, when edited
+ * @property {{emoji: string, count: number, users: string[], mine: boolean}[]} [reactions]
+ * @property {string|null} [pendingEdit]   our edit, not confirmed yet
+ * @property {boolean} [pendingDelete]     our deletion, not confirmed yet
+ * @property {null|{code: string, message: string}} [actionError]  a refused reply/reaction/edit/delete
  * @property {boolean} [reported]      we reported it (the server confirmed)
  * @property {boolean} [byUs]          not sent from this page, but under our verified name (an
  *                                     earlier visit: the identity keeps the name), so not ours to report
@@ -83,9 +104,7 @@ export function normalizeText(text) {
 }
 
 const noop = () => {};
-
-/** Two offsets are of the same log unless both epochs are known and differ. */
-const sameLog = (a, b) => !a || !b || a === b;
+const isOffset = (n) => Number.isSafeInteger(n) && n >= 0;
 
 export class MessageStore {
   /**
@@ -93,6 +112,8 @@ export class MessageStore {
    * @param {{insert?: (e: Entry) => void, update?: (e: Entry) => void, remove?: (e: Entry) => void}} [options.hooks]
    * @param {number} [options.holdMs]
    * @param {() => string} [options.now] current time as RFC 3339
+   * @param {string} [options.room] the room (keys of remembered reactions)
+   * @param {ReactionMemory} [options.reactionMemory] the reactions this page made
    */
   constructor(options = {}) {
     const hooks = options.hooks ?? {};
@@ -114,8 +135,10 @@ export class MessageStore {
     this.markers = 0;
     /** names the server gave us in this room (every welcome) */
     this.ownNames = new Set();
-    /** offset -> epoch (or null) of deletions for messages not shown yet */
-    this.deletions = new Map();
+    this.room = options.room ?? '';
+    this.reactionMemory = options.reactionMemory ?? new ReactionMemory(null);
+    /** edits, removals and reactions of messages not shown yet */
+    this.pending = new PendingChanges();
   }
 
   /** Number of messages (markers not counted). */
@@ -163,8 +186,14 @@ export class MessageStore {
     return entry;
   }
 
-  /** A message we are about to send. */
-  addOwn({ clientMsgId, text, username }) {
+  /** The message at `offset` of the log `epoch` (null: any), or null. */
+  at(offset, epoch = null) {
+    if (!isOffset(offset)) return null;
+    return this.entries.find((e) => !e.marker && e.offset === offset && sameLog(e.epoch, epoch)) ?? null;
+  }
+
+  /** A message we are about to send (replyTo: the quote of the message it answers). */
+  addOwn({ clientMsgId, text, username, replyTo = null }) {
     const entry = {
       key: `c:${clientMsgId}`,
       own: true,
@@ -179,6 +208,9 @@ export class MessageStore {
       error: null,
       verified: true,
       deleted: false,
+      replyTo,
+      editedAt: null,
+      reactions: [],
     };
     this.byClientId.set(clientMsgId, entry);
     this._insert(entry);
@@ -216,6 +248,7 @@ export class MessageStore {
 
     entry.messageId = messageId;
     if (typeof frame.offset === 'number') entry.offset = frame.offset;
+    if (typeof frame.epoch === 'string' && frame.epoch) entry.epoch = frame.epoch;
     entry.status = 'delivered';
     entry.error = null;
     this._adopt(entry, messageId);
@@ -289,9 +322,8 @@ export class MessageStore {
         if (known.own && !known.confirmed) {
           this._mergeServer(known, frame);
           this.hooks.update(known);
-        } else if (frame.deleted === true && !known.deleted) {
-          // replayed after a moderator removed it while we were away
-          this._erase(known);
+        } else if (this._applyAll(known, changesOf(frame))) {
+          // replayed after it was edited, reacted to or removed while we were away
           this.hooks.update(known);
         }
         return known; // duplicate (e.g. replayed after a reconnect): never shown twice
@@ -326,21 +358,75 @@ export class MessageStore {
   }
 
   /**
-   * A moderator removed the message at `offset` (message_deleted). Returns
-   * the entry shown for it, or null (held back or not seen yet: it shows as
-   * removed when it arrives).
+   * The message at `offset` was removed (message_deleted, or the ack of our
+   * own deletion). Returns the entry shown for it, or null (held back or not
+   * seen yet: it shows as removed when it arrives).
    * @param {number} offset
    * @param {string|null} [epoch] the log of that offset, if the frame says
+   * @param {'author'|'moderator'|'unknown'} [by]
    */
-  markDeleted(offset, epoch = null) {
-    if (!Number.isSafeInteger(offset)) return null;
-    const entry = this.entries.find((e) => !e.marker && e.offset === offset && sameLog(e.epoch, epoch));
+  markDeleted(offset, epoch = null, by = 'moderator') {
+    return this.applyEvent(offset, epoch, { kind: 'delete', by: removedBy(by) });
+  }
+
+  /** The message at `offset` now reads `text` (message_edited, or the ack of our edit). */
+  applyEdit(offset, epoch, text, editedAt) {
+    const entry = this.at(offset, epoch);
+    // our own edit confirmed, then its frame (or the other way round): keep the first time
+    if (entry && entry.editedAt && entry.text === text && !entry.pendingEdit) return entry;
+    return this.applyEvent(offset, epoch, { kind: 'edit', text: String(text ?? ''), editedAt: editedAt || this.now() });
+  }
+
+  /** The server's whole reaction list of the message at `offset`. */
+  setReactions(offset, epoch, list) {
+    return this.applyEvent(offset, epoch, { kind: 'reactions', list });
+  }
+
+  /** One reaction added or removed, when the server sent no list. */
+  changeReaction(offset, epoch, { emoji, added, username }) {
+    if (typeof emoji !== 'string' || emoji === '') return null;
+    return this.applyEvent(offset, epoch, { kind: 'reaction', emoji, added: added === true, username });
+  }
+
+  /** A change (see message-state.js) for the message at `offset`, now or when it arrives. */
+  applyEvent(offset, epoch, change) {
+    if (!isOffset(offset)) return null;
+    const entry = this.at(offset, epoch);
     if (!entry) {
-      this.deletions.set(offset, epoch);
+      this.pending.add(offset, epoch, change);
       return null;
     }
-    if (entry.deleted) return entry;
-    this._erase(entry);
+    if (this._applyAll(entry, [change])) this.hooks.update(entry);
+    return entry;
+  }
+
+  /** We made (or took back) a reaction: remember it, and see "mine" again. */
+  rememberReaction(offset, epoch, emoji, on) {
+    const entry = this.at(offset, epoch);
+    this.reactionMemory.set(reactionKey(this.room, epoch ?? entry?.epoch ?? null, offset), emoji, on);
+    if (entry && !entry.deleted) {
+      this._markMine(entry);
+      this.hooks.update(entry);
+    }
+    return entry;
+  }
+
+  /** Our edit or deletion is on its way (null/false: it is over). */
+  setPending(offset, { edit, remove } = {}) {
+    const entry = this.at(offset);
+    if (!entry) return null;
+    if (edit !== undefined) entry.pendingEdit = edit;
+    if (remove !== undefined) entry.pendingDelete = remove;
+    if (edit || remove) entry.actionError = null;
+    this.hooks.update(entry);
+    return entry;
+  }
+
+  /** A refused action on the message at `offset` (null clears it). */
+  setActionError(offset, error) {
+    const entry = this.at(offset);
+    if (!entry || (entry.actionError ?? null) === error) return entry;
+    entry.actionError = error;
     this.hooks.update(entry);
     return entry;
   }
@@ -403,20 +489,40 @@ export class MessageStore {
     if (typeof frame.offset === 'number') entry.offset = frame.offset;
     if (typeof frame.epoch === 'string' && frame.epoch) entry.epoch = frame.epoch;
     if (frame.verified === false) entry.verified = false;
+    const reply = replyFrom(frame.reply_to);
+    if (reply && (reply.known || !entry.replyTo)) entry.replyTo = reply;
     entry.confirmed = true;
-    if (frame.deleted === true || this._deletedBefore(entry)) this._erase(entry);
+    this._applyAll(entry, [...changesOf(frame), ...this.pending.take(entry)]);
   }
 
-  /** Shown as removed from now on: no text left in the page. */
-  _erase(entry) {
-    entry.deleted = true;
-    entry.text = '';
-    if (entry.offset !== null) this.deletions.delete(entry.offset);
+  /** Apply changes to an entry; returns whether it changed. */
+  _applyAll(entry, changes) {
+    let changed = false;
+    for (const change of changes) {
+      if (!applyChange(entry, change)) continue;
+      changed = true;
+      if (change.kind === 'edit' && entry.pendingEdit === change.text) entry.pendingEdit = null;
+      if (change.kind === 'delete' || change.kind === 'edit') this._refreshQuotes(entry);
+    }
+    if (changed) this._markMine(entry);
+    return changed;
   }
 
-  /** A message_deleted for this entry's offset came before the entry did. */
-  _deletedBefore(entry) {
-    return entry.offset !== null && this.deletions.has(entry.offset) && sameLog(entry.epoch, this.deletions.get(entry.offset));
+  /** Which reactions are ours: our name among `users`, or (when `users` is cut short) made by this page. */
+  _markMine(entry) {
+    const key = reactionKey(this.room, entry.epoch ?? null, entry.offset);
+    for (const r of entry.reactions ?? []) {
+      r.mine = r.users.some((u) => this.ownNames.has(u)) || (r.count > r.users.length && this.reactionMemory.has(key, r.emoji));
+    }
+  }
+
+  /** Replies to `target` show its current text (or that it was removed). */
+  _refreshQuotes(target) {
+    for (const e of this.entries) {
+      if (e === target || e.marker || e.replyTo?.offset !== target.offset || !sameLog(e.epoch, target.epoch)) continue;
+      e.replyTo = quoteOf(target);
+      this.hooks.update(e);
+    }
   }
 
   /** Link message_id to our own entry, absorbing any copy shown or held for it. */
@@ -427,7 +533,12 @@ export class MessageStore {
         username: shown.username,
         timestamp: shown.timestamp,
         offset: shown.offset ?? undefined,
+        epoch: shown.epoch ?? undefined,
         deleted: shown.deleted,
+        deleted_by: shown.deletedBy,
+        ...(shown.editedAt ? { edited_at: shown.editedAt, text: shown.text } : {}),
+        reactions: shown.reactions,
+        reply_to: shown.replyTo ?? undefined,
       });
       this._remove(shown);
     }
@@ -461,8 +572,16 @@ export class MessageStore {
       epoch: typeof frame.epoch === 'string' && frame.epoch ? frame.epoch : null,
       // a verified name belongs to one identity: ours, when the server gave it to us
       byUs: frame.verified !== false && this.ownNames.has(frame.username),
+      replyTo: replyFrom(frame.reply_to),
+      editedAt: null,
+      reactions: [],
     };
-    if (frame.deleted === true || this._deletedBefore(entry)) this._erase(entry);
+    // only the offset: the page may know that message
+    if (entry.replyTo && !entry.replyTo.known) {
+      const target = this.at(entry.replyTo.offset, entry.epoch);
+      if (target) entry.replyTo = quoteOf(target);
+    }
+    this._applyAll(entry, [...changesOf(frame), ...this.pending.take(entry)]);
     if (messageId) this.byMessageId.set(messageId, entry);
     this._insert(entry);
     return entry;

@@ -133,3 +133,15 @@ export function chatSocketUrl(location, room, { since = null, epoch = null, toke
 export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/**
+ * A server's reason (a refused message's) as a sentence for the page: trimmed, its first letter
+ * upper case, and a full stop unless it ends in punctuation already
+ * ("a moderator muted you for a while" -> "A moderator muted you for a while.").
+ */
+export function asSentence(text) {
+  const t = String(text ?? '').trim();
+  if (t === '') return '';
+  const first = t.charAt(0).toLocaleUpperCase('en-US') + t.slice(1);
+  return /[.!?…]$/u.test(first) ? first : `${first}.`;
+}

@@ -119,7 +119,7 @@ export class MockAdmin {
       const m = this.message(room, Number(one[2]));
       if (!m) return [404, { success: false, error: 'no such message', code: 'not_found' }];
       Object.assign(m, { deleted: true, text: '' });
-      this.log(body, 'delete_message', { room, offset: m.offset }, { reason: body?.reason ?? '' });
+      this.log(body, 'delete', { room, offset: m.offset, reason: body?.reason ?? '' });
       return [200, { success: true }];
     }
     const slow = path.match(/^\/api\/admin\/rooms\/([^/]+)\/slow-mode$/);
@@ -127,7 +127,7 @@ export class MockAdmin {
       const room = decodeURIComponent(slow[1]);
       if (body?.seconds > 0) this.slow.set(room, { room, seconds: body.seconds, by: body.moderator, at: now() });
       else this.slow.delete(room);
-      this.log(body, 'slow_mode', { room }, { seconds: body?.seconds });
+      this.log(body, 'slow_mode', { room, seconds: body?.seconds });
       return [200, { success: true }];
     }
     if (path === '/api/admin/moderation' && method === 'GET') {
@@ -138,15 +138,15 @@ export class MockAdmin {
       const kind = path.endsWith('mutes') ? 'mute' : 'ban';
       const same = (x) => JSON.stringify(x.target) === JSON.stringify(body?.target);
       if (method === 'POST') {
-        const item = { target: body.target, reason: body.reason, by: body.moderator, at: now() };
+        const item = { action: kind, target: body.target, reason: body.reason ?? '', by: body.moderator, at: now() };
         if (kind === 'mute') item.until = new Date(Date.now() + body.duration_seconds * 1000).toISOString();
         list.splice(0, list.length, ...list.filter((x) => !same(x)), item);
-        this.log(body, kind, body.target, kind === 'mute' ? { duration_seconds: body.duration_seconds, reason: body.reason } : { reason: body.reason });
+        this.audit.push({ ...item });
         return [200, { success: true }];
       }
       if (method === 'DELETE') {
         list.splice(0, list.length, ...list.filter((x) => !same(x)));
-        this.log(body, `un${kind}`, body?.target, null);
+        this.log(body, `un${kind}`, { target: body?.target });
         return [200, { success: true }];
       }
     }
@@ -156,7 +156,7 @@ export class MockAdmin {
       }
       if (method === 'DELETE') {
         this.reports = this.reports.filter((r) => !(r.room === body?.room && r.offset === body?.offset));
-        this.log(body, 'dismiss_report', { room: body?.room, offset: body?.offset }, null);
+        this.log(body, 'dismiss', { room: body?.room, offset: body?.offset });
         return [200, { success: true }];
       }
     }
@@ -167,8 +167,9 @@ export class MockAdmin {
     return null;
   }
 
-  log(body, action, target, details) {
-    this.audit.push({ at: now(), by: body?.moderator ?? null, action, target, details });
+  /** An audit entry shaped like the real server's: action, by, at and the record's own fields. */
+  log(body, action, fields) {
+    this.audit.push({ action, ...fields, by: body?.moderator ?? null, at: now() });
   }
 
   overview() {

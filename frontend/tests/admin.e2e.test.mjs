@@ -330,7 +330,7 @@ describe('admin page (Control Center) against the real server', { timeout: 30000
     assert.equal(rows.length, body.overview.partitions.length);
     assert.deepEqual(
       rows.map((r) => r.partition),
-      body.overview.partitions.map((p) => `p${p.partition}`).sort(),
+      body.overview.partitions.map((p) => p.partition).sort((x, y) => x - y).map((n) => `p${n}`),
     );
     for (const r of rows) for (const col of ['low', 'high', 'position', 'lag']) assert.match(r[col], /^\d[\d,]*$/, `${col}: ${r[col]}`);
 

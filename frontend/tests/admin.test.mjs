@@ -259,6 +259,115 @@ describe('Control Center moderation (scripted admin API)', () => {
     await close(page);
   });
 
+  test('an address nobody lists yet: checked inline, then muted (with its duration) or banned after an inline confirmation', async () => {
+    const { page, mock } = await openAdmin({ room: null });
+    const form = '[data-testid="address-panel"]';
+    const input = '[data-testid="address-input"]';
+    const error = '[data-testid="address-error"]';
+    await page.waitForSelector(`${form}`, { state: 'visible' });
+    assert.equal(await page.$eval(input, (n) => n.labels[0]?.textContent.trim()), 'Mute or ban an address');
+    const durations = await evalAll(page, `${form} input[type="radio"]`, (n) => n.map((r) => [r.nextElementSibling.textContent, r.value, r.checked]));
+    assert.deepEqual(durations, [['5 min', '300', true], ['1 h', '3600', false], ['24 h', '86400', false]]);
+    assert.deepEqual(await evalAll(page, `${form} [data-action]`, (n) => n.map((b) => [b.dataset.action, b.textContent])), [
+      ['mute-address', 'Mute address'],
+      ['ban-address', 'Ban address'],
+    ]);
+    assert.equal(await page.isVisible(error), false);
+
+    // nothing typed, or not an address: said under the field, nothing opened, nothing sent
+    const refused = async (typed, how, pattern) => {
+      await page.fill(input, typed);
+      if (how === 'Enter') await page.press(input, 'Enter');
+      else await page.click(`${form} [data-action="${how}"]`);
+      await page.waitForSelector(`${error}:not([hidden])`);
+      assert.match(await text(page, error), pattern, JSON.stringify(typed));
+      assert.equal(await page.$eval(input, (n) => n.getAttribute('aria-invalid')), 'true');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'address-input');
+      assert.equal(await page.$(`${form} ${s.confirm}`), null, 'no confirmation');
+    };
+    await refused('', 'mute-address', /Type the client’s IP address/);
+    await page.type(input, '2');
+    assert.equal(await page.isVisible(error), false, 'typing clears the error');
+    assert.equal(await page.$eval(input, (n) => n.hasAttribute('aria-invalid')), false);
+    await refused('not-an-ip', 'ban-address', /Not an IP address/);
+    await refused('203.0.113.300', 'mute-address', /Not an IP address/);
+    await refused('010.0.0.1', 'ban-address', /Not an IP address/);
+    await refused('10.0.0.0/8', 'Enter', /not a range/);
+    await refused('[2001:db8::1]:443', 'ban-address', /without brackets or a port/);
+    await refused('2001:db8::1::2', 'mute-address', /Not an IP address/);
+    assert.equal(mock.actions.length, 0, 'nothing sent');
+
+    // mute for 1 h: the confirmation names the address and the duration; they cannot change while it is open
+    await page.fill(input, ' 203.0.113.7 ');
+    await page.check(`${form} [data-testid="duration-3600"]`);
+    await page.click(`${form} [data-action="mute-address"]`);
+    await page.waitForSelector(`${form} ${s.confirm}`);
+    assert.equal(await page.isVisible(error), false);
+    assert.match(await text(page, `${form} .adm-confirm__question`), /^Mute address 203\.0\.113\.7 for 1\sh\?/);
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'confirm-reason');
+    assert.equal(await page.$eval(input, (n) => n.readOnly), true);
+    assert.equal(await page.$eval(`${form} fieldset`, (n) => n.disabled), true);
+    assert.equal(await page.isVisible(`${form} [data-action="mute-address"]`), false, 'the buttons make way for the confirmation');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.$(`${form} ${s.confirm}`), null);
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'mute-address');
+    assert.equal(await page.$eval(input, (n) => n.readOnly), false);
+    assert.equal(mock.actions.length, 0, 'cancelled: nothing sent');
+
+    // Enter in the field is "mute address" (it still asks)
+    await page.focus(input);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`${form} ${s.confirm}`);
+    await page.keyboard.type('raid through an open proxy');
+    await page.keyboard.press('Enter');
+    await waitFor(() => mock.actions.length === 1, { message: 'POST mutes' });
+    assert.deepEqual([mock.actions[0].method, mock.actions[0].path, mock.actions[0].body], [
+      'POST',
+      '/api/admin/mutes',
+      { target: { address: '203.0.113.7' }, duration_seconds: 3600, reason: 'raid through an open proxy', moderator: MODERATOR },
+    ]);
+    await page.waitForSelector('[data-testid="mute"]');
+    assert.match(await text(page, '[data-testid="mute"] [data-testid="sanction-target"]'), /^address 203\.0\.113\.7$/);
+    assert.match(await text(page, '[data-testid="mute"]'), /raid through an open proxy/);
+    assert.equal(await page.inputValue(input), '', 'done: the field is empty');
+    assert.equal(await page.$(`${form} ${s.confirm}`), null);
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'mute-address');
+
+    // ban an IPv6 address (the durations are only for mutes)
+    await page.fill(input, '2001:DB8::42');
+    await page.click(`${form} [data-action="ban-address"]`);
+    await page.waitForSelector(`${form} ${s.confirm}`);
+    assert.match(await text(page, `${form} .adm-confirm__question`), /^Ban address 2001:DB8::42\?/);
+    await page.click(`${form} [data-testid="confirm-yes"]`);
+    await waitFor(() => mock.actions.length === 2, { message: 'POST bans' });
+    assert.deepEqual([mock.actions[1].method, mock.actions[1].path, mock.actions[1].body], [
+      'POST',
+      '/api/admin/bans',
+      { target: { address: '2001:DB8::42' }, reason: '', moderator: MODERATOR },
+    ]);
+    await page.waitForSelector('[data-testid="ban"]');
+    assert.match(await text(page, '[data-testid="ban"] [data-testid="sanction-target"]'), /^address 2001:DB8::42$/);
+    assert.equal(await text(page, '[data-testid="sanctions-count"]'), '2');
+
+    // a refusal: the server's reason in the confirmation, which stays open with the field as it was
+    mock.failNext('POST', '/api/admin/bans', 400, { success: false, error: 'target.address must be an IP address', code: 'invalid_field' });
+    await page.fill(input, '192.0.2.1');
+    await page.click(`${form} [data-action="ban-address"]`);
+    await page.click(`${form} [data-testid="confirm-yes"]`);
+    await page.waitForSelector(`${form} [data-testid="confirm-error"]:not([hidden])`);
+    assert.equal(await text(page, `${form} [data-testid="confirm-error"]`), 'target.address must be an IP address');
+    assert.equal(await page.inputValue(input), '192.0.2.1');
+    await page.click(`${form} [data-testid="confirm-no"]`);
+    assert.equal(await page.inputValue(input), '192.0.2.1', 'kept to correct it');
+    assert.equal(mock.actions.length, 3);
+    // Chromium logs the refused request itself; that one was asked for
+    const logged = page.problems.filter((p) => /status of 400/.test(p));
+    assert.equal(logged.length, 1);
+    page.problems.splice(0, page.problems.length, ...page.problems.filter((p) => !logged.includes(p)));
+    assertAuthorized(mock);
+    await close(page);
+  });
+
   test('slow mode: set, shown in the moderation panel, turned off (here and there); bad input explained', async () => {
     const { page, mock } = await openAdmin();
     assert.equal(await text(page, '[data-testid="slow-state"]'), 'off');
@@ -338,9 +447,10 @@ describe('Control Center moderation (scripted admin API)', () => {
     await confirmAction(page, mock, s.message(2), 'ban', { reason: 'second' });
     await waitFor(async () => (await page.$$('[data-testid="audit-entry"]')).length === 2, { message: 'two entries' });
     const entries = await evalAll(page, '[data-testid="audit-entry"]', (n) => n.map((e) => [e.dataset.action, e.textContent]));
-    assert.deepEqual(entries.map((e) => e[0]), ['ban', 'delete_message'], 'newest first');
-    assert.match(entries[0][1], /Mod Mika\s*ban\s*identity id-troll/);
-    assert.match(entries[1][1], /reason: first/);
+    assert.deepEqual(entries.map((e) => e[0]), ['ban', 'delete'], 'newest first');
+    assert.match(entries[0][1], /Mod Mika\s*ban\s*Troll\s*identity id-troll/, 'the name, once known, and the identity');
+    assert.match(entries[0][1], /“second”/);
+    assert.match(entries[1][1], /Mod Mika\s*delete\s*#shonen-jump\s*.*message #0 · “first”/, 'the room, the offset and the reason');
     assert.ok(mock.requests.some((r) => r.path === '/api/admin/audit' && /limit=\d+/.test(r.query)));
 
     mock.failNext('POST', '/api/admin/mutes', 409, { success: false, error: 'already muted until later', code: 'conflict' });
@@ -413,12 +523,15 @@ describe('Control Center moderation (scripted admin API)', () => {
         },
       });
       await page.waitForSelector('[data-testid="report"]');
+      await page.fill('[data-testid="address-input"]', '2001:db8:1234:5678:9abc:def0:1234:5678');
+      await page.click('[data-testid="address-panel"] [data-action="mute-address"]');
+      await page.waitForSelector(`[data-testid="address-panel"] ${s.confirm}`);
       await page.click(`${s.message(2)} [data-action="mute"]`);
       await page.click(`${s.report(2)} [data-action="ban"]`);
       await sleep(200);
       const size = await noHorizontalScroll(page);
       assert.ok(size.scrollWidth <= size.clientWidth, `no horizontal scroll: ${JSON.stringify(size)}`);
-      const overflowing = await evalAll(page, '.glass, .adm-confirm, .adm-msg, .adm-report, .adm-sanction, .adm-audit', (nodes) =>
+      const overflowing = await evalAll(page, '.glass, .adm-confirm, .adm-msg, .adm-report, .adm-sanction, .adm-audit, .adm-addr', (nodes) =>
         nodes.filter((n) => n.getClientRects().length && n.getBoundingClientRect().right > window.innerWidth + 0.5).map((n) => n.className),
       );
       assert.deepEqual(overflowing, []);

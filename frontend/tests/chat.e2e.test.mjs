@@ -5,23 +5,19 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { useRealServer } from './e2e.mjs';
 import {
-  CHAT_BIN,
   CSP,
-  chatBinaryAvailable,
   connectionState,
   evalAll,
   fetchAssetGraph,
-  launchBrowser,
-  newPage,
   noHorizontalScroll,
   readMessages,
   sel,
   sendMessage,
-  startChatServer,
   waitFor,
   waitForState,
 } from './helpers.mjs';
@@ -30,20 +26,8 @@ const ROOM = `e2e-${randomBytes(4).toString('hex')}`;
 const ROOM2 = `${ROOM}-two`;
 const RECONNECT_TIMEOUT_MS = 45000;
 
-let server;
-let browser;
 let alice;
 let bob;
-
-async function open(options = {}) {
-  const page = await newPage(browser, options);
-  // every WebSocket the page opens, to check the room and since= parameters
-  page.wsUrls = [];
-  page.on('websocket', (ws) => page.wsUrls.push(new URL(ws.url())));
-  await page.goto(`${server.baseUrl}/?room=${ROOM}`);
-  await waitForState(page, 'connected');
-  return page;
-}
 
 /** How many bubbles show exactly this text. */
 const countText = async (page, text) => (await texts(page)).filter((t) => t === text).length;
@@ -73,40 +57,17 @@ function assertNoDuplicates(msgs) {
 }
 
 describe('chat against the real server', { timeout: 240000 }, () => {
-  let setupError = null;
-  before(async () => {
-    // A failure here is reported by every test below (rather than as a
-    // failed hook with "# fail 0"), so a missing or broken server is loud.
-    try {
-      if (!chatBinaryAvailable()) {
-        throw new Error(`the server binary is missing at ${CHAT_BIN}: build it first (cargo build) or point CHAT_BIN at it`);
-      }
-      server = await startChatServer();
-      browser = await launchBrowser();
-    } catch (err) {
-      setupError = err;
-    }
-  });
-
-  beforeEach(() => {
-    if (setupError) throw setupError;
-  });
-
-  after(async () => {
-    await browser?.close();
-    if (server) {
-      await server.stop();
-      if (process.env.CHAT_TEST_SHOW_LOG) console.log(server.tail(20000));
-    }
-  });
+  const e2e = useRealServer();
+  /** A page in ROOM (page.wsUrls: every WebSocket it opens, to check the room and since= parameters). */
+  const open = async (options = {}) => (await e2e.openChat(ROOM, { width: 1280, height: 800, ...options })).page;
 
   test('serves the page and assets with the CSP, not the tests', async () => {
-    const health = await fetch(`${server.baseUrl}/health`);
+    const health = await fetch(`${e2e.server.baseUrl}/health`);
     assert.equal(health.status, 200);
     assert.equal(typeof (await health.json()), 'object');
 
     // A browser asks for HTML (the server answers plain API clients with JSON).
-    const index = await fetch(`${server.baseUrl}/`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    const index = await fetch(`${e2e.server.baseUrl}/`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
     assert.equal(index.status, 200);
     assert.match(index.headers.get('content-type') ?? '', /text\/html/);
     const csp = (index.headers.get('content-security-policy') ?? '').replace(/\s+/g, ' ');
@@ -117,23 +78,23 @@ describe('chat against the real server', { timeout: 240000 }, () => {
     assert.match(html, /\/assets\/app\.js/);
 
     // every stylesheet, script, image and imported module of the page
-    const graph = await fetchAssetGraph(server.baseUrl, html);
+    const graph = await fetchAssetGraph(e2e.server.baseUrl, html);
     for (const { path, status, type } of graph) {
       assert.equal(status, 200, `/assets/${path}`);
       if (path.endsWith('.js')) assert.match(type, /javascript/, `/assets/${path} is served as JavaScript`);
     }
     for (const asset of ['style.css', 'app.js', 'js/socket.js', 'js/view.js', 'js/messages.js', 'js/people.js', 'js/rooms.js', 'js/view/panel.js']) {
       assert.ok(graph.some((a) => a.path === asset), `the page uses /assets/${asset}`);
-      const res = await fetch(`${server.baseUrl}/assets/${asset}`);
+      const res = await fetch(`${e2e.server.baseUrl}/assets/${asset}`);
       assert.equal(res.status, 200, `/assets/${asset}`);
       await res.arrayBuffer();
     }
-    const js = await fetch(`${server.baseUrl}/assets/app.js`);
+    const js = await fetch(`${e2e.server.baseUrl}/assets/app.js`);
     assert.match(js.headers.get('content-type') ?? '', /javascript/, 'ES modules need a JavaScript MIME type');
     await js.arrayBuffer();
 
     for (const hidden of ['tests/helpers.mjs', 'tests/package.json']) {
-      const res = await fetch(`${server.baseUrl}/assets/${hidden}`);
+      const res = await fetch(`${e2e.server.baseUrl}/assets/${hidden}`);
       assert.equal(res.status, 404, `/assets/${hidden} must not be served`);
       await res.arrayBuffer();
     }
@@ -263,7 +224,7 @@ describe('chat against the real server', { timeout: 240000 }, () => {
   });
 
   test('server restart: both reconnect, the message typed offline goes out', async () => {
-    await server.stop();
+    await e2e.server.stop();
     await waitForState(alice, 'reconnecting');
     await waitForState(bob, 'reconnecting');
     assert.match((await connectionState(alice)).label, /Reconnecting/);
@@ -282,7 +243,7 @@ describe('chat against the real server', { timeout: 240000 }, () => {
     await alice.context().setOffline(true);
     await waitForState(alice, 'offline');
 
-    await server.start(); // same port, same topic
+    await e2e.server.start(); // same port, same topic
     await waitForState(bob, 'connected', RECONNECT_TIMEOUT_MS);
     assert.equal((await readMessages(alice)).at(-1).status, 'waiting', 'still queued while offline');
     await alice.context().setOffline(false);
@@ -309,7 +270,7 @@ describe('chat against the real server', { timeout: 240000 }, () => {
     await sendMessage(alice, both[0]);
     await sendMessage(bob, both[1]);
     for (const page of [alice, bob]) for (const t of both) await waitForText(page, t);
-    await server.restart();
+    await e2e.server.restart();
     await waitForState(alice, 'connected', RECONNECT_TIMEOUT_MS);
     await waitForState(bob, 'connected', RECONNECT_TIMEOUT_MS);
     await sendMessage(alice, 'after the second restart');
@@ -360,7 +321,7 @@ describe('chat against the real server', { timeout: 240000 }, () => {
     const aliceName = await nameOf(alice); // every connection gets a fresh name
 
     // the server's room list (all instances) has both rooms
-    const rooms = await (await fetch(`${server.baseUrl}/api/rooms`)).json();
+    const rooms = await (await fetch(`${e2e.server.baseUrl}/api/rooms`)).json();
     assert.deepEqual(
       rooms.filter((r) => r.room === ROOM || r.room === ROOM2).sort((a, b) => a.room.localeCompare(b.room)),
       [

@@ -400,6 +400,24 @@ export function readMessages(page) {
   );
 }
 
+/** A message by its offset in the room's log. */
+export const msgSel = (offset) => `[data-testid="message"][data-offset="${offset}"]`;
+
+/** The reactions under a message: [[emoji, count, mine]], in their order. */
+export const reactionsOf = (page, offset) =>
+  evalAll(page, `${msgSel(offset)} [data-testid="reaction"]`, (nodes) => nodes.map((n) => [n.dataset.emoji, Number(n.dataset.count), n.getAttribute('aria-pressed') === 'true']));
+
+/** Whether the node is wholly inside the message list's scrolled view. */
+export const inView = (page, selector) =>
+  page.$eval(selector, (n) => {
+    const r = n.getBoundingClientRect();
+    const s = document.getElementById('scroller').getBoundingClientRect();
+    return r.top >= s.top - 1 && r.bottom <= s.bottom + 1;
+  });
+
+/** The data-testid (else the id) of the focused element. */
+export const activeTestid = (page) => page.evaluate(() => document.activeElement?.dataset?.testid ?? document.activeElement?.id ?? null);
+
 export async function connectionState(page) {
   return page.$eval(sel.status, (n) => ({
     state: n.dataset.state,

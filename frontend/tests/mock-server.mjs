@@ -33,12 +33,31 @@
 // (muted, slow_mode, blocked_text, …). Report frames from the page get
 // `report_received` (reportMode 'ack'), nothing ('manual') or an error
 // without client_msg_id ('error').
+//
+// Replies, reactions, edits, deletions: a chat_message with `reply_to`
+// gets the quote (author, current text cut to 120 characters, deleted) or
+// just the offset for a message the log does not have. The page's
+// react/unreact/edit/delete frames are checked like the server does (the 18
+// emoji, 8 kinds per message, the author, the 15-minute edit window:
+// `editWindowMs`) and answered with an ack (the event's offset) and the
+// event frame (`reactions`, `message_edited`, `message_deleted` by
+// "author"), in the order of `mode`; `actions: 'manual'` leaves the answer to
+// the test (answerAction()). Events are records of the log with their own
+// `event_offset`: a resume replays the new messages (as they are now) and
+// the events about older ones. react()/edit()/deleteByAuthor() are others
+// doing the same. GET /api/rooms/{room}/messages answers from the log like
+// the history API (historyRequests).
 
 import { randomUUID } from 'node:crypto';
 
 import { waitFor } from './helpers.mjs';
 
 export const DEFAULT_ROOM = 'anonymous-anime-universe';
+/** The emoji the server takes. */
+export const REACTION_EMOJI = ['🔥', '❤️', '😂', '👍', '👎', '😮', '😢', '🎉', '👀', '🙏', '💯', '✨', '🤔', '😍', '😭', '🤯', '⭐', '🌸'];
+const ACTION_TYPES = new Set(['react', 'unreact', 'edit', 'delete']);
+/** A log record's own place: a message's offset, an event's event_offset. */
+const logPos = (f) => (f.type === 'chat_message' ? f.offset : f.event_offset);
 
 export class MockChat {
   /**
@@ -52,8 +71,10 @@ export class MockChat {
    * @param {string|null} [options.epoch] the log's epoch (null: an older server without epochs)
    * @param {string|null} [options.token] the identity token given in `welcome` (null: none, an older server)
    * @param {'ack'|'manual'|'error'} [options.reportMode] how report frames are answered
+   * @param {'auto'|'manual'} [options.actions] answer react/unreact/edit/delete frames (or leave it to the test)
+   * @param {number} [options.editWindowMs]
    */
-  constructor({ username = 'Azure Ronin', online = 2, mode = 'ack-first', history = true, users = [], rooms = null, epoch = 'epoch-a', token = null, reportMode = 'ack' } = {}) {
+  constructor({ username = 'Azure Ronin', online = 2, mode = 'ack-first', history = true, users = [], rooms = null, epoch = 'epoch-a', token = null, reportMode = 'ack', actions = 'auto', editWindowMs = 15 * 60 * 1000 } = {}) {
     this.username = username;
     this.online = online;
     this.mode = mode;
@@ -92,6 +113,12 @@ export class MockChat {
     /** this many next connections that bring a token are refused it (invalid_token) */
     this.rejectTokens = 0;
     this.reportMode = reportMode;
+    this.actions = actions;
+    this.editWindowMs = editWindowMs;
+    /** logged chat_message -> Map(emoji -> users, most recent first) */
+    this.reactionState = new Map();
+    /** URLs of GET /api/rooms/{room}/messages */
+    this.historyRequests = [];
   }
 
   /** The log is lost: a new epoch, an empty log, offsets from 0 again. */
@@ -131,6 +158,7 @@ export class MockChat {
   async install(page) {
     this.page = page;
     await page.routeWebSocket(/\/ws\/chat/, (route) => this._accept(route));
+    await page.route(/\/api\/rooms\/[^/?]+\/messages(\?.*)?$/, (route) => this._history(route));
     await page.route(/\/api\/rooms(\?.*)?$/, (route) => {
       this.roomRequests += 1;
       route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(this.roomList()) });
@@ -207,6 +235,7 @@ export class MockChat {
       if (frame && typeof frame === 'object') this.receivedMeta.set(frame, { at: Date.now(), room: route.room });
       if (frame.type === 'chat_message') this._onChat(route, frame);
       if (frame.type === 'report') this._onReport(route, frame);
+      if (ACTION_TYPES.has(frame.type)) this._onAction(route, frame);
     });
     const rejected = url.searchParams.has('token') && this.rejectTokens > 0;
     if (rejected) {
@@ -247,14 +276,16 @@ export class MockChat {
     // an offset of a log that is gone: start over with the recent history
     const deadLog = route.epoch !== null && this.epoch !== null && route.epoch !== this.epoch;
     if (route.since !== null && Number.isFinite(route.since) && !deadLog) {
-      const first = log.findIndex((f) => f.offset > route.since);
+      const first = log.findIndex((f) => logPos(f) > route.since);
       const from = first < 0 ? log.length : first;
-      frames = log.slice(Math.max(0, from - this.replayOverlap));
+      // new messages as they are now; events only about messages the page has
+      frames = log.slice(Math.max(0, from - this.replayOverlap)).filter((f) => f.type === 'chat_message' || f.offset <= route.since);
     } else {
       const n = Number(new URL(route.url()).searchParams.get('history') ?? 50);
-      frames = n > 0 ? log.slice(-n) : [];
+      const chats = log.filter((f) => f.type === 'chat_message');
+      frames = n > 0 ? chats.slice(-n) : [];
     }
-    for (const f of frames) this.sendTo(route, f);
+    for (const f of frames) this.sendTo(route, this.asNow(f));
     this.sendTo(route, this.withEpoch({ type: 'history_end', room: route.room, recovered: this.recovered && !deadLog }));
   }
 
@@ -290,9 +321,149 @@ export class MockChat {
       timestamp: new Date().toISOString(),
       active_connections: this.online,
       offset,
+      ...(Number.isSafeInteger(frame.reply_to) ? { reply_to: this.quote(frame.reply_to, room) } : {}),
     }));
     outcome.ack = this.withEpoch({ type: 'ack', client_msg_id: frame.client_msg_id, message_id: outcome.messageId, offset });
     return { ack: outcome.ack, message: outcome.message, repeated: false };
+  }
+
+  // ---- replies, reactions, edits, deletions ----------------------------------
+
+  /** The logged chat_message at `offset` in `room` (events are logged too: not those). */
+  message(offset, room = this.current?.room ?? DEFAULT_ROOM) {
+    return this.log(room).find((f) => f.type === 'chat_message' && f.offset === offset) ?? null;
+  }
+
+  /** `reply_to` as the server sends it: the quoted message's author and current text (≤120 chars), or just the offset. */
+  quote(offset, room = this.current?.room ?? DEFAULT_ROOM) {
+    const target = this.message(offset, room);
+    if (!target) return { offset };
+    const text = Array.from(target.text ?? '');
+    return { offset, username: target.username, text: target.deleted ? '' : text.slice(0, 120).join(''), deleted: target.deleted === true };
+  }
+
+  /** A logged frame as the server would replay it now (the quote of a reply follows its message). */
+  asNow(frame) {
+    if (frame.type !== 'chat_message' || !frame.reply_to) return frame;
+    return { ...frame, reply_to: this.quote(frame.reply_to.offset, frame.room) };
+  }
+
+  /** The reaction list of a logged message, as the server sends it. */
+  reactionList(target) {
+    const state = this.reactionState.get(target) ?? new Map();
+    return [...state].map(([emoji, users]) => ({ emoji, count: users.length, users: users.slice(0, 10) }));
+  }
+
+  /** Log an event frame about `target` under a new offset of the room's log. */
+  event(room, frame) {
+    const eventOffset = this.offset++;
+    return this.record(this.withEpoch({ ...frame, room, event_offset: eventOffset }));
+  }
+
+  /**
+   * `username` reacts (or takes it back) on the message at `offset`: the
+   * `reactions` frame (logged), or an error code. withList: false leaves the
+   * list out, like a server that does not hold that message's state.
+   */
+  react(offset, emoji, username, { added = true, withList = true, room = this.current?.room ?? DEFAULT_ROOM } = {}) {
+    const target = this.message(offset, room);
+    if (!target || target.deleted) return { error: 'no_such_message' };
+    if (!REACTION_EMOJI.includes(emoji)) return { error: 'invalid_emoji' };
+    if (!this.reactionState.has(target)) this.reactionState.set(target, new Map());
+    const state = this.reactionState.get(target);
+    const users = state.get(emoji) ?? [];
+    if (added && users.includes(username)) return { unchanged: true };
+    if (!added && !users.includes(username)) return { unchanged: true };
+    if (added && !state.has(emoji) && state.size >= 8) return { error: 'too_many_reactions' };
+    if (added) state.set(emoji, [username, ...users]);
+    else if (users.length > 1) state.set(emoji, users.filter((u) => u !== username));
+    else state.delete(emoji);
+    target.reactions = this.reactionList(target);
+    const frame = { type: 'reactions', offset, emoji, added, username, ...(withList ? { reactions: target.reactions } : {}) };
+    return { event: this.event(room, frame) };
+  }
+
+  /** The author edits the message at `offset` (checks: checkAuthor); the `message_edited` frame, or an error code. */
+  edit(offset, text, { room = this.current?.room ?? DEFAULT_ROOM, username = null } = {}) {
+    const target = this.message(offset, room);
+    if (!target || target.deleted) return { error: 'no_such_message' };
+    if (username !== null && target.username !== username) return { error: 'not_yours' };
+    if (username !== null && Date.now() - Date.parse(target.timestamp) > this.editWindowMs) return { error: 'edit_window_passed' };
+    if (String(text).trim() === '') return { error: 'empty_text' };
+    target.text = text;
+    target.edited_at = new Date().toISOString();
+    return { event: this.event(room, { type: 'message_edited', offset, text, edited_at: target.edited_at }) };
+  }
+
+  /** The author deletes the message at `offset`: the `message_deleted` frame (by: "author"), or an error code. */
+  deleteByAuthor(offset, { room = this.current?.room ?? DEFAULT_ROOM, username = null } = {}) {
+    const target = this.message(offset, room);
+    if (!target || target.deleted) return { error: 'no_such_message' };
+    if (username !== null && target.username !== username) return { error: 'not_yours' };
+    Object.assign(target, { deleted: true, text: '' });
+    delete target.edited_at;
+    delete target.reactions;
+    this.reactionState.delete(target);
+    return { event: this.event(room, { type: 'message_deleted', offset, by: 'author' }) };
+  }
+
+  /**
+   * The server's answer to one of the page's react/unreact/edit/delete
+   * frames: {ack, event} (event null when nothing changed) or {error}.
+   * A repeated client_msg_id gets the first answer again, and no event.
+   */
+  answerAction(frame, room = this.current?.room ?? DEFAULT_ROOM, username = this.username) {
+    const outcome = this.outcomeFor(frame.client_msg_id);
+    if (outcome.ack) return { ack: outcome.ack, event: null, repeated: true };
+    let result;
+    if (frame.type === 'react' || frame.type === 'unreact') result = this.react(frame.offset, frame.emoji, username, { added: frame.type === 'react', room });
+    else if (frame.type === 'edit') result = this.edit(frame.offset, frame.text, { room, username });
+    else result = this.deleteByAuthor(frame.offset, { room, username });
+    if (result.error) {
+      const messages = {
+        not_yours: 'That is not your message.',
+        edit_window_passed: 'Messages can only be edited for 15 minutes.',
+        too_many_reactions: 'A message can have at most 8 different reactions.',
+        invalid_emoji: 'That emoji is not one of the reactions.',
+        no_such_message: 'There is no such message in this room.',
+      };
+      return { error: { type: 'error', code: result.error, message: messages[result.error] ?? result.error, client_msg_id: frame.client_msg_id } };
+    }
+    const event = result.event ?? null;
+    outcome.ack = this.withEpoch({ type: 'ack', client_msg_id: frame.client_msg_id, message_id: outcome.messageId, offset: event ? event.event_offset : this.offset - 1 });
+    return { ack: outcome.ack, event };
+  }
+
+  _onAction(route, frame) {
+    if (this.actions === 'manual' || this.mode === 'manual') return;
+    const { ack, event, error } = this.answerAction(frame, route.room);
+    if (error) {
+      this.sendTo(route, error);
+      return;
+    }
+    if (this.mode === 'message-first' && event) this.sendTo(route, event);
+    this.sendTo(route, ack);
+    if (this.mode !== 'message-first' && event) this.sendTo(route, event);
+  }
+
+  /** react/unreact/edit/delete frames from the page. */
+  actionFrames(type = null) {
+    return this.received.filter((f) => (type ? f.type === type : ACTION_TYPES.has(f.type)));
+  }
+
+  /** GET /api/rooms/{room}/messages?since&epoch&limit, like the server's history API. */
+  _history(route) {
+    const url = new URL(route.request().url());
+    this.historyRequests.push(url);
+    const room = decodeURIComponent(url.pathname.split('/')[3]);
+    const since = url.searchParams.has('since') ? Number(url.searchParams.get('since')) : null;
+    const epoch = url.searchParams.get('epoch');
+    const limit = Number(url.searchParams.get('limit') ?? 50);
+    const dead = since !== null && epoch !== null && this.epoch !== null && epoch !== this.epoch;
+    const chats = this.log(room).filter((f) => f.type === 'chat_message');
+    const messages = since !== null && !dead ? chats.filter((f) => f.offset > since).slice(0, limit) : chats.slice(-limit);
+    const body = { room, messages: messages.map((f) => this.asNow(f)), recovered: !dead, epoch: this.epoch };
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
   }
 
   _onReport(route, frame) {
@@ -312,9 +483,13 @@ export class MockChat {
    * deleted, without text. Returns the live `message_deleted` frame.
    */
   deleteMessage(offset, room = this.current?.room ?? DEFAULT_ROOM) {
-    const logged = this.log(room).find((f) => f.offset === offset);
-    if (logged) Object.assign(logged, { deleted: true, text: '' });
-    return this.withEpoch({ type: 'message_deleted', room, offset });
+    const logged = this.message(offset, room);
+    if (logged) {
+      Object.assign(logged, { deleted: true, text: '' });
+      delete logged.edited_at;
+      delete logged.reactions;
+    }
+    return this.withEpoch({ type: 'message_deleted', room, offset, by: 'moderator' });
   }
 
   /** The server refusing one of the page's messages (muted, slow_mode, blocked_text, …). */

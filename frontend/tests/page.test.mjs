@@ -8,11 +8,15 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
+  activeTestid,
   connectionState,
   evalAll,
+  inView,
   launchBrowser,
+  msgSel,
   newPage,
   noHorizontalScroll,
+  reactionsOf,
   readMessages,
   sel,
   sendMessage,
@@ -1077,7 +1081,8 @@ describe('identity, moderation and reports (scripted server)', () => {
     assert.equal(shown[0].text, 'posted over HTTP');
     assert.match(shown[0].unverified, /without a chat identity/i);
     assert.equal(await page.$eval('[data-testid="unverified"]', (n) => n.textContent), 'unverified');
-    assert.deepEqual(shown[1], { author: 'Troll', text: null, offset: 1, unverified: null, removed: 'message removed by a moderator', report: false, buttons: 0 });
+    // a replay does not say who removed it (authors can too now): the neutral wording
+    assert.deepEqual(shown[1], { author: 'Troll', text: null, offset: 1, unverified: null, removed: 'message deleted', report: false, buttons: 0 });
     assert.equal(shown[2].unverified, null, 'verified: no mark');
     assert.equal(shown[2].report, true);
 
@@ -1091,6 +1096,7 @@ describe('identity, moderation and reports (scripted server)', () => {
     await waitFor(async () => (await modView(page))[3].removed !== null, { message: 'removed live' });
     shown = await modView(page);
     assert.deepEqual([shown[3].text, shown[3].report, shown[3].buttons], [null, false, 0]);
+    assert.equal(shown[3].removed, 'message removed by a moderator', 'live: the frame says who');
     assert.equal(await page.$$eval('[data-testid="message-list"]', (n) => n[0].textContent.includes('everyone dies')), false, 'the text is gone from the page');
     await close(page);
   });
@@ -1133,6 +1139,48 @@ describe('identity, moderation and reports (scripted server)', () => {
     assert.deepEqual((await readMessages(page)).map((m) => m.status), ['sending', 'failed', 'failed']);
     assert.equal(await page.$$eval('[data-testid="retry-button"]', (n) => n.length), 2);
     assert.equal(await page.$$eval(sel.toast, (n) => n.length), 0, 'refusals of sends are not toasts');
+    await close(page);
+  });
+
+  test('a mute or slow mode lifted early: the next message that goes through clears the line (an earlier ack does not)', async () => {
+    const { page, mock } = await openChat({ mock: { mode: 'manual' } });
+    const limit = () => page.$eval('[data-testid="composer-limit"]', (n) => (n.hidden ? null : n.textContent.trim()));
+    const deliver = (frame) => {
+      const { ack, message } = mock.accept(frame);
+      mock.push(ack);
+      mock.push(message);
+    };
+
+    await sendMessage(page, 'one');
+    await sendMessage(page, 'two');
+    const [one, two] = await mock.waitForChatFrames(2);
+    mock.push(mock.refusal(two, 'slow_mode', { retry_after_ms: 30000 }));
+    await waitFor(async () => /^Slow mode: wait (29|30) s$/.test((await limit()) ?? ''), { message: 'slow mode line' });
+    deliver(one); // sent before the refusal: proves nothing
+    await waitFor(async () => (await readMessages(page))[0]?.status === 'delivered', { message: 'the first delivered' });
+    await sleep(300);
+    assert.match((await limit()) ?? '', /^Slow mode: wait/, 'still waiting');
+
+    await sendMessage(page, 'three'); // slow mode was turned off meanwhile: it goes through
+    const three = (await mock.waitForChatFrames(3))[2];
+    deliver(three);
+    await waitFor(async () => (await limit()) === null, { message: 'the slow mode line gone' });
+
+    await sendMessage(page, 'four');
+    const four = (await mock.waitForChatFrames(4))[3];
+    mock.push(mock.refusal(four, 'muted', { until: new Date(Date.now() + 3600e3).toISOString() }));
+    await waitFor(async () => /^You are muted until \d\d:\d\d\.$/.test((await limit()) ?? ''), { message: 'muted line' });
+    // lifted: Retry goes through, and the line goes with it
+    await page.click(`[data-testid="message"][data-client-msg-id="${four.client_msg_id}"] [data-testid="retry-button"]`);
+    assert.equal((await mock.waitForChatFrames(5))[4].client_msg_id, four.client_msg_id);
+    deliver(four);
+    await waitFor(async () => (await limit()) === null, { message: 'the muted line gone' });
+    assert.deepEqual((await readMessages(page)).map((m) => [m.text, m.status]), [
+      ['one', 'delivered'],
+      ['two', 'failed'],
+      ['three', 'delivered'],
+      ['four', 'delivered'],
+    ]);
     await close(page);
   });
 
@@ -1235,5 +1283,437 @@ describe('identity, moderation and reports (scripted server)', () => {
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     assert.equal(await page.$$eval('.app img:not(.brand__logo img), .app script, .app b, .app i', (n) => n.length), 0);
     await close(page);
+  });
+});
+
+// ---- replies, reactions, edits, deletions, mentions, spoilers, links, unread ------------------
+
+/** Push a message from someone else and wait until it is shown; returns the frame. */
+async function theirs(page, mock, username, body, extra = {}) {
+  const frame = mock.other(username, body, extra);
+  mock.push(frame);
+  await page.waitForSelector(msgSel(frame.offset));
+  return frame;
+}
+/** Send one of ours and wait until it is delivered; returns its offset. */
+async function ours(page, body) {
+  const before = (await readMessages(page)).length;
+  await sendMessage(page, body);
+  await waitFor(async () => {
+    const msgs = await readMessages(page);
+    return msgs.length > before && msgs.at(-1).status === 'delivered';
+  }, { message: `"${body}" delivered` });
+  return page.$eval('[data-testid="message"]:last-of-type', (n) => Number(n.dataset.offset));
+}
+
+describe('replies, reactions, edits, mentions, spoilers, links, unread (scripted server)', () => {
+  test('reply: the quote above the box (spoiler blurred), Escape cancels, reply_to sent, the quote above the message, a click shows the quoted one', async () => {
+    const { page, mock } = await openChat({ width: 900, height: 640 });
+    const question = await theirs(page, mock, 'Sakura Blade', 'Did you see ||the twist at the end||? 😱');
+    await page.click(`${msgSel(question.offset)} [data-testid="reply-button"]`);
+    await page.waitForSelector('[data-testid="reply-bar"]:not([hidden])');
+    assert.equal(await activeTestid(page), 'message-input', 'the focus goes to the box');
+    assert.equal(await text(page, '[data-testid="reply-bar"] [data-testid="quote-author"]'), 'Sakura Blade');
+    assert.equal(await page.$$eval('[data-testid="reply-bar"] .spoiler--static', (n) => n.length), 1, 'the spoiler is blurred in the quote');
+    assert.match(await page.$eval('[data-testid="reply-bar"] .spoiler__text', (n) => getComputedStyle(n).filter), /blur/);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="reply-bar"]', { state: 'hidden' });
+    await sendMessage(page, 'no reply');
+    assert.equal('reply_to' in (await mock.waitForChatFrames(1))[0], false);
+
+    await page.click(`${msgSel(question.offset)} [data-testid="reply-button"]`);
+    await page.keyboard.type('YES. I screamed.');
+    await page.keyboard.press('Enter');
+    const [, frame] = await mock.waitForChatFrames(2);
+    assert.equal(frame.reply_to, question.offset);
+    await page.waitForSelector('[data-testid="reply-bar"]', { state: 'hidden' });
+    await waitFor(async () => (await readMessages(page)).at(-1)?.status === 'delivered', { message: 'reply delivered' });
+    const quote = '[data-testid="message"]:last-of-type [data-testid="reply-quote"]';
+    assert.equal(await text(page, `${quote} [data-testid="quote-author"]`), 'Sakura Blade');
+    assert.equal(await page.$eval(quote, (n) => n.dataset.offset), String(question.offset));
+    assert.equal(await page.$$eval(`${quote} .spoiler--static`, (n) => n.length), 1, 'blurred in the message’s quote too');
+
+    // a reply from someone else whose quote the server could not fill
+    mock.push(mock.other('Neon Kitsune', 'old stuff', { reply_to: { offset: 999 } }));
+    await page.waitForSelector('[data-testid="message"]:last-of-type [data-testid="reply-quote"]');
+    assert.match(await text(page, '[data-testid="message"]:last-of-type [data-testid="reply-quote"]'), /Earlier message\s*not loaded here/);
+
+    for (let i = 0; i < 25; i += 1) mock.push(mock.other('Neon Kitsune', `filler ${i}`));
+    await waitFor(async () => (await readMessages(page)).length === 29, { message: 'filler' });
+    await page.$eval('#scroller', (s) => s.scrollTo({ top: s.scrollHeight }));
+    assert.equal(await inView(page, msgSel(question.offset)), false, 'scrolled away');
+    await page.$eval('#scroller', (s) => s.scrollTo({ top: s.scrollHeight / 2 }));
+    await page.click(`[data-testid="message"][data-reply-to="${question.offset}"][data-own="true"] [data-testid="reply-quote"]`);
+    await waitFor(() => inView(page, msgSel(question.offset)), { message: 'the quoted message scrolled into view' });
+    assert.equal(await page.$eval(msgSel(question.offset), (n) => n.classList.contains('msg--flash')), true, 'highlighted');
+    await waitFor(async () => !(await page.$eval(msgSel(question.offset), (n) => n.classList.contains('msg--flash'))), { timeout: 4000, message: 'briefly' });
+    await page.click('[data-testid="message"]:has-text("old stuff") [data-testid="reply-quote"]');
+    await page.waitForSelector(sel.toast);
+    assert.match(await text(page, sel.toast), /not on this page/);
+    await close(page);
+  });
+
+  test('react: the picker (18 emoji, keys), frames sent, counts, mine highlighted, a click on mine takes it back; kept after a reload', async () => {
+    const { page, mock } = await openChat({ mock: { username: 'Azure Ronin' } });
+    const m = await theirs(page, mock, 'Sakura Blade', 'Frieren season 2 confirmed!!');
+    await page.click(`${msgSel(m.offset)} [data-testid="react-button"]`);
+    await page.waitForSelector('[data-testid="reaction-picker"]');
+    assert.equal(await page.$$eval('[data-testid="picker-emoji"]', (n) => n.map((b) => b.textContent).join('')), '🔥❤️😂👍👎😮😢🎉👀🙏💯✨🤔😍😭🤯⭐🌸');
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.emoji), '🔥', 'focus on the first emoji');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.emoji), '🎉', 'right, then down a row of six');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="reaction-picker"]', { state: 'detached' });
+    assert.equal(await activeTestid(page), 'react-button', 'Escape gives the focus back');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter'); // 🔥
+    await waitFor(() => mock.actionFrames('react').length === 1, { message: 'react frame' });
+    const [react] = mock.actionFrames('react');
+    assert.deepEqual({ ...react, client_msg_id: 'x' }, { type: 'react', offset: m.offset, emoji: '🔥', client_msg_id: 'x' });
+    await waitFor(async () => JSON.stringify(await reactionsOf(page, m.offset)) === JSON.stringify([['🔥', 1, true]]), { message: 'my 🔥' });
+    assert.equal(await page.$eval(`${msgSel(m.offset)} [data-testid="reaction"]`, (n) => n.classList.contains('reaction--mine')), true);
+
+    // someone else's reaction, then a click on theirs adds mine, a click on mine takes it back
+    mock.push(mock.react(m.offset, '😂', 'Neon Kitsune').event);
+    await waitFor(async () => (await reactionsOf(page, m.offset)).length === 2, { message: 'their 😂' });
+    assert.deepEqual(await reactionsOf(page, m.offset), [['🔥', 1, true], ['😂', 1, false]]);
+    await page.click(`${msgSel(m.offset)} [data-testid="reaction"][data-emoji="😂"]`);
+    await waitFor(async () => JSON.stringify(await reactionsOf(page, m.offset)) === JSON.stringify([['🔥', 1, true], ['😂', 2, true]]), { message: 'mine added' });
+    await page.click(`${msgSel(m.offset)} [data-testid="reaction"][data-emoji="🔥"]`);
+    await waitFor(() => mock.actionFrames('unreact').length === 1, { message: 'unreact frame' });
+    assert.deepEqual([mock.actionFrames('unreact')[0].offset, mock.actionFrames('unreact')[0].emoji], [m.offset, '🔥']);
+    await waitFor(async () => JSON.stringify(await reactionsOf(page, m.offset)) === JSON.stringify([['😂', 2, true]]), { message: 'mine taken back' });
+
+    // ten more people: `users` no longer lists us, the count does; still mine, also after a reload
+    for (let i = 0; i < 10; i += 1) mock.push(mock.react(m.offset, '😂', `Fan ${i}`).event);
+    await waitFor(async () => (await reactionsOf(page, m.offset))[0]?.[1] === 12, { message: '12 😂' });
+    assert.equal(mock.message(m.offset).reactions[0].users.includes('Azure Ronin'), false, 'users is cut short');
+    assert.deepEqual(await reactionsOf(page, m.offset), [['😂', 12, true]]);
+    await page.reload();
+    await waitForState(page, 'connected');
+    await page.waitForSelector(`${msgSel(m.offset)} [data-testid="reaction"]`);
+    assert.deepEqual(await reactionsOf(page, m.offset), [['😂', 12, true]], 'remembered in localStorage');
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('anime-chat.reactions')));
+    assert.deepEqual(Object.values(stored), [['😂']]);
+    assert.match(Object.keys(stored)[0], new RegExp(`^anonymous-anime-universe/epoch-a:${m.offset}$`));
+    await close(page);
+  });
+
+  test('react refused (8 kinds already; an emoji the server does not take): the reason inline under the message', async () => {
+    const { page, mock } = await openChat();
+    const m = await theirs(page, mock, 'Sakura Blade', 'react to this');
+    for (const emoji of ['🔥', '❤️', '😂', '👍', '👎', '😮', '😢', '🎉']) mock.push(mock.react(m.offset, emoji, 'Neon Kitsune').event);
+    await waitFor(async () => (await reactionsOf(page, m.offset)).length === 8, { message: '8 kinds' });
+    await page.click(`${msgSel(m.offset)} [data-testid="react-button"]`);
+    await page.click('[data-testid="picker-emoji"][data-emoji="🌸"]');
+    await page.waitForSelector(`${msgSel(m.offset)} [data-testid="action-error"]`);
+    assert.equal(await page.$eval(`${msgSel(m.offset)} [data-testid="action-error"]`, (n) => n.dataset.code), 'too_many_reactions');
+    assert.match(await text(page, `${msgSel(m.offset)} [data-testid="action-error"]`), /8/);
+    assert.equal(await page.$$eval(sel.toast, (n) => n.length), 0, 'inline, not a toast');
+    assert.equal((await reactionsOf(page, m.offset)).length, 8);
+    await close(page);
+  });
+
+  test('edit: in place (Escape cancels, Enter saves), Up arrow edits the last one, "edited"; a live message_edited from someone else; too old: no editing', async () => {
+    const { page, mock } = await openChat({
+      beforeGoto: (m) => {
+        // ours from an earlier visit, too old to edit
+        m.record(m.other('Azure Ronin', 'from yesterday', { timestamp: new Date(Date.now() - 20 * 60 * 1000).toISOString() }));
+      },
+    });
+    await page.waitForSelector('[data-testid="message"]');
+    const old = await page.$eval('[data-testid="message"]', (n) => Number(n.dataset.offset));
+    assert.equal(await page.$(`${msgSel(old)} [data-testid="edit-button"]`), null, 'past the 15 minutes: no Edit');
+    assert.ok(await page.$(`${msgSel(old)} [data-testid="delete-button"]`), 'Delete stays');
+    await page.focus(sel.input);
+    await page.keyboard.press('ArrowUp');
+    await sleep(200);
+    assert.equal(await page.$('[data-testid="edit-input"]'), null, 'Up does nothing then');
+
+    const mine = await ours(page, 'I love Fern sooo much');
+    await page.click(`${msgSel(mine)} [data-testid="edit-button"]`);
+    await page.waitForSelector('[data-testid="edit-input"]');
+    assert.equal(await page.inputValue('[data-testid="edit-input"]'), 'I love Fern sooo much');
+    assert.equal(await activeTestid(page), 'edit-input');
+    await page.keyboard.type(' and Stark');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="edit-input"]', { state: 'detached' });
+    assert.equal(await text(page, `${msgSel(mine)} [data-testid="message-text"]`), 'I love Fern sooo much', 'cancelled');
+    assert.equal(mock.actionFrames('edit').length, 0);
+    assert.equal(await activeTestid(page), 'edit-button', 'the focus goes back');
+
+    await page.focus(sel.input);
+    await page.keyboard.press('ArrowUp');
+    await page.waitForSelector(`${msgSel(mine)} [data-testid="edit-input"]`);
+    await page.fill('[data-testid="edit-input"]', 'I love Fern so much');
+    await page.press('[data-testid="edit-input"]', 'Enter');
+    await waitFor(() => mock.actionFrames('edit').length === 1, { message: 'edit frame' });
+    assert.deepEqual({ ...mock.actionFrames('edit')[0], client_msg_id: 'x' }, { type: 'edit', offset: mine, text: 'I love Fern so much', client_msg_id: 'x' });
+    await page.waitForSelector(`${msgSel(mine)}[data-edited="true"]`);
+    assert.equal(await text(page, `${msgSel(mine)} [data-testid="message-text"]`), 'I love Fern so much');
+    assert.equal(await text(page, `${msgSel(mine)} [data-testid="edited"]`), 'edited');
+    assert.equal(await activeTestid(page), 'message-input', 'opened from the box: the focus goes back there');
+
+    // someone else edits theirs
+    const m = await theirs(page, mock, 'Sakura Blade', 'Himmel was teh best');
+    mock.push(mock.edit(m.offset, 'Himmel was the best').event);
+    await page.waitForSelector(`${msgSel(m.offset)}[data-edited="true"]`);
+    assert.equal(await text(page, `${msgSel(m.offset)} [data-testid="message-text"]`), 'Himmel was the best');
+    assert.equal(await page.$(`${msgSel(m.offset)} [data-testid="edit-button"]`), null, 'not ours to edit');
+
+    // a refusal (the window passed meanwhile on the server)
+    mock.editWindowMs = 0;
+    await page.click(`${msgSel(mine)} [data-testid="edit-button"]`);
+    await page.fill('[data-testid="edit-input"]', 'one more change');
+    await page.press('[data-testid="edit-input"]', 'Enter');
+    await page.waitForSelector(`${msgSel(mine)} [data-testid="action-error"]`);
+    assert.match(await text(page, `${msgSel(mine)} [data-testid="action-error"]`), /15 minutes/);
+    assert.equal(await text(page, `${msgSel(mine)} [data-testid="message-text"]`), 'I love Fern so much', 'the text goes back');
+    await close(page);
+  });
+
+  test('delete our own: an inline confirmation, the frame, "message deleted"; live deletions by others read by whom', async () => {
+    const { page, mock } = await openChat();
+    const mine = await ours(page, 'oops, wrong room');
+    await page.click(`${msgSel(mine)} [data-testid="delete-button"]`);
+    await page.waitForSelector('[data-testid="delete-confirmation"]');
+    assert.equal(await activeTestid(page), 'delete-cancel', 'the safe choice has the focus');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="delete-confirmation"]', { state: 'detached' });
+    assert.equal(await activeTestid(page), 'delete-button');
+    await page.keyboard.press('Enter');
+    await page.click('[data-testid="delete-cancel"]');
+    assert.equal(mock.actionFrames('delete').length, 0, 'cancelled twice: nothing sent');
+    await page.click(`${msgSel(mine)} [data-testid="delete-button"]`);
+    await page.click('[data-testid="delete-confirm"]');
+    await waitFor(() => mock.actionFrames('delete').length === 1, { message: 'delete frame' });
+    assert.deepEqual({ ...mock.actionFrames('delete')[0], client_msg_id: 'x' }, { type: 'delete', offset: mine, client_msg_id: 'x' });
+    await page.waitForSelector(`${msgSel(mine)}[data-deleted="true"]`);
+    assert.equal(await text(page, `${msgSel(mine)} [data-testid="message-removed"]`), 'message deleted');
+    assert.equal(await page.$$eval(`${msgSel(mine)} button`, (n) => n.length), 0, 'nothing left to do with it');
+
+    const a = await theirs(page, mock, 'Sakura Blade', 'wrong chat lol');
+    const b = await theirs(page, mock, 'Troll', 'something nasty');
+    mock.push(mock.deleteByAuthor(a.offset).event);
+    mock.push(mock.deleteMessage(b.offset));
+    await page.waitForSelector(`${msgSel(b.offset)}[data-deleted="true"]`);
+    await page.waitForSelector(`${msgSel(a.offset)}[data-deleted="true"]`);
+    assert.equal(await text(page, `${msgSel(a.offset)} [data-testid="message-removed"]`), 'message deleted');
+    assert.equal(await text(page, `${msgSel(b.offset)} [data-testid="message-removed"]`), 'message removed by a moderator');
+    assert.equal(await page.$(`${msgSel(a.offset)} [data-testid="message-text"]`), null, 'no text left');
+    await close(page);
+  });
+
+  test('mentions: suggestions of people online by keyboard and mouse, highlighted in messages (more when it is us), a badge while scrolled up', async () => {
+    const { page, mock } = await openChat({ width: 900, height: 620, mock: { username: 'Azure Ronin', users: ['Sakura Blade', 'Neon Kitsune', 'Nebula Samurai'] } });
+    await page.waitForSelector('[data-testid="presence-person"]', { state: 'attached' });
+    const options = () => evalAll(page, '[data-testid="mention-option"]', (n) => n.map((o) => [o.dataset.name, o.getAttribute('aria-selected') === 'true']));
+    await page.focus(sel.input);
+    await page.keyboard.type('hi @ne');
+    await waitFor(async () => (await options()).length === 2, { message: 'two suggestions' });
+    assert.deepEqual(await options(), [['Nebula Samurai', true], ['Neon Kitsune', false]], 'in the presence list’s order');
+    assert.equal(await page.getAttribute(sel.input, 'aria-expanded'), 'true');
+    await page.keyboard.press('ArrowDown');
+    assert.deepEqual(await options(), [['Nebula Samurai', false], ['Neon Kitsune', true]]);
+    assert.equal(await page.getAttribute(sel.input, 'aria-activedescendant'), 'mention-option-1');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.deepEqual(await options(), [['Nebula Samurai', false], ['Neon Kitsune', true]], 'round and round');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.inputValue(sel.input), 'hi @Neon Kitsune ');
+    assert.equal(await page.isHidden('[data-testid="mention-menu"]'), true);
+    assert.equal(mock.chatFrames().length, 0, 'Enter took the name, it did not send');
+    await page.keyboard.type('and @a');
+    await sleep(150);
+    assert.equal(await page.isHidden('[data-testid="mention-menu"]'), true, 'never ourselves');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.type('s');
+    await page.keyboard.press('Escape');
+    await page.keyboard.type('a');
+    await page.waitForSelector('[data-testid="mention-option"][data-name="Sakura Blade"]');
+    await page.click('[data-testid="mention-option"][data-name="Sakura Blade"]');
+    assert.equal(await page.inputValue(sel.input), 'hi @Neon Kitsune and @Sakura Blade ');
+    assert.equal(await activeTestid(page), 'message-input', 'the box keeps the focus');
+    await page.keyboard.type('@neb');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.inputValue(sel.input), 'hi @Neon Kitsune and @Sakura Blade @Nebula Samurai ');
+    await page.keyboard.press('Enter');
+    await mock.waitForChatFrames(1);
+    assert.equal(mock.chatFrames()[0].text, 'hi @Neon Kitsune and @Sakura Blade @Nebula Samurai');
+
+    const m = await theirs(page, mock, 'Sakura Blade', 'hey @Azure Ronin and @neon kitsune!');
+    const marks = await evalAll(page, `${msgSel(m.offset)} [data-testid="mention"]`, (n) => n.map((s) => [s.textContent, s.dataset.me]));
+    assert.deepEqual(marks, [['@Azure Ronin', 'true'], ['@neon kitsune', 'false']]);
+    assert.equal(await page.$eval(msgSel(m.offset), (n) => n.classList.contains('msg--mentions-me')), true);
+    assert.equal(await page.isHidden('[data-testid="mention-badge"]'), true, 'at the bottom: no badge');
+
+    for (let i = 0; i < 30; i += 1) mock.push(mock.other('Neon Kitsune', `scroll filler ${i}`));
+    await waitFor(async () => (await readMessages(page)).length === 32, { message: 'filler' });
+    await page.$eval('#scroller', (s) => s.scrollTo({ top: 0 }));
+    await sleep(150);
+    const ping = await theirs(page, mock, 'Nebula Samurai', '@azure ronin are you there?');
+    await theirs(page, mock, 'Nebula Samurai', 'not a mention: azure ronin');
+    await page.waitForSelector('[data-testid="mention-badge"]:not([hidden])');
+    assert.equal(await text(page, '[data-testid="mention-badge-count"]'), '1 mention');
+    await page.click('[data-testid="mention-badge"]');
+    await waitFor(() => inView(page, msgSel(ping.offset)), { message: 'scrolled to the mention' });
+    await page.waitForSelector('[data-testid="mention-badge"]', { state: 'hidden' });
+    await close(page);
+  });
+
+  test('mention badge clears when the reader scrolls to the message, and on a room switch', async () => {
+    const { page, mock } = await openChat({ width: 1100, height: 600, mock: { username: 'Azure Ronin' } });
+    for (let i = 0; i < 30; i += 1) mock.push(mock.other('Neon Kitsune', `line ${i}`));
+    await waitFor(async () => (await readMessages(page)).length === 30, { message: '30 messages' });
+    await page.$eval('#scroller', (s) => s.scrollTo({ top: 0 }));
+    await sleep(150);
+    await theirs(page, mock, 'Sakura Blade', 'ping @Azure Ronin');
+    await theirs(page, mock, 'Sakura Blade', '@Azure Ronin again');
+    await waitFor(async () => (await text(page, '[data-testid="mention-badge-count"]')) === '2 mentions', { message: '2 mentions' });
+    await page.$eval('#scroller', (s) => s.scrollTo({ top: s.scrollHeight }));
+    await page.waitForSelector('[data-testid="mention-badge"]', { state: 'hidden' });
+    await page.$eval('#scroller', (s) => s.scrollTo({ top: 0 }));
+    await sleep(150);
+    await theirs(page, mock, 'Sakura Blade', 'and @Azure Ronin once more');
+    await page.waitForSelector('[data-testid="mention-badge"]:not([hidden])');
+    await page.fill('[data-testid="join-input"]', 'elsewhere');
+    await page.press('[data-testid="join-input"]', 'Enter');
+    await mock.waitForConnects(2);
+    await page.waitForSelector('[data-testid="mention-badge"]', { state: 'hidden' });
+    await close(page);
+  });
+
+  test('spoilers: blurred until clicked, or Enter/Space; shown ones stay shown when the message is drawn again', async () => {
+    const { page, mock } = await openChat();
+    const m = await theirs(page, mock, 'Sakura Blade', 'the ending: ||Himmel|| and ||the ring https://example.com/ring||, ||third||');
+    const spoilers = () => evalAll(page, `${msgSel(m.offset)} [data-testid="spoiler"]`, (n) => n.map((s) => [s.classList.contains('spoiler--shown'), s.getAttribute('role')]));
+    assert.deepEqual(await spoilers(), [[false, 'button'], [false, 'button'], [false, 'button']]);
+    assert.match(await page.$eval(`${msgSel(m.offset)} .spoiler__text`, (n) => getComputedStyle(n).filter), /blur/);
+    assert.equal(await page.$eval(`${msgSel(m.offset)} [data-testid="message-link"]`, (n) => n.tabIndex), -1, 'a link in a hidden spoiler cannot be reached');
+    await page.click(`${msgSel(m.offset)} [data-testid="spoiler"] >> nth=1`);
+    assert.deepEqual(await spoilers(), [[false, 'button'], [true, null], [false, 'button']]);
+    assert.equal(page.url().includes('example.com'), false, 'the click showed it, it did not follow the link');
+    assert.equal(await page.$eval(`${msgSel(m.offset)} [data-testid="message-link"]`, (n) => n.tabIndex), 0);
+    await page.focus(`${msgSel(m.offset)} [data-testid="spoiler"] >> nth=0`);
+    await page.keyboard.press('Enter');
+    await page.focus(`${msgSel(m.offset)} [data-testid="spoiler"][role="button"]`);
+    await page.keyboard.press(' ');
+    assert.deepEqual(await spoilers(), [[true, null], [true, null], [true, null]]);
+    assert.equal(await page.$eval(`${msgSel(m.offset)} [data-testid="message-text"]`, (n) => n.textContent), 'the ending: Himmel and the ring https://example.com/ring, third');
+    mock.push(mock.react(m.offset, '😭', 'Neon Kitsune').event);
+    await page.waitForSelector(`${msgSel(m.offset)} [data-testid="reaction"]`);
+    assert.deepEqual(await spoilers(), [[true, null], [true, null], [true, null]], 'still shown after the re-render');
+    await close(page);
+  });
+
+  test('links: http(s) open in a new tab without opener, referrer or endorsement; other schemes stay text', async () => {
+    const { page, mock } = await openChat();
+    const m = await theirs(page, mock, 'Sakura Blade', 'watch https://example.com/ep?x=1&y=2. not javascript:alert(1) nor data:text/html,<script>alert(2)</script> nor <a href="javascript:alert(3)">x</a> (also http://a.io/b_(c))');
+    const links = await evalAll(page, `${msgSel(m.offset)} a`, (n) => n.map((a) => [a.textContent, a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel')]));
+    assert.deepEqual(links, [
+      ['https://example.com/ep?x=1&y=2', 'https://example.com/ep?x=1&y=2', '_blank', 'noopener noreferrer nofollow'],
+      ['http://a.io/b_(c)', 'http://a.io/b_(c)', '_blank', 'noopener noreferrer nofollow'],
+    ]);
+    assert.equal(await page.$eval(`${msgSel(m.offset)} [data-testid="message-text"]`, (n) => n.textContent), m.text, 'everything else as typed');
+    assert.equal(await page.$$eval('.app [href^="javascript"], .app script, .app [href^="data"]', (n) => n.length), 0);
+    await close(page);
+  });
+
+  test('unread counts: rooms left in this tab, asked when the list refreshes (since + epoch), mentions marked, cleared when opened', async () => {
+    const { page, mock } = await openChat({ query: '?room=shonen-jump', mock: { username: 'Azure Ronin', rooms: [{ room: 'shonen-jump', active_connections: 3 }, { room: 'frieren-fans', active_connections: 2 }] } });
+    const before = await theirs(page, mock, 'Sakura Blade', 'seen already');
+    await page.click('[data-testid="room-link"][data-room="frieren-fans"]');
+    await mock.waitForConnects(2);
+    await waitForState(page, 'connected');
+    assert.equal(await page.$('[data-testid="room-unread"]'), null, 'nothing new yet');
+    for (const [who, body] of [['Sakura Blade', 'chapter 1100!!'], ['Azure Ronin', 'mine, from another tab'], ['Neon Kitsune', '@Azure Ronin you called it'], ['Crimson Oni', 'spoilers ahead']]) {
+      mock.other(who, body, { room: 'shonen-jump' }); // logged there; this page has no socket in that room
+    }
+    await page.evaluate(() => window.animeChat.directory.refresh());
+    await page.waitForSelector('[data-testid="room-link"][data-room="shonen-jump"] [data-testid="room-unread"]');
+    const request = mock.historyRequests.at(-1);
+    assert.equal(request.pathname, '/api/rooms/shonen-jump/messages');
+    assert.deepEqual(Object.fromEntries(request.searchParams), { limit: '99', since: String(before.offset), epoch: 'epoch-a' });
+    const badge = '[data-testid="room-link"][data-room="shonen-jump"] [data-testid="room-unread"]';
+    assert.equal(await text(page, `${badge} [data-testid="room-unread-count"]`), '3', 'others’ messages only');
+    assert.equal(await page.$eval(badge, (n) => n.classList.contains('room__unread--mention')), true);
+    assert.match(await page.$eval(badge, (n) => n.title), /^3 new messages since you left, 1 naming you$/);
+    assert.equal(await page.isVisible('[data-testid="rooms-unread-note"]'), true, 'says what is counted');
+    assert.equal(await page.$('[data-testid="room-link"][data-room="frieren-fans"] [data-testid="room-unread"]'), null, 'not the current room');
+    assert.equal(await page.getAttribute('[data-testid="panel-toggle"]', 'data-unread'), 'mention');
+    await page.click('[data-testid="room-link"][data-room="shonen-jump"]');
+    await mock.waitForConnects(3);
+    await waitFor(async () => (await page.$('[data-testid="room-unread"]')) === null, { message: 'cleared when opened' });
+    assert.equal(await page.isHidden('[data-testid="rooms-unread-note"]'), true);
+    await close(page);
+  });
+
+  test('HTML in every new field stays text: quotes, reactions, edits, mentions, links, names in suggestions', async () => {
+    const evil = '<img src=x onerror=window.__xss=1>';
+    const { page, mock } = await openChat({ mock: { username: 'Azure Ronin', users: [`${evil}Neo`, 'Neo"><b>x</b>'] } });
+    const m = await theirs(page, mock, `${evil}<b>who</b>`, `${evil} ||<script>window.__xss=2</script>|| @Neo"><b>x</b> https://a.b/"><img src=x onerror=window.__xss=3>`);
+    mock.push(mock.other('Sakura Blade', 'quoting', { reply_to: { offset: m.offset, username: `<i>${evil}</i>`, text: `||${evil}||<svg onload=window.__xss=4>`, deleted: false } }));
+    await page.waitForSelector('[data-testid="reply-quote"]');
+    assert.equal(await text(page, '[data-testid="reply-quote"] [data-testid="quote-author"]'), `<i>${evil}</i>`);
+    assert.equal(await page.$eval('[data-testid="reply-quote"] [data-testid="quote-text"]', (n) => n.textContent), `${evil}spoiler<svg onload=window.__xss=4>`);
+    const junk = '<img src=x onerror=a()>'; // the emoji field is text, however odd (up to 32 characters)
+    mock.push({ type: 'reactions', room: 'anonymous-anime-universe', offset: m.offset, event_offset: mock.offset++, emoji: junk, added: true, username: evil, reactions: [{ emoji: junk, count: 2, users: [`<i>${evil}</i>`] }, { emoji: `<b>${evil}</b>`, count: 1 }], epoch: 'epoch-a' });
+    mock.push({ type: 'message_edited', room: 'anonymous-anime-universe', offset: m.offset, event_offset: mock.offset++, text: `${evil}<iframe src="javascript:alert(1)">`, edited_at: 'not a date', epoch: 'epoch-a' });
+    await page.waitForSelector(`${msgSel(m.offset)}[data-edited="true"]`);
+    await page.waitForSelector(`${msgSel(m.offset)} [data-testid="reaction"]`);
+    assert.equal(await text(page, `${msgSel(m.offset)} [data-testid="message-text"]`), `${evil}<iframe src="javascript:alert(1)">`);
+    assert.deepEqual(await page.$$eval(`${msgSel(m.offset)} [data-testid="reaction"]`, (n) => n.map((r) => r.textContent)), [`${junk}2`], 'a longer one is dropped');
+    assert.match(await page.$eval(`${msgSel(m.offset)} [data-testid="reaction"]`, (n) => n.title), /<i><img src=x onerror=window.__xss=1><\/i>/);
+    // the quote follows the edit
+    assert.equal(await text(page, '[data-testid="reply-quote"] [data-testid="quote-author"]'), `${evil}<b>who</b>`);
+    assert.equal(await page.$eval('[data-testid="reply-quote"] [data-testid="quote-text"]', (n) => n.textContent), `${evil}<iframe src="javascript:alert(1)">`);
+    await page.click(`[data-testid="message"]:last-of-type [data-testid="reply-button"]`);
+    assert.equal(await text(page, '[data-testid="reply-bar"] [data-testid="quote-author"]'), 'Sakura Blade');
+    await page.keyboard.type('@ne');
+    await page.waitForSelector('[data-testid="mention-option"]');
+    assert.deepEqual(await page.$$eval('[data-testid="mention-option"]', (n) => n.map((o) => o.querySelector('.mention-menu__name').textContent)), ['Neo"><b>x</b>']);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    await mock.waitForChatFrames(1);
+    await waitFor(async () => (await readMessages(page)).at(-1)?.status === 'delivered', { message: 'sent' });
+    assert.equal(await text(page, '[data-testid="message"]:last-of-type [data-testid="message-text"]'), '@Neo"><b>x</b>');
+    await sleep(200);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.$$eval('.app img:not(.brand__logo img), .app script, .app b, .app i, .app iframe, .app svg[onload]', (n) => n.length), 0);
+    await close(page);
+  });
+
+  test('360 and 1280 px with the reply bar, the picker, the editor and a quote open: no horizontal scroll, actions behind "more" on the phone', async () => {
+    for (const width of [360, 1280]) {
+      const { page, mock } = await openChat({ width, height: 760 });
+      const long = await theirs(page, mock, 'Sakura Blade', `${'a-very-long-word-without-spaces-'.repeat(6)} https://example.com/${'x'.repeat(120)} ||${'spoiler '.repeat(20)}||`);
+      for (const emoji of ['🔥', '❤️', '😂', '👍', '👎', '😮', '😢', '🎉']) mock.push(mock.react(long.offset, emoji, `Fan with a long name ${emoji}`).event);
+      const mine = await ours(page, `reply ${'with a long text '.repeat(8)}`);
+      if (width === 360) {
+        assert.equal(await page.isVisible(`${msgSel(long.offset)} [data-testid="reply-button"]`), false, 'hidden behind "more"');
+        await page.click(`${msgSel(long.offset)} [data-testid="more-button"]`);
+        assert.equal(await page.getAttribute(`${msgSel(long.offset)} [data-testid="more-button"]`, 'aria-expanded'), 'true');
+        assert.equal(await activeTestid(page), 'react-button', 'the first action has the focus');
+      }
+      await page.click(`${msgSel(long.offset)} [data-testid="reply-button"]`);
+      if (width === 360) assert.equal(await page.isVisible(`${msgSel(long.offset)} [data-testid="reply-button"]`), false, 'closed after use');
+      if (width === 360) await page.click(`${msgSel(long.offset)} [data-testid="more-button"]`);
+      await page.click(`${msgSel(long.offset)} [data-testid="react-button"]`);
+      await page.waitForSelector('[data-testid="reaction-picker"]');
+      if (width === 360) await page.click(`${msgSel(mine)} [data-testid="more-button"]`);
+      await page.click(`${msgSel(mine)} [data-testid="edit-button"]`);
+      await page.waitForSelector('[data-testid="edit-input"]');
+      const dims = await noHorizontalScroll(page);
+      assert.ok(dims.scrollWidth <= dims.clientWidth, `${width}px: ${JSON.stringify(dims)}`);
+      const inside = await page.evaluate(() => {
+        const s = document.getElementById('scroller');
+        return { scroll: s.scrollWidth, client: s.clientWidth };
+      });
+      assert.ok(inside.scroll <= inside.client + 1, `${width}px, inside the list: ${JSON.stringify(inside)}`);
+      const picker = await page.$eval('[data-testid="reaction-picker"]', (n) => n.getBoundingClientRect().right);
+      assert.ok(picker <= width, 'the picker fits');
+      await close(page);
+    }
   });
 });

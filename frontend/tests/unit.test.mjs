@@ -13,6 +13,11 @@ import { MessageStore, normalizeText } from '../js/messages.js';
 import { MAX_TYPING_NAMES, TypingNotifier, TypingTracker, presenceList, typingNames, typingText } from '../js/people.js';
 import { RoomDirectory, parseRooms, withCurrentRoom } from '../js/rooms.js';
 import { ChatSocket } from '../js/socket.js';
+import { EDIT_WINDOW_MS, actionError, actionFrame, canEdit, previewOf } from '../js/chat/actions.js';
+import { MAX_REACTION_KINDS, REACTION_EMOJI, ReactionMemory, applyReactionChange, cleanReactions, reactionKey } from '../js/chat/reactions.js';
+import { UnreadRooms, countUnread, unreadUrl, withUnread } from '../js/chat/unread.js';
+import { insertMention, matchNames, mentionQuery } from '../js/mentions.js';
+import { mentionsName, plainText, tokenize } from '../js/text.js';
 import {
   MAX_MESSAGE_CHARS,
   chatSocketUrl,
@@ -24,6 +29,7 @@ import {
   newClientId,
   roomFromSearch,
   userHue,
+  asSentence,
 } from '../js/util.js';
 
 describe('backoff', () => {
@@ -48,6 +54,16 @@ describe('backoff', () => {
 });
 
 describe('util', () => {
+  test('server messages as sentences: capitalised, with a full stop unless they end in punctuation', () => {
+    assert.equal(asSentence('a moderator muted you for a while'), 'A moderator muted you for a while.');
+    assert.equal(asSentence(' slow mode: one message every 30 s in this room '), 'Slow mode: one message every 30 s in this room.');
+    assert.equal(asSentence('Slow down: 5 messages per 10 s.'), 'Slow down: 5 messages per 10 s.');
+    assert.equal(asSentence('Really?'), 'Really?');
+    assert.equal(asSentence('émoji ahead'), 'Émoji ahead.');
+    assert.equal(asSentence(''), '');
+    assert.equal(asSentence(null), '');
+  });
+
   test('drafts are trimmed and limited to 2000 characters (code points)', () => {
     assert.deepEqual(checkDraft('   '), { text: '', length: 0, ok: false });
     assert.equal(checkDraft('\n\t hi \n').text, 'hi');
@@ -1045,8 +1061,16 @@ describe('room session: identity, moderation, reports', () => {
     assert.deepEqual(limits.map((l) => l.code), ['muted', 'slow_mode']);
     // the refused message keeps its frame for Retry
     const [first] = chats();
+    const delivered = [];
+    session.ui.delivered = (at) => delivered.push(at);
+    const before = Date.now();
     session.retry(first.client_msg_id);
     assert.deepEqual(chats().at(-1), first);
+    // stored after all: the composer learns when it was sent (the Retry), once
+    last().serverSend({ type: 'ack', client_msg_id: first.client_msg_id, message_id: 'm-1', offset: 1, epoch: 'A' });
+    last().serverSend({ type: 'ack', client_msg_id: first.client_msg_id, message_id: 'm-1', offset: 1, epoch: 'A' });
+    assert.equal(delivered.length, 1);
+    assert.ok(delivered[0] >= before && delivered[0] <= Date.now(), 'the time of the Retry');
     session.stop();
   });
 
@@ -1193,5 +1217,478 @@ describe('Control Center moderation requests', () => {
     assert.deepEqual([checkModerator('  Mika '), checkModerator('  '), checkModerator('x'.repeat(41))], ['Mika', null, null]);
     assert.deepEqual(newestFirst([{ at: '2026-01-01T00:00:00Z', n: 1 }, { at: 'junk', n: 2 }, { at: '2026-01-02T00:00:00Z', n: 3 }]).map((x) => x.n), [3, 1, 2]);
     assert.deepEqual([describeTarget({ identity: 'i' }), describeTarget({ address: '::1' })], ['identity i', 'address ::1']);
+  });
+
+  test('addresses typed for a mute or ban: the IPv4 and IPv6 forms the server takes, and why others are not', async () => {
+    const { parseAddress, addressProblem, requests, withModerator } = await import('../js/admin/moderation.js');
+    const good = ['203.0.113.7', ' 10.0.0.1 ', '0.0.0.0', '255.255.255.255', '::1', '::', '2001:db8::1', '2001:DB8:0:0:0:0:0:1', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '::ffff:192.0.2.1', '1:2:3:4:5:6:192.0.2.1'];
+    assert.deepEqual(good.map(parseAddress), good.map((a) => a.trim()));
+    for (const a of good) assert.equal(addressProblem(a), null, a);
+    const bad = ['', '   ', 'abc', '256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1:2:3:4:5:6:7:8:9', '1::2::3', ':::', '1:2:3:4:5:6:7:192.0.2.1', '192.0.2.1::', 'fe80::1%eth0', '12345::', 'g::1', '[::1]', '10.0.0.0/8', '1.2.3.4:80'];
+    for (const a of bad) assert.equal(parseAddress(a), null, a);
+    assert.match(addressProblem('  '), /Type the client’s IP address/);
+    assert.match(addressProblem('10.0.0.0/8'), /not a range/);
+    assert.match(addressProblem('2001:db8::/32'), /not a range/);
+    assert.match(addressProblem('[::1]:8080'), /without brackets or a port/);
+    assert.match(addressProblem('1.2.3.4:80'), /without brackets or a port/);
+    assert.match(addressProblem('chat.example'), /Not an IP address/);
+    assert.deepEqual(withModerator(requests.mute({ address: '203.0.113.7' }, 3600, ' raid '), 'Mika'), {
+      method: 'POST',
+      path: '/api/admin/mutes',
+      body: { target: { address: '203.0.113.7' }, duration_seconds: 3600, reason: 'raid', moderator: 'Mika' },
+    });
+    assert.deepEqual(withModerator(requests.ban({ address: '::1' }, ''), 'Mika').body, { target: { address: '::1' }, reason: '', moderator: 'Mika' });
+  });
+
+  test('audit entries as the server writes them: room, offset, seconds, until, reason; details of other servers', async () => {
+    const { auditFacts, describeDetails } = await import('../js/admin/audit-view.js');
+    assert.deepEqual(auditFacts({ action: 'delete', room: 'r', offset: 3, by: 'M', reason: 'spam' }), ['message #3', '“spam”']);
+    assert.deepEqual(auditFacts({ action: 'slow_mode', room: 'r', seconds: 30 }), ['one message per 30 s']);
+    assert.deepEqual(auditFacts({ action: 'slow_mode', room: 'r', seconds: 0 }), ['off']);
+    assert.deepEqual(auditFacts({ action: 'mute', target: { identity: 'i' }, until: 'junk', reason: '  ' }), ['until –']);
+    assert.deepEqual(auditFacts({ action: 'ban', details: { reason: 'x', n: 1 } }), ['reason: x · n: 1']);
+    assert.deepEqual(auditFacts({ action: 'unban' }), []);
+    assert.equal(describeDetails({ target: { address: '::1' } }), 'target: {"address":"::1"}');
+  });
+});
+
+// ---- replies, reactions, edits, deletions, mentions, spoilers, links, unread ----------------
+
+describe('text tokenizer: spoilers, links, mentions', () => {
+  const kinds = (parts) => parts.map((p) => (p.type === 'spoiler' ? ['spoiler', kinds(p.parts)] : [p.type, p.text]));
+
+  test('plain text and markup-looking text stay text', () => {
+    assert.deepEqual(kinds(tokenize('hello universe')), [['text', 'hello universe']]);
+    assert.deepEqual(kinds(tokenize('<b onclick=x>hi</b> <script>')), [['text', '<b onclick=x>hi</b> <script>']]);
+    assert.deepEqual(tokenize(''), []);
+    assert.deepEqual(tokenize(null), []);
+  });
+
+  test('spoilers: closed, several, "nested" (|| toggles), unclosed and empty stay text', () => {
+    assert.deepEqual(kinds(tokenize('a ||b|| c')), [['text', 'a '], ['spoiler', [['text', 'b']]], ['text', ' c']]);
+    assert.deepEqual(kinds(tokenize('||x|| and ||y||')), [['spoiler', [['text', 'x']]], ['text', ' and '], ['spoiler', [['text', 'y']]]]);
+    assert.deepEqual(kinds(tokenize('||a ||b|| c||')), [['spoiler', [['text', 'a ']]], ['text', 'b'], ['spoiler', [['text', ' c']]]]);
+    assert.deepEqual(kinds(tokenize('the end is ||near')), [['text', 'the end is ||near']]);
+    assert.deepEqual(kinds(tokenize('||one|| ||two')), [['spoiler', [['text', 'one']]], ['text', ' ||two']]);
+    assert.deepEqual(kinds(tokenize('|||| and || ||')), [['text', '|||| and || ||']]);
+    assert.deepEqual(kinds(tokenize('a | b ||| c')), [['text', 'a | b ||| c']]);
+  });
+
+  test('a preview cut inside a spoiler keeps the rest hidden (openSpoiler)', () => {
+    assert.deepEqual(kinds(tokenize('he dies in ||episode 2', { openSpoiler: true })), [['text', 'he dies in '], ['spoiler', [['text', 'episode 2']]]]);
+    assert.deepEqual(kinds(tokenize('||a|| b ||c', { openSpoiler: true })), [['spoiler', [['text', 'a']]], ['text', ' b '], ['spoiler', [['text', 'c']]]]);
+    assert.deepEqual(kinds(tokenize('fine ||', { openSpoiler: true })), [['text', 'fine ']]);
+  });
+
+  test('links: http(s) only, trailing punctuation left out, balanced brackets kept', () => {
+    const links = (text) => tokenize(text).filter((p) => p.type === 'link').map((p) => [p.text, p.href]);
+    assert.deepEqual(links('see https://example.com/a.'), [['https://example.com/a', 'https://example.com/a']]);
+    assert.deepEqual(links('(wiki: https://en.wikipedia.org/wiki/Frieren_(manga)).'), [['https://en.wikipedia.org/wiki/Frieren_(manga)', 'https://en.wikipedia.org/wiki/Frieren_(manga)']]);
+    assert.deepEqual(links('"http://a.b/c?d=1&e=2", right?!'), [['http://a.b/c?d=1&e=2', 'http://a.b/c?d=1&e=2']]);
+    assert.deepEqual(links('HTTPS://Example.COM/Path'), [['HTTPS://Example.COM/Path', 'https://example.com/Path']]);
+    assert.deepEqual(links('two: https://a.io, https://b.io!'), [['https://a.io', 'https://a.io/'], ['https://b.io', 'https://b.io/']]);
+    for (const text of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,<script>alert(1)</script>', 'vbscript:x', 'file:///etc/passwd', 'ftp://x.y', 'https://', 'xhttps://evil.com', 'javascript:https://a.b']) {
+      assert.ok(tokenize(text).every((p) => p.type !== 'link' || p.href.startsWith('https://a.b')), text);
+    }
+    assert.deepEqual(links('javascript://https://a.b'), [['https://a.b', 'https://a.b/']], 'only the https URL inside is linked');
+    assert.deepEqual(tokenize('javascript://https://a.b')[0], { type: 'text', text: 'javascript://' });
+    // a quote or angle bracket ends the URL: nothing can break out of the attribute
+    assert.deepEqual(links('https://a.b/x"onmouseover="alert(1)'), [['https://a.b/x', 'https://a.b/x']]);
+    assert.deepEqual(links('https://a.b/<script>'), [['https://a.b/', 'https://a.b/']]);
+  });
+
+  test('mentions: known names with spaces, one word otherwise, not inside words, ours marked', () => {
+    const names = ['Sakura Blade', 'Neo', 'Azure Ronin'];
+    const mentions = (text, me = 'Azure Ronin') => tokenize(text, { names, me }).filter((p) => p.type === 'mention').map((p) => [p.text, p.name, p.me]);
+    assert.deepEqual(mentions('hi @Sakura Blade!'), [['@Sakura Blade', 'Sakura Blade', false]]);
+    assert.deepEqual(mentions('@azure ronin look'), [['@azure ronin', 'Azure Ronin', true]], 'case-insensitive');
+    assert.deepEqual(mentions('(@Neo), @Neo.'), [['@Neo', 'Neo', false], ['@Neo', 'Neo', false]]);
+    assert.deepEqual(mentions('@Sakura Bladex'), [['@Sakura', 'Sakura', false]], 'a longer word is another name');
+    assert.deepEqual(mentions('mail me@example.com or a@Neo'), [], 'not inside a word');
+    assert.deepEqual(mentions('@ nobody, @'), []);
+    assert.deepEqual(mentions('@Stranger-Kun hi'), [['@Stranger-Kun', 'Stranger-Kun', false]]);
+    assert.deepEqual(mentions('ping @Azure', 'Azure'), [['@Azure', 'Azure', true]]);
+    const spoiled = tokenize('||@Neo dies||', { names });
+    assert.deepEqual(kinds(spoiled), [['spoiler', [['mention', '@Neo'], ['text', ' dies']]]]);
+    assert.equal(mentionsName('||psst @azure ronin||', 'Azure Ronin'), true, 'also inside a spoiler');
+    assert.equal(mentionsName('hi @Azure Ronin2', 'Azure Ronin'), false);
+    assert.equal(mentionsName('anything', ''), false);
+  });
+
+  test('links and mentions next to each other and inside spoilers', () => {
+    const parts = tokenize('@Neo https://a.io/x ||https://b.io|| done', { names: ['Neo'] });
+    assert.deepEqual(kinds(parts), [
+      ['mention', '@Neo'],
+      ['text', ' '],
+      ['link', 'https://a.io/x'],
+      ['text', ' '],
+      ['spoiler', [['link', 'https://b.io']]],
+      ['text', ' done'],
+    ]);
+    assert.equal(plainText(parts), '@Neo https://a.io/x ▒▒▒ done');
+  });
+});
+
+describe('mention autocomplete', () => {
+  test('mentionQuery: "@" and at least one letter at the caret, not inside an e-mail address', () => {
+    assert.deepEqual(mentionQuery('hi @sa'), { start: 3, end: 6, query: 'sa' });
+    assert.deepEqual(mentionQuery('@S', 2), { start: 0, end: 2, query: 'S' });
+    assert.deepEqual(mentionQuery('hi @Sakura B'), { start: 3, end: 12, query: 'Sakura B' });
+    assert.equal(mentionQuery('hi @'), null, 'a letter first');
+    assert.equal(mentionQuery('me@exa'), null);
+    assert.equal(mentionQuery('hi @sa, and'), null, 'past the name');
+    assert.equal(mentionQuery('@a\nb'), null);
+    assert.deepEqual(mentionQuery('@sa and more', 3), { start: 0, end: 3, query: 'sa' }, 'at the caret, not the end');
+    assert.equal(mentionQuery(`@${'a'.repeat(41)}`), null);
+  });
+
+  test('matchNames: prefix first, then a later word; accents and case ignored; not us; at most 6', () => {
+    const names = ['Azure Ronin', 'Sakura Blade', 'Neon Kitsune', 'Nebula Samurai', 'Blade Runner', 'Éclair Mage', 'Neon Kitsune'];
+    assert.deepEqual(matchNames('ne', names, { me: 'Azure Ronin' }), ['Neon Kitsune', 'Nebula Samurai']);
+    assert.deepEqual(matchNames('bla', names), ['Blade Runner', 'Sakura Blade']);
+    assert.deepEqual(matchNames('ecl', names), ['Éclair Mage']);
+    assert.deepEqual(matchNames('az', names, { me: 'azure ronin' }), [], 'never ourselves');
+    assert.deepEqual(matchNames('Sakura B', names), ['Sakura Blade']);
+    assert.deepEqual(matchNames('', names), []);
+    assert.equal(matchNames('p', Array.from({ length: 10 }, (_, i) => `P${i}`)).length, 6);
+    assert.deepEqual(matchNames('x', [null, 3, '', 'Xan']), ['Xan']);
+  });
+
+  test('insertMention: "@Name " in place of what was typed, caret after it', () => {
+    assert.deepEqual(insertMention('hi @sa', { start: 3, end: 6 }, 'Sakura Blade'), { value: 'hi @Sakura Blade ', caret: 17 });
+    assert.deepEqual(insertMention('@ne is here', { start: 0, end: 3 }, 'Neon Kitsune'), { value: '@Neon Kitsune is here', caret: 14 });
+  });
+});
+
+describe('reactions and actions (DOM-free helpers)', () => {
+  test('the 18 emoji; lists cleaned; one change applied like the server would', () => {
+    assert.equal(REACTION_EMOJI.length, 18);
+    assert.deepEqual(REACTION_EMOJI, ['🔥', '❤️', '😂', '👍', '👎', '😮', '😢', '🎉', '👀', '🙏', '💯', '✨', '🤔', '😍', '😭', '🤯', '⭐', '🌸']);
+    assert.deepEqual(cleanReactions([{ emoji: '🔥', count: 3, users: ['A', 'A', 7, 'B'] }, { emoji: '🔥', count: 1 }, { emoji: '', count: 1 }, null, { emoji: '😂', count: 0, users: [] }, { emoji: '<img>', count: 2 }]), [
+      { emoji: '🔥', count: 3, users: ['A', 'B'] },
+      { emoji: '<img>', count: 2, users: [] },
+    ]);
+    let list = applyReactionChange([], { emoji: '🔥', added: true, username: 'A' });
+    list = applyReactionChange(list, { emoji: '🔥', added: true, username: 'B' });
+    list = applyReactionChange(list, { emoji: '🔥', added: true, username: 'B' }); // one per person
+    list = applyReactionChange(list, { emoji: '😂', added: true, username: 'A' });
+    assert.deepEqual(list, [{ emoji: '🔥', count: 2, users: ['B', 'A'] }, { emoji: '😂', count: 1, users: ['A'] }]);
+    list = applyReactionChange(list, { emoji: '😂', added: false, username: 'A' });
+    list = applyReactionChange(list, { emoji: '🔥', added: false, username: 'A' });
+    assert.deepEqual(list, [{ emoji: '🔥', count: 1, users: ['B'] }]);
+    assert.equal(MAX_REACTION_KINDS, 8);
+  });
+
+  test('ReactionMemory: per message key, in storage, survives a reload; blocked storage keeps memory', () => {
+    const storage = memoryStorage();
+    const memory = new ReactionMemory(storage);
+    const key = reactionKey('r', 'A', 7);
+    memory.set(key, '🔥', true);
+    memory.set(key, '😂', true);
+    memory.set(key, '😂', false);
+    assert.equal(new ReactionMemory(storage).has(key, '🔥'), true, 'a reload finds it');
+    assert.equal(new ReactionMemory(storage).has(key, '😂'), false);
+    assert.equal(new ReactionMemory(storage).has(reactionKey('r', 'B', 7), '🔥'), false, 'another epoch: another message');
+    const blocked = new ReactionMemory(memoryStorage({ blocked: true }));
+    blocked.set(key, '🔥', true);
+    assert.equal(blocked.has(key, '🔥'), true);
+  });
+
+  test('edit window, previews, frames', () => {
+    const mine = { own: true, status: 'delivered', offset: 3, deleted: false, timestamp: new Date(Date.now() - 60000).toISOString() };
+    assert.equal(canEdit(mine), true);
+    assert.equal(canEdit({ ...mine, timestamp: new Date(Date.now() - EDIT_WINDOW_MS - 1).toISOString() }), false);
+    assert.equal(canEdit({ ...mine, own: false }), false);
+    assert.equal(canEdit({ ...mine, own: false, byUs: true }), true, 'our name from an earlier visit');
+    assert.equal(canEdit({ ...mine, status: 'sending' }), false);
+    assert.equal(canEdit({ ...mine, deleted: true }), false);
+    assert.equal(previewOf('a'.repeat(200)).length, 120);
+    assert.equal(previewOf('  two\n lines  '), 'two lines');
+    assert.deepEqual(actionFrame('react', { offset: 1, emoji: '🔥' }, 'c'), { type: 'react', offset: 1, emoji: '🔥', client_msg_id: 'c' });
+    assert.deepEqual(actionFrame('edit', { offset: 1, text: '  new  ' }, 'c'), { type: 'edit', offset: 1, text: 'new', client_msg_id: 'c' });
+    assert.equal(actionFrame('edit', { offset: 1, text: '   ' }, 'c'), null);
+    assert.deepEqual(actionFrame('delete', { offset: 0 }, 'c'), { type: 'delete', offset: 0, client_msg_id: 'c' });
+    assert.equal(actionFrame('delete', { offset: -1 }, 'c'), null);
+    assert.deepEqual(actionError({ code: 'too_many_reactions' }).code, 'too_many_reactions');
+    assert.match(actionError({ code: 'edit_window_passed' }).message, /15 minutes/);
+    assert.equal(actionError({ code: 'not_yours', message: 'Nope.' }).message, 'Nope.');
+  });
+});
+
+/** A store with our name and a memory of reactions (as the session builds it). */
+function featureStore({ memory = new ReactionMemory(memoryStorage()) } = {}) {
+  const log = [];
+  const store = new MessageStore({
+    holdMs: 50,
+    room: 'r',
+    reactionMemory: memory,
+    hooks: { insert: (e) => log.push(['insert', e.key]), update: (e) => log.push(['update', e.key]), remove: (e) => log.push(['remove', e.key]) },
+  });
+  store.addOwnName('Me');
+  return { store, log, memory };
+}
+
+describe('message store: replies, edits, deletions, reactions', () => {
+  test('reply previews: from the frame, from the page when the server only knows the offset, ours at once', () => {
+    const { store } = featureStore();
+    const target = store.incoming(chat('m1', 'Sakura', 'the ||twist|| at the end', { offset: 1, epoch: 'A' }));
+    const full = store.incoming(chat('m2', 'Neo', 'same', { offset: 2, epoch: 'A', reply_to: { offset: 1, username: 'Sakura', text: 'the ||twist|| at the end', deleted: false } }));
+    assert.deepEqual(full.replyTo, { offset: 1, username: 'Sakura', text: 'the ||twist|| at the end', deleted: false, known: true });
+    const bare = store.incoming(chat('m3', 'Neo', 'again', { offset: 3, epoch: 'A', reply_to: { offset: 1 } }));
+    assert.deepEqual(bare.replyTo, { offset: 1, username: 'Sakura', text: 'the ||twist|| at the end', deleted: false, known: true });
+    const unknown = store.incoming(chat('m4', 'Neo', 'old', { offset: 4, epoch: 'A', reply_to: { offset: 0 } }));
+    assert.deepEqual(unknown.replyTo, { offset: 0, username: '', text: '', deleted: false, known: false });
+    assert.equal(store.incoming(chat('m5', 'X', 'junk', { offset: 5, reply_to: { offset: 'x' } })).replyTo, null);
+    const long = store.incoming(chat('m6', 'X', 'y', { offset: 6, reply_to: { offset: 1, username: 'S', text: 'z'.repeat(300) } }));
+    assert.equal(Array.from(long.replyTo.text).length, 120);
+    store.addOwn({ clientMsgId: 'c1', text: 'mine', username: 'Me', replyTo: { offset: target.offset, username: 'Sakura', text: target.text, deleted: false, known: true } });
+    assert.equal(store.byClientId.get('c1').replyTo.offset, 1);
+  });
+
+  test('edits: text and edited_at, from history, live, before the message arrived; quotes follow; a removed message stays removed', () => {
+    const { store, log } = featureStore();
+    const edited = store.incoming(chat('m1', 'X', 'fixed typo', { offset: 1, epoch: 'A', edited_at: '2026-11-25T12:05:00Z' }), { history: true });
+    assert.deepEqual([edited.text, edited.editedAt], ['fixed typo', '2026-11-25T12:05:00Z']);
+    const reply = store.incoming(chat('m2', 'Y', 'lol', { offset: 2, epoch: 'A', reply_to: { offset: 1, username: 'X', text: 'fixed typo' } }));
+    log.length = 0;
+    store.applyEdit(1, 'A', 'fixed typo again', '2026-11-25T12:06:00Z');
+    assert.equal(edited.text, 'fixed typo again');
+    assert.equal(reply.replyTo.text, 'fixed typo again', 'the quote follows');
+    assert.deepEqual(log, [['update', 'm:m2'], ['update', 'm:m1']]);
+    store.applyEdit(1, 'B', 'another log', 'x');
+    assert.equal(edited.text, 'fixed typo again', 'an offset of another epoch is another message');
+
+    // before the message (held back, or not here yet)
+    assert.equal(store.applyEdit(9, 'A', 'later text', '2026-11-25T12:07:00Z'), null);
+    const late = store.incoming(chat('m9', 'X', 'first text', { offset: 9, epoch: 'A' }));
+    assert.deepEqual([late.text, late.editedAt], ['later text', '2026-11-25T12:07:00Z']);
+
+    store.markDeleted(1, 'A', 'author');
+    assert.deepEqual([edited.deleted, edited.deletedBy, edited.text, edited.editedAt], [true, 'author', '', null]);
+    assert.deepEqual(reply.replyTo, { offset: 1, username: 'X', text: '', deleted: true, known: true }, 'the quote says it is gone');
+    store.applyEdit(1, 'A', 'back from the dead', 'y');
+    assert.equal(edited.text, '', 'nothing brings a removed text back');
+  });
+
+  test('deletions: by the author, by a moderator, or replayed (who is not said)', () => {
+    const { store } = featureStore();
+    const a = store.incoming(chat('a', 'X', 'one', { offset: 1 }));
+    const b = store.incoming(chat('b', 'X', 'two', { offset: 2 }));
+    const c = store.incoming(chat('c', 'X', '', { offset: 3, deleted: true }), { history: true });
+    store.markDeleted(1, null, 'author');
+    store.markDeleted(2, null);
+    assert.deepEqual([a.deletedBy, b.deletedBy, c.deletedBy], ['author', 'moderator', 'unknown']);
+    const d = store.incoming(chat('d', 'X', '', { offset: 4, deleted: true, deleted_by: 'author' }));
+    assert.equal(d.deletedBy, 'author');
+    assert.deepEqual([a.reactions, a.replyTo], [[], null]);
+  });
+
+  test('reactions: counts and mine (our name in users; cut-short users and this page made it)', () => {
+    const { store, memory } = featureStore();
+    const m = store.incoming(chat('m1', 'X', 'hype', { offset: 5, epoch: 'A', reactions: [{ emoji: '🔥', count: 2, users: ['Me', 'B'] }, { emoji: '😂', count: 1, users: ['B'] }] }));
+    assert.deepEqual(m.reactions.map((r) => [r.emoji, r.count, r.mine]), [['🔥', 2, true], ['😂', 1, false]]);
+    // 12 people: users holds 10 of them, not us; this page made one
+    const many = Array.from({ length: 10 }, (_, i) => `P${i}`);
+    memory.set(reactionKey('r', 'A', 5), '👍', true);
+    memory.set(reactionKey('r', 'A', 5), '😂', true);
+    store.setReactions(5, 'A', [{ emoji: '👍', count: 12, users: many }, { emoji: '😂', count: 1, users: ['B'] }]);
+    assert.deepEqual(m.reactions.map((r) => [r.emoji, r.mine]), [['👍', true], ['😂', false]], 'a full list without us is not ours, whatever was remembered');
+    // one change, when the server sends no list
+    store.changeReaction(5, 'A', { emoji: '😂', added: true, username: 'Me' });
+    store.changeReaction(5, 'A', { emoji: '🎉', added: true, username: 'C' });
+    assert.deepEqual(m.reactions.map((r) => [r.emoji, r.count, r.mine]), [['👍', 12, true], ['😂', 2, true], ['🎉', 1, false]]);
+    store.changeReaction(5, 'A', { emoji: '😂', added: false, username: 'Me' });
+    assert.deepEqual(m.reactions.map((r) => [r.emoji, r.count, r.mine]), [['👍', 12, true], ['😂', 1, false], ['🎉', 1, false]]);
+    // remembering one made now
+    store.setReactions(5, 'A', [{ emoji: '🎉', count: 11, users: many }]);
+    assert.equal(m.reactions[0].mine, false);
+    store.rememberReaction(5, 'A', '🎉', true);
+    assert.equal(m.reactions[0].mine, true);
+    // before the message arrives
+    store.setReactions(8, 'A', [{ emoji: '🌸', count: 1, users: ['Me'] }]);
+    const later = store.incoming(chat('m8', 'X', 'late', { offset: 8, epoch: 'A' }));
+    assert.deepEqual(later.reactions.map((r) => [r.emoji, r.mine]), [['🌸', true]]);
+  });
+});
+
+describe('resume cursor and session: event frames', () => {
+  test('event_offset moves the resume point (never backwards); a moderator deletion without one does not', () => {
+    const c = new ResumeCursor();
+    c.observe({ type: 'chat_message', offset: 4, epoch: 'A' });
+    c.observe({ type: 'reactions', offset: 2, event_offset: 9, epoch: 'A' });
+    assert.deepEqual(c.params(), { since: 9, epoch: 'A' });
+    c.observe({ type: 'message_deleted', offset: 4, epoch: 'A' });
+    assert.deepEqual(c.params(), { since: 9, epoch: 'A' });
+    c.observe({ type: 'message_edited', offset: 4, event_offset: 11, epoch: 'A' });
+    c.observe({ type: 'message_deleted', offset: 4, event_offset: 12, by: 'author', epoch: 'A' });
+    c.observe({ type: 'chat_message', offset: 10, epoch: 'A' }); // replayed, older
+    assert.deepEqual(c.params(), { since: 12, epoch: 'A' });
+    c.observe({ type: 'reactions', offset: 0, event_offset: 1, epoch: 'B' });
+    assert.deepEqual(c.params(), { since: 1, epoch: 'B' }, 'a new log: the event’s own offset');
+  });
+
+  test('a resume replays events about messages we have: applied once, and the next resume starts after them', async () => {
+    const { session, shown, last, welcome } = fakeSession();
+    welcome();
+    last().serverSend(chat('m1', 'X', 'hello', { offset: 1, epoch: 'A' }));
+    last().serverSend(chat('m2', 'Y', 'world', { offset: 2, epoch: 'A' }));
+    last().serverClose();
+    await sleep(30);
+    assert.match(last().url, /since=2&epoch=A/);
+    last().serverOpen();
+    last().serverSend({ type: 'welcome', username: 'Me', room: 'r', epoch: 'A' });
+    const reacted = { type: 'reactions', room: 'r', offset: 1, event_offset: 3, emoji: '🔥', added: true, username: 'Z', epoch: 'A' };
+    last().serverSend(reacted);
+    last().serverSend({ type: 'message_edited', room: 'r', offset: 2, event_offset: 4, text: 'world!', edited_at: '2026-11-25T12:00:00Z', epoch: 'A' });
+    last().serverSend({ type: 'message_deleted', room: 'r', offset: 1, event_offset: 5, by: 'author', epoch: 'A' });
+    last().serverSend({ ...reacted }); // an overlapping replay sends it again
+    last().serverSend({ type: 'history_end', room: 'r', recovered: true, epoch: 'A' });
+    const [one, two] = shown.entries;
+    assert.deepEqual([one.deleted, one.deletedBy], [true, 'author']);
+    assert.deepEqual([two.text, two.editedAt], ['world!', '2026-11-25T12:00:00Z']);
+    assert.equal(shown.entries.length, 2, 'nothing new shown');
+    last().serverClose();
+    await sleep(30);
+    assert.match(last().url, /since=5&epoch=A/, 'the events count for the resume point');
+    session.stop();
+  });
+
+  test('a reactions frame without its list applies the one change, once', () => {
+    const { session, shown, last, welcome } = fakeSession();
+    welcome();
+    last().serverSend(chat('m1', 'X', 'hi', { offset: 1, epoch: 'A' }));
+    const change = { type: 'reactions', room: 'r', offset: 1, event_offset: 2, emoji: '🔥', added: true, username: 'Z', epoch: 'A' };
+    last().serverSend(change);
+    last().serverSend(change);
+    last().serverSend({ ...change, event_offset: 3, username: 'Me' });
+    assert.deepEqual(shown.entries[0].reactions.map((r) => [r.emoji, r.count, r.mine]), [['🔥', 2, true]]);
+    last().serverSend({ ...change, event_offset: 4, room: 'other' });
+    assert.equal(shown.entries[0].reactions[0].count, 2, 'another room’s frame is not ours');
+    session.stop();
+  });
+});
+
+describe('room session: reply, react, edit, delete', () => {
+  test('send() with a reply: reply_to in the frame, the quote at once', () => {
+    const { session, shown, last, welcome, chats } = fakeSession();
+    welcome();
+    last().serverSend(chat('m1', 'X', 'question?', { offset: 1, epoch: 'A' }));
+    session.send('answer', { replyTo: 1 });
+    assert.deepEqual(chats().at(-1).reply_to, 1);
+    assert.deepEqual(shown.entries[1].replyTo, { offset: 1, username: 'X', text: 'question?', deleted: false, known: true });
+    session.send('plain');
+    assert.equal('reply_to' in chats().at(-1), false);
+    session.stop();
+  });
+
+  test('react: the frame, the ack remembers it (mine after a reload); a refusal under the message', () => {
+    const memory = new ReactionMemory(memoryStorage());
+    const { session, shown, last, welcome } = fakeSession({ reactionMemory: memory });
+    welcome();
+    last().serverSend(chat('m1', 'X', 'hi', { offset: 1, epoch: 'A' }));
+    assert.equal(Boolean(session.react(1, '🔥')), true);
+    const frame = last().sent.at(-1);
+    assert.deepEqual({ ...frame, client_msg_id: 'x' }, { type: 'react', offset: 1, emoji: '🔥', client_msg_id: 'x' });
+    last().serverSend({ type: 'ack', client_msg_id: frame.client_msg_id, message_id: 'e1', offset: 2, epoch: 'A' });
+    assert.equal(memory.has(reactionKey('r', 'A', 1), '🔥'), true);
+    assert.equal(session.lastOffset, 1, 'an ack does not move the resume point');
+
+    session.react(1, '🤯');
+    const refused = last().sent.at(-1);
+    last().serverSend({ type: 'error', code: 'too_many_reactions', client_msg_id: refused.client_msg_id });
+    assert.equal(shown.entries[0].actionError.code, 'too_many_reactions');
+    assert.match(shown.entries[0].actionError.message, /8/);
+    assert.deepEqual(shown.toasts, []);
+    assert.equal(session.react(99, '🔥'), null, 'not a message we have');
+    session.stop();
+  });
+
+  test('edit: pending, then the ack applies it; delete: pending, then removed by its author; outcome_unknown sends the same frame again', async () => {
+    const { session, shown, last, welcome } = fakeSession();
+    welcome();
+    session.send('teh typo');
+    const sent = last().sent.at(-1);
+    last().serverSend({ type: 'ack', client_msg_id: sent.client_msg_id, message_id: 'm1', offset: 1, epoch: 'A' });
+    const mine = shown.entries[0];
+    assert.equal(session.edit(1, 'teh typo'), false, 'unchanged: nothing to send');
+    assert.equal(session.edit(1, ' the typo '), true);
+    const edit = last().sent.at(-1);
+    assert.deepEqual([edit.type, edit.offset, edit.text], ['edit', 1, 'the typo']);
+    assert.deepEqual([mine.text, mine.pendingEdit], ['teh typo', 'the typo']);
+    last().serverSend({ type: 'error', code: 'outcome_unknown', client_msg_id: edit.client_msg_id });
+    await sleep(150);
+    assert.deepEqual(last().sent.at(-1), edit, 'the very same frame again');
+    last().serverSend({ type: 'ack', client_msg_id: edit.client_msg_id, message_id: 'e1', offset: 2, epoch: 'A' });
+    assert.deepEqual([mine.text, mine.pendingEdit, typeof mine.editedAt], ['the typo', null, 'string']);
+    last().serverSend({ type: 'message_edited', room: 'r', offset: 1, event_offset: 2, text: 'the typo', edited_at: '2026-11-25T12:00:00Z', epoch: 'A' });
+    assert.equal(mine.text, 'the typo');
+
+    session.edit(1, 'too late');
+    const late = last().sent.at(-1);
+    last().serverSend({ type: 'error', code: 'edit_window_passed', message: 'Too late.', client_msg_id: late.client_msg_id });
+    assert.deepEqual([mine.text, mine.pendingEdit, mine.actionError.message], ['the typo', null, 'Too late.']);
+
+    assert.equal(session.remove(1), true);
+    const del = last().sent.at(-1);
+    assert.deepEqual([del.type, del.offset], ['delete', 1]);
+    assert.equal(mine.pendingDelete, true);
+    last().serverSend({ type: 'ack', client_msg_id: del.client_msg_id, message_id: 'e2', offset: 3, epoch: 'A' });
+    assert.deepEqual([mine.deleted, mine.deletedBy, mine.text, mine.actionError], [true, 'author', '', null]);
+    assert.equal(session.remove(1), false, 'gone already');
+    session.stop();
+  });
+});
+
+describe('unread counts of rooms visited before', () => {
+  test('the URL and what an answer counts', () => {
+    assert.equal(unreadUrl('shonen-jump', { offset: 41, epoch: 'e 1' }), '/api/rooms/shonen-jump/messages?limit=99&since=41&epoch=e%201');
+    assert.equal(unreadUrl('a', { offset: null, epoch: 'x' }), '/api/rooms/a/messages?limit=99', 'empty when we left: everything is new');
+    const body = {
+      messages: [
+        { type: 'chat_message', username: 'A', text: 'hi @Me', offset: 1 },
+        { username: 'Me', text: 'mine, from another tab', offset: 2 },
+        { username: 'B', text: '', deleted: true, offset: 3 },
+        { type: 'message_edited', offset: 1, text: 'x' },
+        { username: 'C', text: '||@me|| psst', offset: 4 },
+      ],
+      recovered: true,
+    };
+    assert.deepEqual(countUnread(body, 'Me'), { count: 2, more: false, mentions: 2, unknown: false });
+    assert.deepEqual(countUnread({ messages: Array.from({ length: 99 }, () => ({ username: 'A', text: 'x' })) }).more, true);
+    assert.equal(countUnread({ messages: [], recovered: false }).unknown, true);
+    assert.deepEqual(countUnread(null), { count: 0, more: false, mentions: 0, unknown: false });
+  });
+
+  test('UnreadRooms: remembers where we left, asks when told, forgets a room we open; kept for a reload', async () => {
+    const storage = memoryStorage();
+    const asked = [];
+    const fetchImpl = async (url) => {
+      asked.push(url);
+      return { ok: true, json: async () => ({ messages: [{ username: 'A', text: 'news' }, { username: 'B', text: '@Me look' }], recovered: true }) };
+    };
+    let updates = 0;
+    const unread = new UnreadRooms({ onUpdate: () => (updates += 1), me: () => 'Me', fetch: fetchImpl, storage });
+    await unread.refresh();
+    assert.deepEqual(asked, [], 'nothing followed: no requests');
+    unread.leave('lobby', { offset: 7, epoch: 'A' });
+    await unread.refresh();
+    assert.deepEqual(asked, ['/api/rooms/lobby/messages?limit=99&since=7&epoch=A']);
+    assert.deepEqual(unread.get('lobby'), { count: 2, more: false, mentions: 1, unknown: false });
+    assert.equal(updates, 1);
+    await unread.refresh();
+    assert.equal(updates, 1, 'the same counts: no update');
+    assert.deepEqual(withUnread([{ room: 'r', active_connections: 2 }], unread), [
+      { room: 'r', active_connections: 2, unread: null },
+      { room: 'lobby', active_connections: 0, unread: { count: 2, more: false, mentions: 1, unknown: false } },
+    ]);
+    const reloaded = new UnreadRooms({ onUpdate: () => {}, fetch: fetchImpl, storage });
+    assert.deepEqual([...reloaded.left], [['lobby', { offset: 7, epoch: 'A' }]]);
+    unread.open('lobby');
+    assert.equal(unread.get('lobby'), null);
+    assert.equal(updates, 2);
+    await unread.refresh();
+    assert.equal(asked.length, 2, 'an opened room is not asked about');
+    for (let i = 0; i < 12; i += 1) unread.leave(`room-${i}`, { offset: i, epoch: 'A' });
+    assert.equal(unread.left.size, 8, 'at most 8 rooms followed');
   });
 });

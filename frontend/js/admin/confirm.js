@@ -16,9 +16,12 @@ let uid = 0;
  * @property {string} label
  * @property {string} [title]     the button's tooltip / accessible description
  * @property {'danger'|'warn'|'plain'} [tone]
- * @property {null|{question: string, yes: string, reason?: boolean, duration?: boolean}} [confirm]
+ * @property {null|Confirm|(() => Confirm|null)} [confirm]  a function is asked when the button is pressed
+ *   (the question can name what is typed elsewhere); null from it opens nothing (the caller said why)
  * @property {(values: {reason: string, seconds: number}) => Promise<string|null>} run  resolves an error text, or null when done
  */
+
+/** @typedef {{question: string, yes: string, reason?: boolean, duration?: boolean}} Confirm */
 
 /**
  * @param {Action[]} actions
@@ -45,6 +48,11 @@ export function actionBar(actions, { onOpen, onClose } = {}) {
     });
     button.addEventListener('click', async () => {
       showError(null);
+      if (typeof action.confirm === 'function') {
+        const confirm = action.confirm();
+        if (confirm) openConfirm(host, bar, button, { ...action, confirm }, { onOpen, onClose });
+        return;
+      }
       if (action.confirm) {
         openConfirm(host, bar, button, action, { onOpen, onClose });
         return;
@@ -59,11 +67,12 @@ export function actionBar(actions, { onOpen, onClose } = {}) {
   return host;
 }
 
-function durationField(name) {
+/** The mute durations as a row of radio buttons (the shortest checked). */
+export function durationField(name, { legend = 'For', className = 'adm-confirm__durations' } = {}) {
   return el(
     'fieldset',
-    { class: 'adm-confirm__durations' },
-    el('legend', { class: 'adm-confirm__label', text: 'For' }),
+    { class: className },
+    el('legend', { class: 'adm-confirm__label', text: legend }),
     ...MUTE_DURATIONS.map((d, i) =>
       el(
         'label',

@@ -8,6 +8,7 @@
 // then the section stays hidden, the room card shows only its records, and
 // nothing more is asked (the dashboard works as before).
 
+import { AddressForm } from './address-form.js';
 import { MESSAGES_LIMIT, MODERATION_PATH, REPORTS_PATH, api, auditPath, messagesPath } from './api.js';
 import { AuditView } from './audit-view.js';
 import { failureText, requests, succeeded, withModerator } from './moderation.js';
@@ -59,7 +60,8 @@ export class ModerationCenter {
     this.slow = new SlowModeControl(doc, { onSet: (room, seconds) => this.run(requests.slowMode(room, seconds)) });
     this.reports = new ReportsView(doc, act);
     this.sanctions = new SanctionsView(doc, act);
-    this.audit = new AuditView(doc);
+    this.address = new AddressForm(doc, act);
+    this.audit = new AuditView(doc, act);
     this.slow.setRoom('');
   }
 
@@ -86,7 +88,7 @@ export class ModerationCenter {
     this.probing = false;
     this.section.hidden = true;
     this.tabs.enable(false);
-    for (const view of [this.messages, this.reports, this.sanctions, this.audit]) view.clear();
+    for (const view of [this.messages, this.reports, this.sanctions, this.audit, this.address]) view.clear();
     this.slow.setRoom('');
   }
 
@@ -145,7 +147,7 @@ export class ModerationCenter {
     if (reports) this.learnNames((reports.body?.reports ?? []).map((r) => r?.message));
     this.showModeration(moderation);
     if (reports) this.reports.show(reports);
-    this.last = { moderation, reports };
+    this.last = { moderation, reports, audit };
     if (audit) this.audit.show(audit);
     if (this.room) this.loadMessages(this.room);
   }
@@ -167,6 +169,7 @@ export class ModerationCenter {
     if (this.learnNames(result.body?.messages ?? []) && this.last) {
       this.showModeration(this.last.moderation);
       if (this.last.reports) this.reports.show(this.last.reports);
+      if (this.last.audit) this.audit.show(this.last.audit);
     }
     this.messages.show(room, result);
   }

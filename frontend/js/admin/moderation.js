@@ -58,6 +58,52 @@ export function parseSlowMode(value) {
   return n <= MAX_SLOW_MODE_SECONDS ? n : null;
 }
 
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HEX_GROUP = /^[0-9a-f]{1,4}$/i;
+
+/** Whether `text` is an IPv6 address as the server reads one (no zone, no brackets; an IPv4 tail allowed). */
+function isIpv6(text) {
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const groups = (half) => (half === '' ? [] : half.split(':'));
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  const all = [...head, ...tail];
+  // an IPv4 tail ends the address: "192.0.2.1::" is not one
+  if (halves.length === 2 && tail.length === 0 && head.length > 0 && !HEX_GROUP.test(head.at(-1))) return false;
+  let count = 0;
+  for (const [i, group] of all.entries()) {
+    if (HEX_GROUP.test(group)) count += 1;
+    else if (i === all.length - 1 && IPV4.test(group)) count += 2; // ::ffff:192.0.2.1
+    else return false;
+  }
+  // "::" stands for at least one group of zeros
+  return halves.length === 2 ? count <= 7 : count === 8;
+}
+
+/**
+ * A client address typed by the moderator: one IPv4 (203.0.113.7) or IPv6
+ * (2001:db8::1) address, trimmed, or null. The same addresses the server
+ * takes (dotted quads without leading zeros; no ranges, ports, brackets or
+ * zones).
+ */
+export function parseAddress(value) {
+  const text = String(value ?? '').trim();
+  if (IPV4.test(text)) return text;
+  if (text.includes(':') && isIpv6(text)) return text;
+  return null;
+}
+
+/** Why a typed address cannot be used, as a sentence; null when it can. */
+export function addressProblem(value) {
+  const text = String(value ?? '').trim();
+  if (text === '') return 'Type the client’s IP address, e.g. 203.0.113.7 or 2001:db8::1.';
+  if (parseAddress(text) !== null) return null;
+  if (text.includes('/')) return 'One address, not a range: e.g. 203.0.113.7.';
+  if (/^\[.*\](:\d+)?$/.test(text) || /^[\d.]+:\d+$/.test(text)) return 'The address alone, without brackets or a port: e.g. 203.0.113.7 or 2001:db8::1.';
+  return 'Not an IP address: an IPv4 address like 203.0.113.7 or an IPv6 one like 2001:db8::1.';
+}
+
 /** The moderator's name from the sign-in form: trimmed, 1 to 40 characters, or null. */
 export function checkModerator(value) {
   const name = String(value ?? '').trim();

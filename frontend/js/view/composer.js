@@ -1,5 +1,6 @@
 // The message box: Enter sends, Shift+Enter adds a line, the box grows with
-// its text, and a counter appears near the length limit.
+// its text, and a counter appears near the length limit. Other keys go to
+// `onKey` first (the mention list, Escape, the Up arrow: see view.js).
 
 import { COUNTER_THRESHOLD, MAX_MESSAGE_CHARS, checkDraft } from '../util.js';
 
@@ -8,15 +9,17 @@ const MAX_ROWS_PX = 168;
 export class Composer {
   /**
    * @param {Document} doc
-   * @param {{onSend: (text: string) => void, onInput?: (draft: string) => void}} handlers
+   * @param {{onSend: (text: string) => void, onInput?: (draft: string) => void, onKey?: (event: KeyboardEvent) => boolean}} handlers
+   *   onKey: true when it used the key
    */
-  constructor(doc, { onSend, onInput }) {
+  constructor(doc, { onSend, onInput, onKey }) {
     this.form = doc.getElementById('composer');
     this.input = doc.getElementById('message-input');
     this.button = doc.getElementById('send-button');
     this.counter = doc.getElementById('char-counter');
     this.onSend = onSend;
     this.onInput = onInput ?? (() => {});
+    this.onKey = onKey ?? (() => false);
     /** false in a room the server would refuse: nothing to send to */
     this.available = true;
 
@@ -25,6 +28,7 @@ export class Composer {
       this.onInput(this.input.value);
     });
     this.input.addEventListener('keydown', (event) => {
+      if (this.onKey(event)) return;
       if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return;
       event.preventDefault();
       this.submit();
@@ -40,6 +44,10 @@ export class Composer {
     this.available = available;
     this.input.disabled = !available;
     this.refresh();
+  }
+
+  get empty() {
+    return this.input.value === '';
   }
 
   focus() {

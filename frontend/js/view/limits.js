@@ -1,7 +1,9 @@
 // The line above the message box that says why sending does not work right
 // now: "Slow mode: wait 8 s" counting down (the room allows one message per
 // so many seconds), or "You are muted until 14:05". It goes away by itself
-// when the wait is over; the refused message keeps its Retry button.
+// when the wait is over, or when a message sent after the refusal goes
+// through (a moderator lifted it early); the refused message keeps its
+// Retry button.
 
 import { mutedUntilText, parseTime } from './message.js';
 
@@ -28,6 +30,14 @@ export class ComposerLimit {
     }
   }
 
+  /**
+   * One of ours was stored; it was sent at `submittedAt` (ms). Sent after
+   * the refusal that set the limit, it proves the limit is over.
+   */
+  delivered(submittedAt) {
+    if (this.limit && submittedAt > this.limit.since) this.set(null);
+  }
+
   /** A new room: its slow mode is not the next room's (a mute follows us). */
   resetRoom() {
     if (this.limit?.kind === 'slow_mode') this.set(null);
@@ -36,7 +46,7 @@ export class ComposerLimit {
   set(limit) {
     clearInterval(this.timer);
     this.timer = null;
-    this.limit = limit;
+    this.limit = limit ? { since: this.now(), ...limit } : null;
     if (limit) this.timer = setInterval(() => this.render(), limit.kind === 'slow_mode' ? 250 : 15000);
     this.render();
   }

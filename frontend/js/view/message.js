@@ -1,11 +1,19 @@
 // One entry of the message list as a node: a message (ours with its
-// delivery state and, when refused, the reason and a Retry button; others'
-// with a Report button; an "unverified" tag on messages sent without a chat
-// identity; no text at all once a moderator removed it) or a marker (a
-// divider or a notice between messages).
+// delivery state and, when refused, the reason and a Retry button; an
+// "unverified" tag on messages sent without a chat identity; the quote of
+// the message it answers; its text with mentions, spoilers and links; an
+// "edited" tag; its reactions and actions (message-actions.js); no text at
+// all once removed, by its author or a moderator) or a marker (a divider or
+// a notice between messages).
 
 import { el, icon } from '../dom.js';
+import { asSentence } from '../util.js';
+import { mentionsName, tokenize } from '../text.js';
 import { paintAvatar, paintHue } from './avatar.js';
+import { renderActions } from './message-actions.js';
+import { renderQuote } from './quote.js';
+import { renderReactions } from './reactions.js';
+import { renderParts } from './rich-text.js';
 
 export const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 /** HH:MM, for "muted until" (a wall-clock time, 24 h everywhere) */
@@ -19,6 +27,7 @@ const STATUS_TEXT = {
   // the server could not tell whether it was stored; the page asks again
   checking: 'Checking…',
   delivered: 'Delivered',
+  deleting: 'Deleting…',
 };
 
 const STATUS_ICON = {
@@ -27,6 +36,7 @@ const STATUS_ICON = {
   checking: null,
   delivered: 'checks',
   failed: 'alert',
+  deleting: null,
 };
 
 export function parseTime(ts) {
@@ -117,7 +127,8 @@ function renderStatus(entry, status) {
         'span',
         { class: 'msg__reason' },
         icon('alert'),
-        el('span', { text: entry.error?.message || 'Not sent.' }),
+        // the server's reason as a sentence: "You are muted until …" may follow it
+        el('span', { text: asSentence(entry.error?.message) || 'Not sent.' }),
         entry.error?.code === 'muted' && mutedUntilText(entry.error.until)
           ? el('span', { class: 'msg__until', dataset: { testid: 'muted-until' }, text: ` ${mutedUntilText(entry.error.until)}.` })
           : null,
@@ -143,50 +154,77 @@ function renderStatus(entry, status) {
   );
 }
 
-/** Others' messages: "Report" (shown on hover and focus, always on touch screens), or that we did. */
-function renderActions(entry) {
-  if (entry.own || entry.byUs || entry.deleted || entry.offset === null) return null;
-  if (entry.reported) {
-    return el('span', { class: 'msg__reported', dataset: { testid: 'reported' }, text: 'reported' });
-  }
-  return el(
-    'button',
-    {
-      type: 'button',
-      class: 'msg__report',
-      dataset: { testid: 'report-button', action: 'report', offset: String(entry.offset) },
-      'aria-label': `Report this message from ${entry.username || 'Anonymous'}`,
-      title: 'Report to the moderators',
-    },
-    icon('flag'),
-  );
-}
+/** A removed message; a replay does not say by whom ('unknown'). */
+const REMOVED_TEXT = {
+  author: 'message deleted',
+  moderator: 'message removed by a moderator',
+  unknown: 'message deleted',
+};
 
-function renderBubble(entry) {
+/**
+ * @param {import('../messages.js').Entry} entry
+ * @param {{names?: string[], me?: string, revealed?: Set<number>}} ctx
+ */
+function renderBubble(entry, ctx) {
   if (entry.deleted) {
+    const by = REMOVED_TEXT[entry.deletedBy] ? entry.deletedBy : 'moderator';
     return el(
       'div',
       { class: 'msg__bubble msg__bubble--removed' },
-      el('p', { class: 'msg__text msg__removed', dataset: { testid: 'message-removed' } }, icon('trash'), el('span', { text: 'message removed by a moderator' })),
+      el('p', { class: 'msg__text msg__removed', dataset: { testid: 'message-removed', by } }, icon('trash'), el('span', { text: REMOVED_TEXT[by] })),
     );
   }
-  return el('div', { class: 'msg__bubble' }, el('p', { class: 'msg__text', dataset: { testid: 'message-text' }, text: entry.text }));
+  // our edit shows at once, marked "saving…" until the server has it
+  const text = entry.pendingEdit ?? entry.text;
+  const parts = tokenize(text, { names: ctx.names, me: ctx.me });
+  const edited = entry.pendingEdit
+    ? el('span', { class: 'msg__edited msg__edited--saving', dataset: { testid: 'edited' }, text: 'saving…' })
+    : entry.editedAt
+      ? el('span', {
+          class: 'msg__edited',
+          dataset: { testid: 'edited' },
+          title: parseTime(entry.editedAt) ? `Edited ${fullFormat.format(parseTime(entry.editedAt))}` : 'Edited',
+          text: 'edited',
+        })
+      : null;
+  return el(
+    'div',
+    { class: 'msg__bubble' },
+    el('p', { class: 'msg__text', dataset: { testid: 'message-text' } }, ...renderParts(parts, { revealed: ctx.revealed })),
+    edited,
+  );
 }
 
-/** @param {import('../messages.js').Entry} entry */
-export function renderMessage(entry) {
+/** A refused reaction, edit or deletion, for a while under the message. */
+function renderActionError(entry) {
+  if (!entry.actionError) return null;
+  return el(
+    'p',
+    { class: 'msg__status msg__status--failed msg__action-error', dataset: { testid: 'action-error', code: entry.actionError.code }, role: 'alert' },
+    icon('alert'),
+    el('span', { text: entry.actionError.message }),
+  );
+}
+
+/**
+ * @param {import('../messages.js').Entry} entry
+ * @param {{names?: string[], me?: string, revealed?: Set<number>, now?: number}} [ctx]
+ *   names: people the page knows (mentions); me: our name; revealed: spoilers shown
+ */
+export function renderMessage(entry, ctx = {}) {
   const when = parseTime(entry.timestamp);
   // a removed message has nothing left to say about its delivery
-  const status = entry.own && !entry.deleted ? entry.status ?? 'delivered' : null;
+  const status = entry.own && !entry.deleted ? (entry.pendingDelete ? 'deleting' : entry.status ?? 'delivered') : null;
 
   const avatar = el('div', { class: 'avatar msg__avatar', 'aria-hidden': 'true' });
   paintAvatar(avatar, entry.username);
-  const line = el('div', { class: 'msg__line' }, renderBubble(entry), renderActions(entry));
+  const line = el('div', { class: 'msg__line' }, renderBubble(entry, ctx), renderActions(entry, ctx.now ?? Date.now()));
+  const mentionsMe = !entry.deleted && Boolean(ctx.me) && mentionsName(entry.text, ctx.me);
 
   const node = el(
     'li',
     {
-      class: `msg${entry.own ? ' msg--own' : ''}`,
+      class: `msg${entry.own ? ' msg--own' : ''}${mentionsMe ? ' msg--mentions-me' : ''}${entry.pendingDelete ? ' msg--deleting' : ''}`,
       dataset: {
         testid: 'message',
         key: entry.key,
@@ -196,13 +234,24 @@ export function renderMessage(entry) {
         time: when ? String(when.getTime()) : '',
         verified: entry.verified === false ? 'false' : 'true',
         deleted: entry.deleted ? 'true' : 'false',
+        edited: entry.editedAt ? 'true' : 'false',
         ...(entry.offset !== null ? { offset: String(entry.offset) } : {}),
         ...(entry.messageId ? { messageId: entry.messageId } : {}),
         ...(entry.clientMsgId ? { clientMsgId: entry.clientMsgId } : {}),
+        ...(entry.replyTo ? { replyTo: String(entry.replyTo.offset) } : {}),
       },
     },
     avatar,
-    el('div', { class: 'msg__body' }, renderMeta(entry, when), line, status ? renderStatus(entry, status) : null),
+    el(
+      'div',
+      { class: 'msg__body' },
+      renderMeta(entry, when),
+      entry.deleted ? null : renderQuote(entry.replyTo, ctx),
+      line,
+      renderReactions(entry, ctx.me),
+      renderActionError(entry),
+      status ? renderStatus(entry, status) : null,
+    ),
   );
   paintHue(node, entry.username);
   return node;

@@ -1,27 +1,44 @@
 // The conversation: the message list (with history dividers and notices),
 // the welcome card while it is empty, the "you joined" line, the card for a
 // room name the server would refuse, the "new messages" pill for a
-// reader scrolled up, and the inline report form. Message data only reaches
-// the DOM through textContent (see dom.js).
+// reader scrolled up, the "@ mentions" badge for messages naming us that
+// arrived meanwhile, and a quoted message shown on request (scrolled to,
+// briefly highlighted). What readers do inside messages is
+// message-controls.js. Message data only reaches the DOM through
+// textContent and DOM APIs (see dom.js, rich-text.js).
 
+import { MentionBadge } from './mention-badge.js';
+import { MessageControls } from './message-controls.js';
 import { renderMarker, renderMessage, timeFormat } from './message.js';
-import { ReportForm } from './report-form.js';
 
 /** A reader within this many pixels of the bottom counts as "at the bottom". */
 const STICKY_PX = 96;
 /** Consecutive messages of one person within this time are grouped. */
 const GROUP_MS = 5 * 60 * 1000;
+/** A message shown on request stays highlighted this long. */
+const FLASH_MS = 1600;
 
 export class MessageList {
   /**
    * @param {Document} doc
-   * @param {{onRetry?: (clientMsgId: string) => void, onIncoming?: () => void, onReport?: (offset: number, reason: string) => boolean}} [handlers]
-   *   onIncoming: someone else's live message was added
-   *   onReport: the report form was sent; false when it could not go out
+   * @param {object} [handlers]
+   * @param {(clientMsgId: string) => void} [handlers.onRetry]
+   * @param {() => void} [handlers.onIncoming]  someone else's live message was added
+   * @param {(offset: number, reason: string) => boolean} [handlers.onReport]  false when it could not go out
+   * @param {(entry: object) => void} [handlers.onReply]
+   * @param {(offset: number, emoji: string, mine: boolean) => void} [handlers.onReact]  mine: take it back
+   * @param {(offset: number, text: string) => boolean} [handlers.onEdit]
+   * @param {(offset: number) => void} [handlers.onDelete]
+   * @param {(offset: number, code: string) => void} [handlers.onRefuse]  refused here (an edit too late)
+   * @param {(text: string) => void} [handlers.onNotFound]  a quoted message is not on the page
+   * @param {() => {names: string[], me: string}} [handlers.context]  who may be mentioned, who we are
+   * @param {() => void} [handlers.focusComposer]
    */
-  constructor(doc, { onRetry, onIncoming, onReport } = {}) {
+  constructor(doc, handlers = {}) {
     this.doc = doc;
-    this.onIncoming = onIncoming ?? (() => {});
+    this.onIncoming = handlers.onIncoming ?? (() => {});
+    this.onNotFound = handlers.onNotFound ?? (() => {});
+    this.context = handlers.context ?? (() => ({ names: [], me: '' }));
     const $ = (id) => doc.getElementById(id);
     this.els = {
       scroller: $('scroller'),
@@ -36,24 +53,31 @@ export class MessageList {
     };
     /** @type {Map<string, HTMLElement>} entry key -> node */
     this.nodes = new Map();
+    /** entry key -> entry (messages only), in arrival order */
+    this.entries = new Map();
+    /** authors seen here: names a mention may use */
+    this.authors = new Set();
     this.unread = 0;
     this.joinedAt = null;
     /** the list starts with history (then the "You joined" line is in its divider) */
     this.hasHistory = false;
 
+    this.badge = new MentionBadge(doc, { scroller: this.els.scroller, onShow: (key) => this.show(key) });
     this.els.scroller.addEventListener('scroll', () => {
       if (this.isNearBottom()) this.clearUnread();
+      this.badge.check();
     }, { passive: true });
     this.els.pill.addEventListener('click', () => {
       this.scrollToBottom(true);
       this.clearUnread();
     });
-    this.reportForm = new ReportForm({ onSubmit: (offset, reason) => onReport?.(offset, reason) ?? false });
-    // Retry and Report buttons live inside messages: one delegated listener.
-    this.els.list.addEventListener('click', (event) => {
-      const button = event.target instanceof Element ? event.target.closest('[data-action]') : null;
-      if (button?.dataset.action === 'retry') onRetry?.(button.dataset.clientMsgId);
-      if (button?.dataset.action === 'report') this.keepBottom(() => this.reportForm.open(button.closest('.msg')));
+    this.controls = new MessageControls(this.els.list, {
+      entry: (key) => this.entries.get(key),
+      node: (key) => this.nodes.get(key),
+      keepBottom: (change) => this.keepBottom(change),
+      showMessage: (offset) => this.showOffset(offset),
+      focusComposer: handlers.focusComposer ?? (() => {}),
+      handlers,
     });
     this.updateWelcome();
   }
@@ -64,9 +88,12 @@ export class MessageList {
 
   /** A new room: nothing shown, not joined yet. */
   reset() {
-    this.reportForm.close({ restoreFocus: false });
+    this.controls.reset();
     this.els.list.replaceChildren();
     this.nodes.clear();
+    this.entries.clear();
+    this.authors.clear();
+    this.badge.clear();
     this.clearUnread();
     this.hasHistory = false;
     this.joinedAt = null;
@@ -118,6 +145,48 @@ export class MessageList {
   clearUnread() {
     this.unread = 0;
     this.els.pill.hidden = true;
+    this.badge.check();
+  }
+
+  /** Scroll to the message with this offset and highlight it (a quote was pressed). */
+  showOffset(offset) {
+    const entry = [...this.entries.values()].find((e) => e.offset === offset);
+    if (!entry || !this.nodes.has(entry.key)) {
+      this.onNotFound('That message is not on this page any more.');
+      return;
+    }
+    this.show(entry.key);
+  }
+
+  show(key) {
+    const node = this.nodes.get(key);
+    if (!node) return;
+    const reduce = globalThis.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+    node.scrollIntoView({ block: 'center', behavior: reduce ? 'auto' : 'smooth' });
+    node.classList.remove('msg--flash');
+    void node.offsetWidth; // restart the highlight
+    node.classList.add('msg--flash');
+    clearTimeout(this.flashTimer);
+    this.flashTimer = setTimeout(() => this.nodes.get(key)?.classList.remove('msg--flash'), FLASH_MS);
+    // keyboard users land on it too
+    node.setAttribute('tabindex', '-1');
+    node.focus({ preventScroll: true });
+    this.badge.forget(key);
+  }
+
+  /** Up arrow in an empty message box. */
+  editLast() {
+    return this.controls.editLast(this.entries.values());
+  }
+
+  cancelEdit() {
+    return this.controls.cancelEdit();
+  }
+
+  /** How a message is drawn now: who may be mentioned, spoilers shown, the time (edit window). */
+  renderEntry(entry) {
+    const { names, me } = this.context();
+    return renderMessage(entry, { names: [...names, ...this.authors], me, revealed: this.controls.revealed.get(entry.key), now: Date.now() });
   }
 
   showUnread() {
@@ -139,7 +208,9 @@ export class MessageList {
       this.updateWelcome();
       return;
     }
-    const node = renderMessage(entry);
+    this.entries.set(entry.key, entry);
+    if (entry.username) this.authors.add(entry.username);
+    const node = this.renderEntry(entry);
     if (entry.history) {
       node.classList.add('msg--settled'); // fifty bubbles popping in at once is too much
       if (this.els.list.querySelector('.msg') === null) this.hasHistory = true;
@@ -150,6 +221,7 @@ export class MessageList {
     // replayed while the reader is scrolled up: no pill for old news
     if (stick) this.scrollToBottom(false);
     else if (!entry.history) this.showUnread();
+    if (!stick && !entry.own && !entry.history && node.classList.contains('msg--mentions-me')) this.badge.add(entry.key, node);
     if (!entry.own && !entry.history) this.onIncoming();
     this.updateWelcome();
   }
@@ -158,29 +230,31 @@ export class MessageList {
     const old = this.nodes.get(entry.key);
     if (!old) return;
     const stick = this.isNearBottom();
-    const hadFocus = old.contains(this.doc.activeElement);
-    const node = renderMessage(entry);
+    const active = this.doc.activeElement;
+    const focused = active && old.contains(active) ? active : null;
+    const selection = focused && typeof focused.selectionStart === 'number' ? [focused.selectionStart, focused.selectionEnd] : null;
+    const node = this.renderEntry(entry);
     node.classList.add('msg--settled'); // no entry animation on re-render
+    if (old.classList.contains('msg--flash')) node.classList.add('msg--flash');
     old.replaceWith(node);
     this.nodes.set(entry.key, node);
-    if (this.reportForm.key === entry.key) {
-      // removed or reported meanwhile: nothing left to report
-      if (entry.deleted || entry.reported) this.reportForm.close({ restoreFocus: false });
-      else this.reportForm.attach(node);
-    }
+    this.entries.set(entry.key, entry);
+    this.badge.replace(entry.key, entry.deleted ? null : node);
+    this.controls.reattach(entry, node, { focused, selection });
     this.regroup(node);
     if (node.nextElementSibling) this.regroup(node.nextElementSibling);
-    if (hadFocus) (node.querySelector('.report__input') ?? node.querySelector('button') ?? this.doc.getElementById('message-input'))?.focus();
     if (stick) this.scrollToBottom(false);
   }
 
   remove(entry) {
     const node = this.nodes.get(entry.key);
     if (!node) return;
-    if (this.reportForm.key === entry.key) this.reportForm.close({ restoreFocus: false });
+    this.controls.forget(entry);
+    this.badge.replace(entry.key, null);
     const next = node.nextElementSibling;
     node.remove();
     this.nodes.delete(entry.key);
+    this.entries.delete(entry.key);
     if (next) this.regroup(next);
     this.updateWelcome();
   }
