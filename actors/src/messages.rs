@@ -334,7 +334,8 @@ pub struct TypingStarted {
     pub username: String,
 }
 
-/// Presence → ChatHub: a room's people changed (at most every 200 ms).
+/// Presence → ChatHub: a room's people changed (at most every 200 ms; a
+/// large room less often).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct RoomPresence {
