@@ -4,9 +4,11 @@
 usage: python3 scripts/bench-report.py [results-dir] [chart.png]
 
 Prints one Markdown table per scenario (each target beside the baseline of the
-same run, with the ratio) and draws latency percentiles against load from the
-`sweep-<rate>` runs. The chart needs matplotlib: when it is missing, the script
-installs it into .bench-venv/ (git-ignored) and runs itself again from there.
+same run, with the ratio: the chat server on real and on embedded Kafka, and
+Centrifugo) and draws p99 (and p50) latency against load for every target from
+the `sweep-<rate>` runs. The chart needs matplotlib: when it is missing, the
+script installs it into .bench-venv/ (git-ignored) and runs itself again from
+there.
 """
 
 import json
@@ -18,8 +20,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "results"
 CHART = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs" / "benchmarks-latency.png"
-TARGETS = ["baseline", "kafka", "embedded"]
-TARGET_NAMES = {"baseline": "raw tokio baseline", "kafka": "chat server, real Kafka", "embedded": "chat server, embedded Kafka"}
+TARGETS = ["baseline", "kafka", "embedded", "centrifugo", "centrifugo-warm"]
+TARGET_NAMES = {
+    "baseline": "raw tokio baseline",
+    "kafka": "chat server, real Kafka",
+    "embedded": "chat server, embedded Kafka",
+    "centrifugo": "Centrifugo v6, memory engine",
+    # The storm only: Centrifugo not restarted (as the baseline).
+    "centrifugo-warm": "Centrifugo v6, not restarted",
+}
+SHORT_NAMES = {"baseline": "baseline", "kafka": "chat, Kafka", "embedded": "chat, embedded", "centrifugo": "Centrifugo"}
+# Line colours of the chart, one per target.
+COLORS = {"baseline": "tab:gray", "kafka": "tab:purple", "embedded": "tab:blue", "centrifugo": "tab:orange"}
 
 
 def ensure_matplotlib():
@@ -50,14 +62,24 @@ def kib(report):
     return f"{b / 1024:.1f}" if b is not None else "-"
 
 
+def cpu_per_delivery(report, base):
+    """The server's CPU per delivery over the send phase, and against the baseline's."""
+    us = report.get("server_cpu_us_per_delivery")
+    if us is None:
+        return "-"
+    b = (base or {}).get("server_cpu_us_per_delivery")
+    return f"{us:.2f}" + (f" ({ratio(us, b)})" if b and report is not base else "")
+
+
 def table(name):
     runs = load(name)
     if not runs:
         return
     base = runs.get("baseline")
     print(f"\n#### {name}\n")
-    print("| server | clients | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup | KiB/conn | connects/s | p50 / p99 vs baseline |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| server | clients | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup | KiB/conn | connects/s "
+          "| server CPU µs/delivery | p50 / p99 vs baseline |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for target, r in runs.items():
         lat = r["latency_ms"]
         measured = lat["samples"] > 0  # an idle hold has no latency
@@ -68,7 +90,7 @@ def table(name):
         print(
             f"| {TARGET_NAMES[target]} | {r['clients_connected']:,} | {r['deliveries_per_second']:,.0f} "
             f"| {ms} "
-            f"| {r['lost']} | {r['duplicated']} | {kib(r)} | {r['connect_rate']:,.0f} | {vs} |"
+            f"| {r['lost']} | {r['duplicated']} | {kib(r)} | {r['connect_rate']:,.0f} | {cpu_per_delivery(r, base)} | {vs} |"
         )
     for target, r in runs.items():
         problems = {k: v for k, v in (r["errors"] | r["connect_errors"]).items() if v}
@@ -77,27 +99,67 @@ def table(name):
                   f"send queue full {r['send_queue_full']}")
 
 
+def connect_table():
+    """Connections opened as fast as each server takes them, at most N under way at once."""
+    runs = load("connect")
+    if not runs:
+        return
+    r0 = next(iter(runs.values()))
+    print(f"\n#### connect: {r0['clients_requested']:,} connections, as fast as taken, "
+          f"{r0.get('connect_concurrency', 0)} at once, from {r0.get('processes', 1)} bench process(es)\n")
+    print("| server | connected | connects/s | connected before the first failure | in s | connects/s until then "
+          "| failed | refused below the limit | KiB/conn |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for target, r in runs.items():
+        first = r.get("first_failure_seconds")
+        until = f"{first:.2f}" if first is not None else "- (none failed)"
+        print(f"| {TARGET_NAMES[target]} | {r['clients_connected']:,} | {r['connect_rate']:,.0f} "
+              f"| {r.get('connected_before_first_failure', r['clients_connected']):,} | {until} "
+              f"| {r.get('connect_rate_before_first_failure', r['connect_rate']):,.0f} | {r['connect_failures']} "
+              f"| {r.get('refused_below_limit', '-')} | {kib(r)} |")
+    for target, r in runs.items():
+        if r["connect_errors"]:
+            print(f"\n{TARGET_NAMES[target]}: {r['connect_errors']} (limit {r.get('server_limit')})")
+
+
 def sweep_rates():
     return sorted({int(p.name.split(".")[0].split("-")[1]) for p in RESULTS.glob("sweep-*.json")})
 
 
+def sweep_shape():
+    """Clients and seconds of sending of the sweep's runs (from the first of them)."""
+    r = json.loads(next(iter(sorted(RESULTS.glob("sweep-*.json")))).read_text())
+    return r["clients_requested"], round(r["send_seconds"])
+
+
+def sweep_targets():
+    """The targets that have sweep runs, in the usual order."""
+    return [t for t in TARGETS if any(RESULTS.glob(f"sweep-*.{t}.json"))]
+
+
 def sweep_table():
-    """One row per fan-out rate: the chat server beside the baseline of the same rate."""
-    rates = sweep_rates()
+    """One row per fan-out rate: every target's p50 / p99 at that rate, and p99 against the baseline's."""
+    rates, targets = sweep_rates(), sweep_targets()
     if not rates:
         return
-    print("\n#### sweep: 1 room x 2,000 clients, 20 s per rate\n")
-    print("| msg/s in | deliveries/s | baseline p50 / p99 ms | chat server p50 / p99 ms | p99 vs baseline | chat KiB/conn | lost | dup |")
-    print("|---|---|---|---|---|---|---|---|")
+    others = [t for t in targets if t != "baseline"]
+    clients, seconds = sweep_shape()
+    print(f"\n#### sweep: 1 room x {clients:,} clients, {seconds:g} s per rate\n")
+    print("| msg/s in | deliveries/s | " + " | ".join(f"{SHORT_NAMES[t]} p50 / p99 ms" for t in targets) + " | "
+          + " | ".join(f"{SHORT_NAMES[t]} p99 vs baseline" for t in others) + " | lost | dup |")
+    print("|---" * (4 + len(targets) + len(others)) + "|")
     for rate in rates:
         runs = load(f"sweep-{rate}")
-        base, chat = runs.get("baseline"), runs.get("kafka")
-        if not (base and chat):
+        if not runs:
             continue
-        b, c = base["latency_ms"], chat["latency_ms"]
-        print(f"| {rate} | {chat['deliveries_per_second']:,.0f} | {b['p50']:.2f} / {b['p99']:.2f} "
-              f"| {c['p50']:.2f} / {c['p99']:.2f} | {ratio(c['p99'], b['p99'])} | {kib(chat)} "
-              f"| {base['lost'] + chat['lost']} | {base['duplicated'] + chat['duplicated']} |")
+        base = runs.get("baseline")
+        cells = [f"{runs[t]['latency_ms']['p50']:.2f} / {runs[t]['latency_ms']['p99']:.2f}" if t in runs else "-"
+                 for t in targets]
+        vs = [ratio(runs[t]["latency_ms"]["p99"], base["latency_ms"]["p99"]) if t in runs and base else "-"
+              for t in others]
+        deliveries = max(r["deliveries_per_second"] for r in runs.values())
+        print(f"| {rate} | {deliveries:,.0f} | " + " | ".join(cells) + " | " + " | ".join(vs) + " | "
+              f"{sum(r['lost'] for r in runs.values())} | {sum(r['duplicated'] for r in runs.values())} |")
 
 
 def variance_table():
@@ -133,7 +195,8 @@ def linger_table():
 def storm_table():
     """The reconnect storm: each run against each server, beside the goal."""
     runs = [(p.name.split(".")[0], p.name.split(".")[1], json.loads(p.read_text()))
-            for p in sorted(RESULTS.glob("storm*.json"))]
+            for p in RESULTS.glob("storm*.json")]
+    runs.sort(key=lambda run: (run[0], TARGETS.index(run[1])))
     if not runs:
         return
     r0 = runs[0][2]
@@ -172,21 +235,21 @@ def chart():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
-    styles = {"baseline": ("tab:gray", "raw tokio baseline"), "kafka": ("tab:purple", "chat server, real Kafka")}
-    for target, (color, label) in styles.items():
+    fig, ax = plt.subplots(figsize=(8, 5.2), dpi=120)
+    for target in sweep_targets():
         points = [(r, load(f"sweep-{r}").get(target)) for r in sweeps]
         points = [(p["deliveries_per_second"], p["latency_ms"]) for _, p in points if p]
         if not points:
             continue
         x = [d / 1000 for d, _ in points]
-        for q, style in (("p50", "-"), ("p99", "--")):
-            ax.plot(x, [lat[q] for _, lat in points], style, color=color, marker="o", label=f"{label} {q}")
+        color, label = COLORS.get(target, "black"), TARGET_NAMES[target]
+        ax.plot(x, [lat["p99"] for _, lat in points], "-", color=color, marker="o", label=f"{label} p99")
+        ax.plot(x, [lat["p50"] for _, lat in points], ":", color=color, marker=".", label=f"{label} p50")
     ax.axhline(50, color="tab:red", linewidth=0.8, linestyle=":", label="fan-out goal: p99 50 ms")
     ax.set_yscale("log")
-    ax.set_xlabel("deliveries per second, thousands (1 room x 2,000 clients)")
+    ax.set_xlabel(f"deliveries per second, thousands (1 room x {sweep_shape()[0]:,} clients)")
     ax.set_ylabel("send -> receive latency, ms (log)")
-    ax.set_title("Latency against fan-out load, 2 cores shared with the load tool and Kafka")
+    ax.set_title("Latency against fan-out load, 2 cores shared with the load tool and Kafka", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -200,6 +263,7 @@ def main():
         ensure_matplotlib()  # before any output: it may re-run this script in the venv
     for name in ["latency", "fanout", "rooms", "rooms-half", "idle", "idle-limit"]:
         table(name)
+    connect_table()
     sweep_table()
     linger_table()
     variance_table()

@@ -28,6 +28,19 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+/// Connections the kernel may queue before the baseline accepts them: the chat server's
+/// backlog (`src/startup.rs`), and Go's (Centrifugo's), which is somaxconn, 4,096 here.
+/// `TcpListener::bind` would pass 128, and a connect storm would then lose SYNs to it.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`LISTEN_BACKLOG`].
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Frames a room buffers for its slowest reader. A reader further behind loses frames
 /// (`Lagged`), which the load mode then reports as lost, like a dropped slow client.
 const ROOM_BUFFER: usize = 4096;

@@ -10,8 +10,10 @@
 //! - each client keeps a bitset of the `<seq>` it saw: a second arrival is a duplicate (the
 //!   server sends the same `message_id` again), and lost = expected − unique arrivals;
 //! - each client checks that `offset` strictly increases in its room (the protocol's promise).
+//!
+//! The clients speak the target's protocol (`--protocol`, `protocol.rs`): the chat server's or
+//! Centrifugo's. Both carry the same text; only the framing differs.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -20,15 +22,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use serde::Deserialize;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::protocol::{Detail, Event, Protocol};
 use crate::report::{add_counts, latency_histogram, Report, ShardResult};
 
 /// Options of the load mode. The server's per-connection limit (5 frames/s, burst 20 by
@@ -37,9 +39,15 @@ use crate::report::{add_counts, latency_histogram, Report, ShardResult};
 /// otherwise the report shows `rate_limited` errors instead of latencies.
 #[derive(clap::Args, Debug, Clone)]
 pub struct LoadArgs {
-    /// WebSocket URL of the chat endpoint; `room=` and `history=0` are appended to its query.
+    /// WebSocket URL of the chat endpoint; `room=` and `history=0` are appended to its query
+    /// (with --protocol centrifugo: Centrifugo's, e.g. ws://127.0.0.1:8200/connection/websocket).
     #[arg(long, default_value = "ws://127.0.0.1:8003/ws/chat")]
     pub url: String,
+    /// The protocol the clients speak: `chat` (the chat server's, which the baseline speaks
+    /// too) or `centrifugo` (Centrifugo's JSON client protocol, one channel `chat:<room>` a
+    /// room). The same messages, timing and accounting either way.
+    #[arg(long, value_enum, default_value_t = Protocol::Chat)]
+    pub protocol: Protocol,
     /// Number of WebSocket clients to open.
     #[arg(long, default_value_t = 100)]
     pub clients: usize,
@@ -49,6 +57,16 @@ pub struct LoadArgs {
     /// New connections per second while connecting (all clients connect before sending starts).
     #[arg(long, default_value_t = 500.0)]
     pub connect_rate: f64,
+    /// Connect as fast as the server takes the connections, with at most this many under way
+    /// at once, instead of at --connect-rate: the connect-rate scenario. 0: paced.
+    #[arg(long, default_value_t = 0)]
+    pub connect_concurrency: usize,
+    /// Connections the server is configured to hold (the chat server: its open-file limit
+    /// minus 256). A failed connect while fewer were open (less --connect-concurrency, which
+    /// the server may count already) is refused below the limit; without this option every
+    /// failed connect is.
+    #[arg(long)]
+    pub server_limit: Option<usize>,
     /// Bind client sockets to 127.0.0.1 .. 127.0.0.K in turn (loopback targets only), so the
     /// ephemeral ports of one source address never run out and the server's per-address limit
     /// (`server.max_connections_per_ip`, 256 by default) is not hit: keep clients / K <= 256.
@@ -65,6 +83,10 @@ pub struct LoadArgs {
     /// Seconds to keep reading after the last send, so late deliveries are not counted lost.
     #[arg(long, default_value_t = 2.0)]
     pub drain: f64,
+    /// Seconds every connection is held open idle (heartbeats only) once all are connected,
+    /// before the sending starts: an idle crowd that then gets a fan-out.
+    #[arg(long, default_value_t = 0.0)]
+    pub hold: f64,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -99,6 +121,8 @@ impl LoadArgs {
     fn child_args(&self) -> Vec<String> {
         let mut args: Vec<String> = [
             ("--url", self.url.clone()),
+            ("--protocol", format!("{:?}", self.protocol).to_lowercase()),
+            ("--connect-concurrency", self.connect_concurrency.to_string()),
             ("--clients", self.clients.to_string()),
             ("--rooms", self.rooms.to_string()),
             ("--connect-rate", self.connect_rate.to_string()),
@@ -106,12 +130,16 @@ impl LoadArgs {
             ("--rate", self.rate.to_string()),
             ("--duration", self.duration.to_string()),
             ("--drain", self.drain.to_string()),
+            ("--hold", self.hold.to_string()),
         ]
         .into_iter()
         .flat_map(|(flag, value)| [flag.to_string(), value])
         .collect();
         if let Some(pid) = self.server_pid {
             args.extend(["--server-pid".to_string(), pid.to_string()]);
+        }
+        if let Some(limit) = self.server_limit {
+            args.extend(["--server-limit".to_string(), limit.to_string()]);
         }
         args
     }
@@ -133,20 +161,6 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const LATENCY_BURST: usize = 64;
 
 pub(crate) type Ws = WebSocketStream<TcpStream>;
-
-/// The fields of server frames the bench looks at; everything else is ignored. Borrowed
-/// from the frame where JSON allows: at 400,000 deliveries/s the bench shares the server's
-/// two cores, and every allocation here is CPU the server does not get.
-#[derive(Deserialize)]
-struct Frame<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
-    offset: Option<i64>,
-    #[serde(borrow)]
-    code: Option<Cow<'a, str>>,
-}
 
 /// What one client saw; merged into the report at the end.
 struct ClientStats {
@@ -204,21 +218,17 @@ impl ClientStats {
         was
     }
 
-    fn on_text(&mut self, run: &str, text: &str) {
-        let Ok(frame) = serde_json::from_str::<Frame>(text) else {
-            *self.errors.entry("unparsable_frame".into()).or_default() += 1;
-            return;
-        };
-        match frame.kind.as_ref() {
-            "chat_message" => {
-                if let Some(offset) = frame.offset {
+    fn on_event(&mut self, run: &str, event: Event<'_>) {
+        match event {
+            Event::Chat { text, offset } => {
+                if let Some(offset) = offset {
                     if offset <= self.last_offset {
                         self.offset_regressions += 1;
                     }
                     self.last_offset = offset;
                 }
                 // Only our own run's messages count; anyone else's chat is ignored.
-                let Some((seq, sent_nanos)) = frame.text.as_deref().and_then(|t| parse_text(run, t)) else {
+                let Some((seq, sent_nanos)) = text.as_deref().and_then(|t| parse_text(run, t)) else {
                     return;
                 };
                 if self.mark_seen(seq) {
@@ -232,11 +242,12 @@ impl ClientStats {
                     self.record_recent();
                 }
             }
-            "ack" => self.acked += 1,
-            "error" => {
-                *self.errors.entry(frame.code.unwrap_or(Cow::Borrowed("no_code")).into_owned()).or_default() += 1
+            Event::Ack { .. } => self.acked += 1,
+            Event::Error { code, .. } | Event::Refused { code } => {
+                *self.errors.entry(code.into_owned()).or_default() += 1
             }
-            // welcome, connection_update, presence, history_end, heartbeat, typing, ...
+            Event::Unparsable => *self.errors.entry("unparsable_frame".into()).or_default() += 1,
+            // joined, presence, counts, history_end, heartbeat, typing, pings, ...
             _ => {}
         }
     }
@@ -262,6 +273,8 @@ pub(crate) fn unix_nanos() -> u64 {
 /// what it saw and the connection (to be closed properly) once the run stops.
 struct Client {
     id: usize,
+    /// Its room's name (`bench-<id % rooms>`), which Centrifugo's publish names.
+    room: String,
     tx: mpsc::Sender<Message>,
     task: JoinHandle<(ClientStats, Option<Ws>)>,
 }
@@ -305,8 +318,11 @@ impl std::str::FromStr for Shard {
 
 /// Run the whole load, in this process or split over `--processes`, and build the report.
 pub async fn run(args: &LoadArgs) -> anyhow::Result<Report> {
-    if args.clients == 0 || args.rooms == 0 || args.connect_rate <= 0.0 || args.rate < 0.0 || args.processes == 0 {
-        bail!("--clients, --rooms, --connect-rate and --processes must be positive, --rate non-negative");
+    if args.clients == 0 || args.rooms == 0 || args.connect_rate <= 0.0 || args.processes == 0 {
+        bail!("--clients, --rooms, --connect-rate and --processes must be positive");
+    }
+    if args.rate < 0.0 || args.hold < 0.0 {
+        bail!("--rate and --hold must not be negative");
     }
     // A run id keeps leftovers of earlier runs in the same rooms out of the numbers.
     let run = format!("{:x}", unix_nanos() % 0xffff_ffff);
@@ -323,7 +339,7 @@ pub async fn run(args: &LoadArgs) -> anyhow::Result<Report> {
 async fn run_children(args: &LoadArgs, run: &str) -> anyhow::Result<Vec<ShardResult>> {
     let exe = std::env::current_exe().context("cannot find this executable to start its children")?;
     // Everyone connects in parallel at connect_rate / K; the sending starts once all should have.
-    let connect_time = Duration::from_secs_f64(args.clients as f64 / args.connect_rate) + START_MARGIN;
+    let connect_time = Duration::from_secs_f64(args.clients as f64 / args.connect_rate + args.hold) + START_MARGIN;
     let start_at_ms = (unix_nanos() / 1_000_000) + connect_time.as_millis() as u64;
     let children = (0..args.processes).map(|index| {
         let mut command = tokio::process::Command::new(&exe);
@@ -365,31 +381,8 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
 
     let rss_before = args.server_pid.and_then(read_rss_kib);
 
-    // Connect phase: start one connection every K/connect_rate s, then wait for all.
-    let connect_start = Instant::now();
-    let connect_rate = args.connect_rate / shard.count as f64;
-    let mut pending = Vec::with_capacity(shard.clients(args.clients).len());
-    for (n, i) in shard.clients(args.clients).enumerate() {
-        tokio::time::sleep_until((connect_start + Duration::from_secs_f64(n as f64 / connect_rate)).into()).await;
-        let url = with_query(&args.url, &format!("room=bench-{}&history=0", i % args.rooms));
-        let source = source_ip(i, source_ips);
-        let (run, stop_rx) = (run.to_owned(), stop_rx.clone());
-        let room = i % args.rooms;
-        pending.push(tokio::spawn(async move {
-            tokio::time::timeout(CONNECT_TIMEOUT, connect(i, room, url, server, source, run, stop_rx))
-                .await
-                .unwrap_or_else(|_| Err("timeout".into()))
-        }));
-    }
-    let mut clients = Vec::new();
-    let mut connect_errors: BTreeMap<String, u64> = BTreeMap::new();
-    for handle in pending {
-        match handle.await? {
-            Ok(client) => clients.push(client),
-            Err(e) => *connect_errors.entry(e).or_default() += 1,
-        }
-    }
-    let connect_seconds = connect_start.elapsed().as_secs_f64();
+    let connected = connect_all(args, shard, run, server, source_ips, &stop_rx).await?;
+    let (clients, connect_seconds) = (connected.clients, connected.seconds);
     // Let the server finish whatever a join costs (presence, counts) before measuring memory.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = args.server_pid.and_then(read_rss_kib);
@@ -408,27 +401,31 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
             );
         }
         tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
+    } else {
+        tokio::time::sleep(Duration::from_secs_f64(args.hold)).await;
     }
 
-    // Send phase: a single pacer keeps this shard's rate exact; it sends whatever is due every
+    // Send phase: a single pacer keeps the run's rate exact; it sends whatever is due every
     // millisecond rather than sleeping per message, so high rates do not drift. Shard I of K
-    // sends the messages numbered I, I + K, ...: numbers are unique over all processes.
-    let rate = args.rate / shard.count as f64;
+    // sends the messages numbered I, I + K, ..., each when the run's clock reaches it: numbers
+    // are unique over all processes, and every shard's last send is within --duration.
     let total = shard.messages(args.total_messages());
     let send_start = Instant::now();
+    let server_cpu = || args.server_pid.and_then(|pid| crate::storm::cpu_seconds(&pid.to_string()));
+    let cpu_start = server_cpu();
     let mut sent = 0u64;
     let mut send_queue_full = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     while sent < total && !clients.is_empty() {
         tick.tick().await;
-        let due = ((send_start.elapsed().as_secs_f64() * rate) as u64).min(total);
+        let due_in_run = (send_start.elapsed().as_secs_f64() * args.rate) as u64;
+        let due = shard.messages(due_in_run).min(total);
         while sent < due {
             let client = &clients[(sent % clients.len() as u64) as usize];
             let seq = sent * shard.count as u64 + shard.index as u64;
             let text = format!("b:{run}:{}:{seq}:{}", client.id, unix_nanos());
-            let frame = serde_json::json!({"type": "chat_message", "text": text, "client_msg_id": seq.to_string()});
-            if client.tx.try_send(Message::text(frame.to_string())).is_err() {
+            if client.tx.try_send(args.protocol.chat_message(&client.room, &text, seq)).is_err() {
                 send_queue_full += 1;
             }
             sent += 1;
@@ -437,6 +434,7 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
     // With --rate 0 this is an idle hold: the connections stay open (heartbeats only).
     tokio::time::sleep_until((send_start + Duration::from_secs_f64(args.duration)).into()).await;
     let send_seconds = send_start.elapsed().as_secs_f64();
+    let server_cpu_seconds = server_cpu().zip(cpu_start).map(|(end, start)| end - start);
     tokio::time::sleep(Duration::from_secs_f64(args.drain)).await;
     // Steady state, after the load (or the idle hold): the figure per connection.
     let rss_end = args.server_pid.and_then(read_rss_kib);
@@ -460,13 +458,17 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
 
     let mut part = ShardResult {
         clients_connected: stats.len(),
-        connect_errors,
+        connect_errors: connected.errors,
         connect_seconds,
+        connect_start_us: connected.start_us,
+        connect_ok_us: connected.ok_us,
+        connect_failed_us: connected.failed_us,
         bench_open_files_limit: rlimit::getrlimit(rlimit::Resource::NOFILE).ok().map(|(soft, _)| soft),
         server_open_files_limit: args.server_pid.and_then(read_open_files_limit),
         server_rss_before_kib: rss_before,
         server_rss_after_kib: rss_after,
         server_rss_end_kib: rss_end,
+        server_cpu_seconds,
         send_seconds,
         // Only what actually went to a socket; dropped sends are counted apart.
         messages_sent: sent - send_queue_full,
@@ -489,9 +491,82 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
     Ok(part)
 }
 
-/// Open one client: TCP from the chosen source address, WebSocket upgrade, wait for `welcome`
-/// (the server has registered the session by then), then start its task.
+/// What the connect phase of one shard got: the clients, and when each connect ended.
+struct Connected {
+    clients: Vec<Client>,
+    errors: BTreeMap<String, u64>,
+    seconds: f64,
+    /// Unix µs: the start, and the end of every connect that succeeded and that failed.
+    start_us: u64,
+    ok_us: Vec<u64>,
+    failed_us: Vec<u64>,
+}
+
+/// Connect phase: one connection every K/connect_rate s, or with --connect-concurrency as
+/// fast as they are taken, at most that many (over K processes) under way at once; then
+/// wait for all.
+async fn connect_all(
+    args: &LoadArgs,
+    shard: Shard,
+    run: &str,
+    server: SocketAddr,
+    source_ips: u8,
+    stop_rx: &watch::Receiver<bool>,
+) -> anyhow::Result<Connected> {
+    let start = Instant::now();
+    let start_us = unix_nanos() / 1_000;
+    let connect_rate = args.connect_rate / shard.count as f64;
+    let slots = std::sync::Arc::new(Semaphore::new(args.connect_concurrency.div_ceil(shard.count).max(1)));
+    let mut pending = Vec::with_capacity(shard.clients(args.clients).len());
+    for (n, i) in shard.clients(args.clients).enumerate() {
+        let slot = if args.connect_concurrency > 0 {
+            Some(slots.clone().acquire_owned().await?)
+        } else {
+            tokio::time::sleep_until((start + Duration::from_secs_f64(n as f64 / connect_rate)).into()).await;
+            None
+        };
+        let (protocol, url, source) = (args.protocol, args.url.clone(), source_ip(i, source_ips));
+        let (run, stop_rx) = (run.to_owned(), stop_rx.clone());
+        let room = i % args.rooms;
+        pending.push(tokio::spawn(async move {
+            let result =
+                tokio::time::timeout(CONNECT_TIMEOUT, connect(protocol, i, room, url, server, source, run, stop_rx))
+                    .await
+                    .unwrap_or_else(|_| Err("timeout".into()));
+            drop(slot);
+            (unix_nanos() / 1_000, result)
+        }));
+    }
+    let mut out = Connected {
+        clients: Vec::with_capacity(pending.len()),
+        errors: BTreeMap::new(),
+        seconds: 0.0,
+        start_us,
+        ok_us: Vec::with_capacity(pending.len()),
+        failed_us: Vec::new(),
+    };
+    for handle in pending {
+        match handle.await? {
+            (at, Ok(client)) => {
+                out.clients.push(client);
+                out.ok_us.push(at);
+            }
+            (at, Err(e)) => {
+                *out.errors.entry(e).or_default() += 1;
+                out.failed_us.push(at);
+            }
+        }
+    }
+    out.seconds = start.elapsed().as_secs_f64();
+    Ok(out)
+}
+
+/// Open one client: TCP from the chosen source address, WebSocket upgrade, into its room
+/// (`welcome`, or Centrifugo's connect and subscribe: the server has registered it by then),
+/// then start its task.
+#[allow(clippy::too_many_arguments)]
 async fn connect(
+    protocol: Protocol,
     id: usize,
     room: usize,
     url: String,
@@ -500,50 +575,50 @@ async fn connect(
     run: String,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Client, String> {
-    let mut ws = open(url, server, source).await?;
+    let room_name = format!("bench-{room}");
+    let mut ws = open(protocol.url(&url, &room_name, None), server, source).await?;
     let mut stats = ClientStats::new(room);
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) => {
-                if serde_json::from_str::<Frame>(&t).is_ok_and(|f| f.kind == "welcome") {
-                    break;
-                }
-                stats.on_text(&run, &t);
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(format!("before welcome: {e}")),
-            None => return Err("closed before welcome".into()),
-        }
-    }
+    protocol.join(&mut ws, &room_name, None, |event| stats.on_event(&run, event)).await?;
 
     // One task reads and writes: a split socket would take a lock for every frame.
     let (tx, mut rx) = mpsc::channel::<Message>(WRITER_QUEUE);
     let task = tokio::spawn(async move {
         let mut stop = std::pin::pin!(stopped(&mut stop));
         loop {
-            tokio::select! {
+            let out = tokio::select! {
                 () = &mut stop => return (stats, Some(ws)),
-                // A send the server does not take within the timeout ends the client, which
-                // otherwise could neither read nor see the stop.
-                Some(out) = rx.recv() => match tokio::time::timeout(SEND_TIMEOUT, ws.send(out)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => break,
-                    Err(_) => {
-                        *stats.errors.entry("send_timeout".into()).or_default() += 1;
-                        break;
-                    }
-                },
+                Some(out) = rx.recv() => out,
                 frame = ws.next() => match frame {
-                    Some(Ok(Message::Text(t))) => stats.on_text(&run, &t),
-                    Some(Ok(_)) => {} // pings are answered by tungstenite itself
+                    Some(Ok(Message::Text(t))) => {
+                        let mut ping = false;
+                        protocol.each_event(&t, Detail::Text, |event| {
+                            ping |= event == Event::Ping;
+                            stats.on_event(&run, event);
+                        });
+                        if !ping {
+                            continue;
+                        }
+                        protocol.pong()
+                    }
+                    Some(Ok(_)) => continue, // WebSocket pings are answered by tungstenite itself
                     Some(Err(_)) | None => break,
                 },
+            };
+            // A send the server does not take within the timeout ends the client, which
+            // otherwise could neither read nor see the stop.
+            match tokio::time::timeout(SEND_TIMEOUT, ws.send(out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    *stats.errors.entry("send_timeout".into()).or_default() += 1;
+                    break;
+                }
             }
         }
         stats.disconnected = true;
         (stats, None)
     });
-    Ok(Client { id, tx, task })
+    Ok(Client { id, room: room_name, tx, task })
 }
 
 /// The server of a `ws://` URL (IPv4), and how many `--source-ips` can reach it: binding to
@@ -604,12 +679,6 @@ pub(crate) async fn close(mut ws: Ws) {
         return;
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} }).await;
-}
-
-/// Append `extra` to the URL's query string.
-pub(crate) fn with_query(url: &str, extra: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{extra}")
 }
 
 /// VmRSS of a process in KiB, from /proc (Linux only; None elsewhere or when it is gone).

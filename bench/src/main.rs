@@ -24,6 +24,7 @@
 
 mod baseline;
 mod load;
+mod protocol;
 mod report;
 mod storm;
 
@@ -106,7 +107,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Some(Command::Baseline { listen, history }) => {
-                let listener = tokio::net::TcpListener::bind(listen).await?;
+                let listener = baseline::bind(listen)?;
                 eprintln!("baseline server on ws://{}/ws/chat", listener.local_addr()?);
                 baseline::serve_store(listener, baseline::Store::new(history)).await
             }
@@ -139,13 +140,17 @@ async fn smoke() -> anyhow::Result<()> {
     for processes in [1, 2] {
         let args = LoadArgs {
             url: format!("ws://{addr}/ws/chat"),
+            protocol: protocol::Protocol::Chat,
             clients: 20,
             rooms: 2,
             connect_rate: 200.0,
+            connect_concurrency: 0,
+            server_limit: None,
             source_ips: 4,
             rate: 20.0,
             duration: 2.0,
             drain: 1.0,
+            hold: 0.5,
             json: None,
             server_pid: None,
             processes,

@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::load::LoadArgs;
+use crate::protocol::Protocol;
 
 /// 1 µs to 60 s at 2 significant digits (1 %), u32 counts: about 10 KiB a client. With 3
 /// digits and u64 counts each client's histogram was 160 KiB, and recording into 2,000 of
@@ -22,11 +23,17 @@ pub struct ShardResult {
     pub clients_connected: usize,
     pub connect_errors: BTreeMap<String, u64>,
     pub connect_seconds: f64,
+    /// Unix µs: when the connect phase started, and when each connect succeeded or failed.
+    pub connect_start_us: u64,
+    pub connect_ok_us: Vec<u64>,
+    pub connect_failed_us: Vec<u64>,
     pub bench_open_files_limit: Option<u64>,
     pub server_open_files_limit: Option<u64>,
     pub server_rss_before_kib: Option<u64>,
     pub server_rss_after_kib: Option<u64>,
     pub server_rss_end_kib: Option<u64>,
+    /// The server's CPU seconds over the send phase (`--server-pid`).
+    pub server_cpu_seconds: Option<f64>,
     pub send_seconds: f64,
     pub messages_sent: u64,
     pub send_queue_full: u64,
@@ -83,6 +90,7 @@ pub fn print_rows(rows: &[(&str, String)]) {
 #[derive(Serialize, Default, Debug)]
 pub struct Report {
     pub url: String,
+    pub protocol: Protocol,
     pub clients_requested: usize,
     pub clients_connected: usize,
     pub connect_failures: u64,
@@ -91,6 +99,20 @@ pub struct Report {
     pub connect_seconds: f64,
     /// Connections per second actually achieved.
     pub connect_rate: f64,
+    /// At most this many connects under way at once, as fast as the server took them
+    /// (`--connect-concurrency`); 0: paced at `--connect-rate`.
+    pub connect_concurrency: usize,
+    /// Connects that succeeded before the first one failed (all of them when none did), how
+    /// long after the start that failure came, and the rate until then.
+    pub connected_before_first_failure: usize,
+    pub first_failure_seconds: Option<f64>,
+    pub connect_rate_before_first_failure: f64,
+    /// The connections the server is configured to hold (`--server-limit`).
+    pub server_limit: Option<usize>,
+    /// Failed connects while fewer than `server_limit` connections were open, less the
+    /// connects under way (every failed connect without a limit): refusals the server's
+    /// limits do not explain.
+    pub refused_below_limit: u64,
     pub rooms: usize,
     /// Processes of the bench the clients were spread over (`--processes`).
     pub processes: usize,
@@ -106,6 +128,9 @@ pub struct Report {
     pub server_rss_end_kib: Option<u64>,
     /// (end - before) / connected clients.
     pub server_bytes_per_connection: Option<f64>,
+    /// The server's CPU seconds (user + system) over the send phase, and per delivery.
+    pub server_cpu_seconds: Option<f64>,
+    pub server_cpu_us_per_delivery: Option<f64>,
     /// Length of the send phase (the drain is not included).
     pub send_seconds: f64,
     /// Messages handed to a client's socket (dropped ones are in `send_queue_full`).
@@ -159,15 +184,25 @@ impl Report {
         let rss_after = parts.iter().filter_map(|p| p.server_rss_after_kib).max();
         let rss_end = parts.iter().filter_map(|p| p.server_rss_end_kib).max();
         let deliveries = sum(|p| p.deliveries);
+        // Every process watched the same server over the same send phase.
+        let server_cpu = parts.iter().filter_map(|p| p.server_cpu_seconds).reduce(f64::max);
+        let connects = ConnectTimes::merge(parts, args.server_limit, args.connect_concurrency);
         let expected_deliveries = acked_per_room.iter().zip(&clients_per_room).map(|(a, c)| a * c).sum();
         Ok(Report {
             url: args.url.clone(),
+            protocol: args.protocol,
             clients_requested: args.clients,
             clients_connected,
             connect_failures: connect_errors.values().sum(),
             connect_errors,
             connect_seconds,
             connect_rate: clients_connected as f64 / connect_seconds.max(1e-9),
+            connect_concurrency: args.connect_concurrency,
+            connected_before_first_failure: connects.before_first_failure,
+            first_failure_seconds: connects.first_failure_seconds,
+            connect_rate_before_first_failure: connects.rate_before_first_failure,
+            server_limit: args.server_limit,
+            refused_below_limit: connects.refused_below_limit,
             rooms: args.rooms,
             processes: parts.len(),
             bench_open_files_limit: parts.iter().filter_map(|p| p.bench_open_files_limit).min(),
@@ -181,6 +216,8 @@ impl Report {
                 }
                 _ => None,
             },
+            server_cpu_seconds: server_cpu,
+            server_cpu_us_per_delivery: server_cpu.filter(|_| deliveries > 0).map(|cpu| cpu * 1e6 / deliveries as f64),
             send_seconds,
             messages_sent: sum(|p| p.messages_sent),
             messages_acked: acked_per_room.iter().sum(),
@@ -211,7 +248,36 @@ impl Report {
                 ),
             ),
             ("connect failures", format!("{} {:?}", self.connect_failures, self.connect_errors)),
-            ("connect rate", format!("{:.0} /s over {:.2} s", self.connect_rate, self.connect_seconds)),
+            (
+                "connect rate",
+                format!(
+                    "{:.0} /s over {:.2} s ({})",
+                    self.connect_rate,
+                    self.connect_seconds,
+                    match self.connect_concurrency {
+                        0 => "paced".to_string(),
+                        n => format!("as fast as taken, {n} at once"),
+                    }
+                ),
+            ),
+            (
+                "until the first failure",
+                match self.first_failure_seconds {
+                    Some(s) => format!(
+                        "{} connected in {s:.2} s ({:.0} /s)",
+                        self.connected_before_first_failure, self.connect_rate_before_first_failure
+                    ),
+                    None => "no connect failed".to_string(),
+                },
+            ),
+            (
+                "refused below the limit",
+                format!(
+                    "{} (limit {})",
+                    self.refused_below_limit,
+                    self.server_limit.map_or("not given: every failure counts".to_string(), |l| l.to_string())
+                ),
+            ),
             (
                 "open-file limit bench/server",
                 format!("{} / {}", opt_n(self.bench_open_files_limit), opt_n(self.server_open_files_limit)),
@@ -230,6 +296,14 @@ impl Report {
                 self.server_bytes_per_connection.map_or("-".into(), |b| format!("{:.0} B ({:.1} KiB)", b, b / 1024.0)),
             ),
             (
+                "server CPU while sending",
+                match (self.server_cpu_seconds, self.server_cpu_us_per_delivery) {
+                    (Some(s), Some(us)) => format!("{s:.2} s ({us:.2} us a delivery)"),
+                    (Some(s), None) => format!("{s:.2} s"),
+                    _ => "-".into(),
+                },
+            ),
+            (
                 "messages sent / acked",
                 format!("{} / {} in {:.2} s", self.messages_sent, self.messages_acked, self.send_seconds),
             ),
@@ -244,6 +318,42 @@ impl Report {
             ("errors", format!("{:?}", self.errors)),
         ];
         print_rows(&rows);
+    }
+}
+
+/// When the connects of every process ended, merged on the Unix clock they share.
+struct ConnectTimes {
+    before_first_failure: usize,
+    first_failure_seconds: Option<f64>,
+    rate_before_first_failure: f64,
+    refused_below_limit: u64,
+}
+
+impl ConnectTimes {
+    /// `in_flight`: connects that may be under way at once (0 when paced); the server may
+    /// count those already while this tool does not, so a failure counts as below the limit
+    /// only while fewer than `limit - in_flight` had succeeded.
+    fn merge(parts: &[ShardResult], limit: Option<usize>, in_flight: usize) -> Self {
+        let start = parts.iter().map(|p| p.connect_start_us).min().unwrap_or(0);
+        let mut ok: Vec<u64> = parts.iter().flat_map(|p| p.connect_ok_us.iter().copied()).collect();
+        let mut failed: Vec<u64> = parts.iter().flat_map(|p| p.connect_failed_us.iter().copied()).collect();
+        ok.sort_unstable();
+        failed.sort_unstable();
+        // Connections open when a connect failed: those that had succeeded by then.
+        let open_at = |t: u64| ok.partition_point(|&o| o < t);
+        let below = |t: u64| limit.is_none_or(|l| open_at(t) + in_flight < l);
+        let refused_below_limit = failed.iter().filter(|&&t| below(t)).count() as u64;
+        let (before, until) = match failed.first() {
+            Some(&t) => (open_at(t), t),
+            None => (ok.len(), ok.last().copied().unwrap_or(start)),
+        };
+        let seconds = until.saturating_sub(start) as f64 / 1e6;
+        ConnectTimes {
+            before_first_failure: before,
+            first_failure_seconds: failed.first().map(|_| seconds),
+            rate_before_first_failure: before as f64 / seconds.max(1e-9),
+            refused_below_limit,
+        }
     }
 }
 

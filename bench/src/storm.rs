@@ -18,8 +18,13 @@
 //! pid (for its CPU during the storm), and no script has to hand control back and forth in
 //! the middle of a run. Without `--server-cmd` nothing is restarted: the storm then resumes
 //! from a running server's warm caches (writes go through `--writer-url`, default `--url`).
+//!
+//! With `--protocol centrifugo` the same storm runs against Centrifugo: a client's position
+//! is its channel's offset and epoch, the resume is a subscribe with `recover`, and the
+//! subscribe reply carries the replay and `recovered` (this tool's `history_end`).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,18 +34,20 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::baseline;
 use crate::load::{
-    close, open, open_timed, read_rss_kib, resolve, source_ip, stopped, unix_nanos, with_query, Ws, CONNECT_TIMEOUT,
+    close, open, open_timed, read_rss_kib, resolve, source_ip, stopped, unix_nanos, Ws, CONNECT_TIMEOUT,
 };
+use crate::protocol::{Detail, Event, Protocol, Resume};
 use crate::report::{add_counts, latency_histogram, print_rows, Latency};
 
 /// Options of the storm mode.
@@ -50,6 +57,9 @@ pub struct StormArgs {
     /// appended to its query. With --server-cmd its host:port is the server's CHAT_ADDR.
     #[arg(long, default_value = "ws://127.0.0.1:8003/ws/chat")]
     pub url: String,
+    /// The protocol the clients speak: `chat` or `centrifugo` (see `load --help`).
+    #[arg(long, value_enum, default_value_t = Protocol::Chat)]
+    pub protocol: Protocol,
     /// Clients; client i is in room `storm-<run>-<i % rooms>`.
     #[arg(long, default_value_t = 10_000)]
     pub clients: usize,
@@ -75,6 +85,11 @@ pub struct StormArgs {
     /// one on --writer-addr for the writes, and starts it again for the storm.
     #[arg(long)]
     pub server_cmd: Option<PathBuf>,
+    /// An argument for --server-cmd (repeat it for more), e.g. `--server-arg=-c
+    /// --server-arg=bench/centrifugo/config.yaml`. With --protocol centrifugo the address
+    /// goes in CENTRIFUGO_HTTP_SERVER_ADDRESS and _PORT rather than CHAT_ADDR.
+    #[arg(long, allow_hyphen_values = true)]
+    pub server_arg: Vec<String>,
     /// Append the servers' output to this file (default: this tool's stderr).
     #[arg(long)]
     pub server_log: Option<PathBuf>,
@@ -133,11 +148,13 @@ const TICKS_PER_SECOND: f64 = 100.0;
 #[allow(clippy::large_enum_variant)]
 pub enum Servers {
     /// Someone else's server at --url: never restarted; writes go through `writer_url`.
-    External { addr: SocketAddr, writer_url: String, pid: Option<u32> },
+    External { protocol: Protocol, addr: SocketAddr, writer_url: String, pid: Option<u32> },
     /// Processes of --server-cmd: the server under test on `addr` (stopped and started
     /// again between the phases) and a writer instance on `writer_addr`.
     Processes {
+        protocol: Protocol,
         program: PathBuf,
+        args: Vec<String>,
         log: Option<PathBuf>,
         addr: SocketAddr,
         writer_addr: SocketAddr,
@@ -160,7 +177,9 @@ impl Servers {
         let (addr, _) = resolve(&args.url, 0).await?;
         Ok(match &args.server_cmd {
             Some(program) => Servers::Processes {
+                protocol: args.protocol,
                 program: program.clone(),
+                args: args.server_arg.clone(),
                 log: args.server_log.clone(),
                 addr,
                 writer_addr: args.writer_addr,
@@ -168,6 +187,7 @@ impl Servers {
                 writer: None,
             },
             None => Servers::External {
+                protocol: args.protocol,
                 addr,
                 writer_url: args.writer_url.clone().unwrap_or_else(|| args.url.clone()),
                 pid: args.server_pid,
@@ -199,10 +219,10 @@ impl Servers {
     /// Starts the server under test (when it is ours) and waits until it is ready.
     async fn start(&mut self) -> anyhow::Result<()> {
         match self {
-            Servers::External { addr, .. } => wait_ready(*addr, None).await,
-            Servers::Processes { program, log, addr, main, .. } => {
-                let mut child = spawn_server(program, log.as_ref(), *addr)?;
-                let ready = wait_ready(*addr, Some(&mut child)).await;
+            Servers::External { protocol, addr, .. } => wait_ready(*addr, protocol.ready_path(), None).await,
+            Servers::Processes { protocol, program, args, log, addr, main, .. } => {
+                let mut child = spawn_server(*protocol, program, args, log.as_ref(), *addr)?;
+                let ready = wait_ready(*addr, protocol.ready_path(), Some(&mut child)).await;
                 *main = Some(child);
                 ready
             }
@@ -236,19 +256,18 @@ impl Servers {
     async fn start_writer(&mut self, url: &str) -> anyhow::Result<String> {
         match self {
             Servers::External { writer_url, .. } => Ok(writer_url.clone()),
-            Servers::Processes { program, log, writer_addr, writer, .. } => {
-                let mut child = spawn_server(program, log.as_ref(), *writer_addr)?;
-                let ready = wait_ready(*writer_addr, Some(&mut child)).await;
+            Servers::Processes { protocol, program, args, log, writer_addr, writer, .. } => {
+                let mut child = spawn_server(*protocol, program, args, log.as_ref(), *writer_addr)?;
+                let ready = wait_ready(*writer_addr, protocol.ready_path(), Some(&mut child)).await;
                 *writer = Some(child);
                 ready?;
-                Ok(format!("ws://{writer_addr}/ws/chat"))
+                with_addr(url, *writer_addr)
             }
             Servers::InProcess { store, writer, .. } => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let addr = listener.local_addr()?;
                 *writer = Some((addr, tokio::spawn(baseline::serve_store(listener, store.clone()))));
-                let path = url.split_once("/ws/").map_or("/ws/chat".to_string(), |(_, p)| format!("/ws/{p}"));
-                Ok(format!("ws://{addr}{path}"))
+                with_addr(url, addr)
             }
         }
     }
@@ -271,10 +290,23 @@ impl Servers {
     }
 }
 
+/// `url` with its host and port replaced by `addr` (path and query kept).
+fn with_addr(url: &str, addr: SocketAddr) -> anyhow::Result<String> {
+    let uri: Uri = url.parse().with_context(|| format!("bad --url {url}"))?;
+    let rest = uri.path_and_query().map_or("/", |p| p.as_str());
+    Ok(format!("{}://{addr}{rest}", uri.scheme_str().unwrap_or("ws")))
+}
+
 /// One server process on `addr`, its output appended to `log` (or on our stderr).
-fn spawn_server(program: &PathBuf, log: Option<&PathBuf>, addr: SocketAddr) -> anyhow::Result<Child> {
+fn spawn_server(
+    protocol: Protocol,
+    program: &PathBuf,
+    args: &[String],
+    log: Option<&PathBuf>,
+    addr: SocketAddr,
+) -> anyhow::Result<Child> {
     let mut command = Command::new(program);
-    command.env("CHAT_ADDR", addr.to_string()).stdin(std::process::Stdio::null()).kill_on_drop(true);
+    command.args(args).envs(protocol.listen_env(addr)).stdin(std::process::Stdio::null()).kill_on_drop(true);
     if let Some(path) = log {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
         command.stdout(file.try_clone()?).stderr(file);
@@ -297,18 +329,19 @@ async fn terminate(mut child: Child) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Polls `GET /ready` until 200. A server without that endpoint (an answer that is neither
-/// 200 nor 503) is taken as ready; one that exits (`child`) fails the run.
-async fn wait_ready(addr: SocketAddr, mut child: Option<&mut Child>) -> anyhow::Result<()> {
+/// Polls `GET <path>` (`/ready`, Centrifugo's `/health`) until 200. A server without that
+/// endpoint (an answer that is neither 200 nor 503) is taken as ready; one that exits
+/// (`child`) fails the run.
+async fn wait_ready(addr: SocketAddr, path: &str, mut child: Option<&mut Child>) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
-        match http_get(addr, "/ready").await {
+        match http_get(addr, path).await {
             Ok((200, _)) => return Ok(()),
             // Something answered, but not HTTP: a server without the endpoint (the baseline).
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Ok(()),
             Ok((503, _)) | Err(_) => {}
             Ok((status, _)) => {
-                eprintln!("storm: {addr}/ready answers {status}; taking the server as ready");
+                eprintln!("storm: {addr}{path} answers {status}; taking the server as ready");
                 return Ok(());
             }
         }
@@ -360,7 +393,7 @@ async fn scrape(addr: Option<SocketAddr>) -> Option<BTreeMap<String, f64>> {
 }
 
 /// CPU seconds (user + system) a process has used, from /proc (Linux only).
-fn cpu_seconds(pid: &str) -> Option<f64> {
+pub(crate) fn cpu_seconds(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     ticks(&stat).map(|t| t as f64 / TICKS_PER_SECOND)
 }
@@ -438,33 +471,6 @@ fn tcp_counters() -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// What the fields of a server frame the storm needs; everything else is ignored.
-#[derive(Deserialize)]
-struct Frame {
-    #[serde(rename = "type")]
-    kind: String,
-    epoch: Option<String>,
-    offset: Option<i64>,
-    recovered: Option<bool>,
-    code: Option<String>,
-    client_msg_id: Option<String>,
-}
-
-/// The `type` of a server frame, read without parsing it: `"type":"` cannot occur inside a
-/// JSON string (its quotes would be escaped), so the first one is the frame's own.
-fn frame_type(text: &str) -> Option<&str> {
-    let rest = &text[text.find("\"type\":\"")? + 8..];
-    Some(&rest[..rest.find('"')?])
-}
-
-/// The `offset` of a `chat_message` frame, without parsing the frame: 2 million replayed
-/// frames reach the clients in a storm, and this tool shares the 2 cores with the server.
-fn chat_offset(text: &str) -> Option<i64> {
-    let rest = &text[text.find("\"offset\":")? + 9..];
-    let end = rest.find(|c: char| c != '-' && !c.is_ascii_digit()).unwrap_or(rest.len());
-    rest[..end].parse().ok()
-}
-
 /// One client's view of its resume: which of its room's missed offsets arrived, and how.
 #[derive(Debug)]
 struct Tracker {
@@ -538,6 +544,7 @@ struct Joined {
 /// Everything one run shares with its client tasks.
 #[derive(Clone)]
 struct Ctx {
+    protocol: Protocol,
     run: String,
     url: String,
     server: SocketAddr,
@@ -554,8 +561,9 @@ impl Ctx {
     }
 }
 
-/// Phase 1: one client joins its room live, waits for `welcome`, then reads until stopped,
-/// keeping the offset of the last chat message; `marked` counts clients that saw the marker.
+/// Phase 1: one client joins its room live, then reads until stopped, keeping the offset of
+/// the last chat message (or, with Centrifugo, the stream's offset when it subscribed) and
+/// its epoch; `marked` counts clients that saw the marker.
 async fn join(
     ctx: Ctx,
     id: usize,
@@ -563,40 +571,49 @@ async fn join(
     marked: Arc<AtomicUsize>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Joined, String> {
-    let url = with_query(&ctx.url, &format!("room={}&history=0", ctx.room(room)));
-    let mut ws = open(url, ctx.server, source_ip(id, ctx.source_ips)).await?;
-    let epoch = loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) if frame_type(&t) == Some("welcome") => {
-                break serde_json::from_str::<Frame>(&t).ok().and_then(|f| f.epoch);
+    let (protocol, name) = (ctx.protocol, ctx.room(room));
+    let mut ws = open(protocol.url(&ctx.url, &name, None), ctx.server, source_ip(id, ctx.source_ips)).await?;
+    let (mut epoch, mut last) = (None, -1);
+    protocol
+        .join(&mut ws, &name, None, |event| {
+            if let Event::Joined { epoch: e, offset } = event {
+                epoch = e.map(Cow::into_owned);
+                last = offset.unwrap_or(-1);
             }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(format!("before welcome: {e}")),
-            None => return Err("closed before welcome".into()),
-        }
-    };
+        })
+        .await?;
     let (tx, mut rx) = mpsc::channel::<Message>(4);
     let marker = ctx.marker();
     let task = tokio::spawn(async move {
-        let (mut last, mut marked_here) = (-1, false);
+        let mut marked_here = false;
         let mut stop = std::pin::pin!(stopped(&mut stop));
         loop {
-            tokio::select! {
+            let out = tokio::select! {
                 () = &mut stop => return (last, Some(ws)),
-                Some(out) = rx.recv() => if ws.send(out).await.is_err() { break },
+                Some(out) = rx.recv() => out,
                 frame = ws.next() => match frame {
                     Some(Ok(Message::Text(t))) => {
-                        if frame_type(&t) == Some("chat_message") {
-                            last = chat_offset(&t).unwrap_or(last);
-                            if !marked_here && t.contains(&marker) {
-                                marked_here = true;
-                                marked.fetch_add(1, Ordering::Relaxed);
-                            }
+                        let mut ping = false;
+                        protocol.each_event(&t, Detail::Offsets, |event| match event {
+                            Event::Chat { offset, .. } => last = offset.unwrap_or(last),
+                            Event::Ping => ping = true,
+                            _ => {}
+                        });
+                        if !marked_here && t.contains(&marker) {
+                            marked_here = true;
+                            marked.fetch_add(1, Ordering::Relaxed);
                         }
+                        if !ping {
+                            continue;
+                        }
+                        protocol.pong()
                     }
-                    Some(Ok(_)) => {}
+                    Some(Ok(_)) => continue,
                     Some(Err(_)) | None => break,
                 },
+            };
+            if ws.send(out).await.is_err() {
+                break;
             }
         }
         (last, None)
@@ -643,8 +660,8 @@ async fn phase_before(args: &StormArgs, ctx: &Ctx) -> anyhow::Result<Before> {
     }
     let by_id: BTreeMap<usize, &Joined> = joined.iter().map(|c| (c.id, c)).collect();
     for id in first.iter().flatten() {
-        let frame = serde_json::json!({"type": "chat_message", "text": ctx.marker(), "client_msg_id": "marker"});
-        let _ = by_id[id].tx.send(Message::text(frame.to_string())).await;
+        let frame = ctx.protocol.chat_message(&ctx.room(id % args.rooms), &ctx.marker(), 0);
+        let _ = by_id[id].tx.send(frame).await;
     }
     let deadline = Instant::now() + PHASE_TIMEOUT;
     while marked.load(Ordering::Relaxed) < joined.len() && Instant::now() < deadline {
@@ -682,11 +699,17 @@ struct Written {
 }
 
 /// Phase 2: one writer sends its messages to `room` back to back and collects their acks,
-/// sending again what the server refused as rate-limited.
+/// sending again what the server refused as rate-limited. A write is done once it is acked
+/// and its offset is known: the chat server's ack names it; Centrifugo's does not, so it comes
+/// from the write's own publication, which the writer gets as a member of the room.
 async fn write_share(ctx: Ctx, url: String, server: SocketAddr, id: usize, room: usize, seqs: Vec<usize>) -> Written {
     let mut out = Written::default();
-    let url = with_query(&url, &format!("room={}&history=0", ctx.room(room)));
-    let mut ws = match open(url, server, source_ip(id, ctx.source_ips)).await {
+    let (protocol, name) = (ctx.protocol, ctx.room(room));
+    let opened = match open(protocol.url(&url, &name, None), server, source_ip(id, ctx.source_ips)).await {
+        Ok(mut ws) => protocol.join(&mut ws, &name, None, |_| {}).await.map(|()| ws),
+        Err(e) => Err(e),
+    };
+    let mut ws = match opened {
         Ok(ws) => ws,
         Err(e) => {
             out.failed = seqs.len() as u64;
@@ -694,13 +717,10 @@ async fn write_share(ctx: Ctx, url: String, server: SocketAddr, id: usize, room:
             return out;
         }
     };
-    let frame = |seq: usize| {
-        let text = format!("s:{}:{room}:{seq}", ctx.run);
-        Message::text(
-            serde_json::json!({"type": "chat_message", "text": text, "client_msg_id": seq.to_string()}).to_string(),
-        )
-    };
-    let mut waiting: std::collections::BTreeSet<usize> = seqs.iter().copied().collect();
+    let prefix = format!("s:{}:{room}:", ctx.run);
+    let frame = |seq: usize| protocol.chat_message(&name, &format!("{prefix}{seq}"), seq as u64);
+    let mut waiting: BTreeSet<usize> = seqs.iter().copied().collect();
+    let (mut acked, mut offsets) = (BTreeSet::new(), BTreeMap::new());
     for &seq in &seqs {
         if ws.feed(frame(seq)).await.is_err() {
             break;
@@ -718,19 +738,39 @@ async fn write_share(ctx: Ctx, url: String, server: SocketAddr, id: usize, room:
             },
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
-                    let Ok(f) = serde_json::from_str::<Frame>(&t) else { continue };
-                    let seq = f.client_msg_id.as_deref().and_then(|s| s.parse::<usize>().ok());
-                    match (f.kind.as_str(), seq) {
-                        ("ack", Some(seq)) if waiting.remove(&seq) => out.acked.push((room, f.offset.unwrap_or(-1))),
-                        ("error", Some(seq)) if f.code.as_deref() == Some("rate_limited") => retry.push(seq),
-                        ("error", seq) => {
-                            *out.errors.entry(f.code.unwrap_or_else(|| "no_code".into())).or_default() += 1;
-                            if let Some(seq) = seq {
-                                waiting.remove(&seq);
+                    let mut ping = false;
+                    protocol.each_event(&t, Detail::Text, |event| match event {
+                        Event::Ack { id: Some(seq), offset } => {
+                            let seq = seq as usize;
+                            if waiting.contains(&seq) {
+                                acked.insert(seq);
+                                if let Some(offset) = offset.filter(|o| *o >= 0) {
+                                    offsets.insert(seq, offset);
+                                }
+                            }
+                        }
+                        Event::Chat { text: Some(text), offset: Some(offset) } => {
+                            if let Some(seq) = text.strip_prefix(prefix.as_str()).and_then(|s| s.parse().ok()) {
+                                offsets.entry(seq).or_insert(offset);
+                            }
+                        }
+                        Event::Error { code, id: Some(seq) } if code == "rate_limited" => retry.push(seq as usize),
+                        Event::Error { code, id } => {
+                            *out.errors.entry(code.into_owned()).or_default() += 1;
+                            if id.is_some_and(|seq| waiting.remove(&(seq as usize))) {
                                 out.failed += 1;
                             }
                         }
+                        Event::Ping => ping = true,
                         _ => {}
+                    });
+                    if ping {
+                        let _ = ws.send(protocol.pong()).await;
+                    }
+                    for seq in acked.iter().filter(|seq| offsets.contains_key(*seq)) {
+                        if waiting.remove(seq) {
+                            out.acked.push((room, offsets[seq]));
+                        }
                     }
                 }
                 Some(Ok(_)) => {}
@@ -817,6 +857,39 @@ impl Done {
     }
 }
 
+impl Resumed {
+    /// One event of the resume: the join, the replay, its end.
+    fn on_event(&mut self, event: Event<'_>, left: &Left, t0: Instant, done: &Done, finished: &mut bool) {
+        match event {
+            Event::Chat { offset, .. } => {
+                self.first_replayed.get_or_insert_with(|| t0.elapsed());
+                match offset {
+                    Some(offset) => self.tracker.on_offset(offset),
+                    None => *self.errors.entry("chat_message_without_offset".into()).or_default() += 1,
+                }
+            }
+            Event::Joined { epoch, .. } => {
+                self.welcome = Some(t0.elapsed());
+                self.epoch_changed = epoch.as_deref() != left.epoch.as_deref();
+            }
+            Event::HistoryEnd { recovered } => {
+                self.history_end.get_or_insert_with(|| t0.elapsed());
+                self.history_ends += 1;
+                if !recovered {
+                    self.recovered_false += 1;
+                } else if self.history_ends == 1 && self.tracker.complete() {
+                    self.recovered_at = Some(t0.elapsed());
+                }
+                done.mark(finished);
+            }
+            Event::Error { code, .. } | Event::Refused { code } => {
+                *self.errors.entry(code.into_owned()).or_default() += 1
+            }
+            _ => {} // connection_update, presence, heartbeat, pings, ...
+        }
+    }
+}
+
 /// Phase 3: one client resumes (retrying a refused connect), checks every frame of its
 /// replay, and reads on until stopped.
 #[allow(clippy::too_many_arguments)]
@@ -850,21 +923,27 @@ async fn resume(
         tracker: Tracker::new(left.since, expected),
     };
     let mut finished = false;
-    let mut query = format!("room={}&since={}", ctx.room(left.room), left.since);
-    if let Some(epoch) = &left.epoch {
-        query.push_str(&format!("&epoch={}", epoch.replace('+', "%2B").replace('/', "%2F")));
-    }
-    let url = with_query(&ctx.url, &query);
+    let protocol = ctx.protocol;
+    let (name, from) = (ctx.room(left.room), Resume { offset: left.since, epoch: left.epoch.clone() });
+    let url = protocol.url(&ctx.url, &name, Some(&from));
     let source = source_ip(id, ctx.source_ips);
     let mut ws = loop {
         let attempt = t0.elapsed();
         r.attempts += 1;
         let result = tokio::time::timeout(CONNECT_TIMEOUT, open_timed(url.clone(), ctx.server, source)).await;
         match result.unwrap_or_else(|_| Err("timeout".into())) {
-            Ok((ws, connected)) => {
+            Ok((mut ws, connected)) => {
                 r.started = Some(attempt);
                 r.tcp = Some(connected.duration_since(t0));
-                break ws;
+                // In the room: chat's welcome (the replay follows), or Centrifugo's subscribe
+                // reply (the replay and `recovered` inside it).
+                let on_event = |event: Event<'_>| r.on_event(event, &left, t0, &done, &mut finished);
+                let joined =
+                    tokio::time::timeout_at(deadline.into(), protocol.join(&mut ws, &name, Some(&from), on_event));
+                match joined.await.unwrap_or_else(|_| Err("timeout before joined".into())) {
+                    Ok(()) => break ws,
+                    Err(e) => *r.connect_errors.entry(e).or_default() += 1,
+                }
             }
             Err(e) => *r.connect_errors.entry(e).or_default() += 1,
         }
@@ -881,40 +960,21 @@ async fn resume(
             frame = ws.next() => frame,
         };
         match frame {
-            Some(Ok(Message::Text(t))) => match frame_type(&t) {
-                Some("chat_message") => {
-                    r.first_replayed.get_or_insert_with(|| t0.elapsed());
-                    match chat_offset(&t) {
-                        Some(offset) => r.tracker.on_offset(offset),
-                        None => *r.errors.entry("chat_message_without_offset".into()).or_default() += 1,
-                    }
+            Some(Ok(Message::Text(t))) => {
+                let mut ping = false;
+                protocol.each_event(&t, Detail::Offsets, |event| {
+                    ping |= event == Event::Ping;
+                    r.on_event(event, &left, t0, &done, &mut finished);
+                });
+                if ping && ws.send(protocol.pong()).await.is_err() {
+                    r.disconnected = true;
+                    break;
                 }
-                Some("welcome") => {
-                    r.welcome = Some(t0.elapsed());
-                    let epoch = serde_json::from_str::<Frame>(&t).ok().and_then(|f| f.epoch);
-                    r.epoch_changed = epoch != left.epoch;
-                }
-                Some("history_end") => {
-                    r.history_end.get_or_insert_with(|| t0.elapsed());
-                    r.history_ends += 1;
-                    let recovered = serde_json::from_str::<Frame>(&t).ok().and_then(|f| f.recovered) == Some(true);
-                    if !recovered {
-                        r.recovered_false += 1;
-                    } else if r.history_ends == 1 && r.tracker.complete() {
-                        r.recovered_at = Some(t0.elapsed());
-                    }
-                    done.mark(&mut finished);
-                }
-                Some("error") => {
-                    let code = serde_json::from_str::<Frame>(&t).ok().and_then(|f| f.code);
-                    *r.errors.entry(code.unwrap_or_else(|| "no_code".into())).or_default() += 1;
-                }
-                _ => {} // connection_update, presence, heartbeat, ...
-            },
+            }
             Some(Ok(Message::Close(frame))) => {
                 let code = frame.map_or(1005, |f| u16::from(f.code));
                 *r.close_codes.entry(code.to_string()).or_default() += 1;
-                if code == 1008 {
+                if protocol.is_eviction(code) {
                     r.evicted = true;
                 } else {
                     r.disconnected = true;
@@ -1187,7 +1247,8 @@ pub async fn run(args: &StormArgs, servers: &mut Servers, url: &str) -> anyhow::
         bail!("--clients, --rooms, --behind and --connect-rate must be positive");
     }
     let (server, source_ips) = resolve(url, args.source_ips).await?;
-    let ctx = Ctx { run: format!("{:x}", unix_nanos() % 0xffff_ffff), url: url.to_string(), server, source_ips };
+    let run = format!("{:x}", unix_nanos() % 0xffff_ffff);
+    let ctx = Ctx { protocol: args.protocol, run, url: url.to_string(), server, source_ips };
 
     servers.start().await?;
     eprintln!("storm: {} clients joining {} rooms", args.clients, args.rooms);
@@ -1448,7 +1509,7 @@ impl StormReport {
                     self.connect_failures, self.connects_refused, self.connect_errors, self.never_connected
                 ),
             ),
-            ("evicted (1008)", self.evicted.to_string()),
+            ("evicted (too slow: 1008, Centrifugo 3008)", self.evicted.to_string()),
             ("disconnected", format!("{} {:?}", self.disconnected, self.close_codes)),
             (
                 "lost / duplicated / out of order",
@@ -1504,20 +1565,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_type_and_offset_without_parsing() {
-        let chat = r#"{"type":"chat_message","message_id":"m","username":"u","text":"\"offset\":7 \"type\":\"x\"","room":"r","timestamp":"t","active_connections":3,"offset":42,"epoch":"e"}"#;
-        assert_eq!(frame_type(chat), Some("chat_message"));
-        assert_eq!(chat_offset(chat), Some(42));
-        // The baseline's frames come with their keys sorted.
-        let sorted = r#"{"active_connections":1,"offset":-1,"text":"t","type":"chat_message"}"#;
-        assert_eq!((frame_type(sorted), chat_offset(sorted)), (Some("chat_message"), Some(-1)));
-        assert_eq!(
-            frame_type(r#"{"type":"history_end","room":"r","recovered":true,"epoch":"e"}"#),
-            Some("history_end")
-        );
-    }
-
-    #[test]
     fn tracker_counts_loss_duplicates_and_order() {
         let mut t = Tracker::new(10, Arc::from(vec![11, 12, 14]));
         t.on_offset(11);
@@ -1554,6 +1601,8 @@ mod tests {
     fn writers_stay_within_the_burst() {
         let mut args = StormArgs {
             url: String::new(),
+            protocol: Protocol::Chat,
+            server_arg: Vec::new(),
             clients: 1,
             rooms: 1,
             behind: 200,
