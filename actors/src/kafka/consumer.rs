@@ -167,6 +167,7 @@ async fn read_loop(
         }
         match clients.consumer.recv().await {
             Ok(message) => {
+                clients.health.answered();
                 let topic = message.topic();
                 catch_up.retain(|(name, end)| name != topic || message.offset() + 1 < *end);
                 let payload = || message.payload().map(<[u8]>::to_vec).unwrap_or_default();

@@ -23,8 +23,9 @@ mod scan;
 mod topic_id;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::StreamConsumer;
@@ -45,10 +46,24 @@ use crate::settings::KafkaSettings;
 /// What operators and load balancers ask about: is the broker answering, and
 /// is this instance reading the topic? Written by the Kafka actors, read by
 /// `/health`, `/ready` and the WebSocket upgrade.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KafkaHealth {
     connected: Arc<AtomicBool>,
     consuming: Arc<AtomicBool>,
+    /// When Kafka last stored a record of ours or handed us one, in ms since `since`.
+    answered_ms: Arc<AtomicU64>,
+    since: Instant,
+}
+
+impl Default for KafkaHealth {
+    fn default() -> Self {
+        Self {
+            connected: Arc::default(),
+            consuming: Arc::default(),
+            answered_ms: Arc::new(AtomicU64::new(u64::MAX)),
+            since: Instant::now(),
+        }
+    }
 }
 
 impl KafkaHealth {
@@ -69,6 +84,22 @@ impl KafkaHealth {
 
     fn set_consuming(&self) {
         self.consuming.store(true, Ordering::Relaxed);
+    }
+
+    /// Kafka just stored or delivered a record: it is answering.
+    fn answered(&self) {
+        let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.answered_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// Kafka stored or delivered a record within `window`. A probe that
+    /// times out while records flow is this instance's own load (a saturated
+    /// machine answers metadata late), not an absent broker: refusing every
+    /// client then would punish them for the server's burst.
+    fn answered_within(&self, window: Duration) -> bool {
+        let at = self.answered_ms.load(Ordering::Relaxed);
+        let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        at != u64::MAX && now.saturating_sub(at) <= u64::try_from(window.as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -225,4 +256,19 @@ pub(crate) async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, KafkaError> + Send + 'static,
 ) -> Result<T, KafkaError> {
     tokio::task::spawn_blocking(call).await.unwrap_or(Err(KafkaError::Canceled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_flowing_count_as_kafka_answering_for_a_while() {
+        let health = KafkaHealth::default();
+        assert!(!health.answered_within(Duration::from_secs(60)), "nothing answered yet");
+        health.answered();
+        assert!(health.answered_within(Duration::from_secs(60)));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!health.answered_within(Duration::from_millis(10)), "an answer too long ago");
+    }
 }

@@ -65,9 +65,10 @@ impl KafkaProducer {
     fn probe(&mut self, ctx: &mut Context<Self>) {
         let producer = self.producer.clone();
         let (topic, timeout, health) = (self.topic.clone(), self.probe_timeout, self.health.clone());
+        let evidence = self.probe_interval + self.probe_timeout;
         let probe = async move {
             let answer = blocking(move || producer.client().fetch_metadata(Some(&topic), timeout).map(drop)).await;
-            let connected = answer.is_ok();
+            let connected = answer.is_ok() || health.answered_within(evidence);
             if health.set_connected(connected) != connected {
                 match answer {
                     Ok(()) => log::info!("Kafka is reachable"),
@@ -128,12 +129,13 @@ impl Handler<PublishChat> for KafkaProducer {
             return Box::pin(async move { Delivery::NotStored { reason } });
         };
         let delivered = self.enqueue(&self.topic, &msg.room, &msg.payload, headers);
-        let sent = Instant::now();
+        let (sent, health) = (Instant::now(), self.health.clone());
         Box::pin(async move {
             let delivery = delivered
                 .await
                 .unwrap_or_else(|_| Delivery::Unknown { reason: "the producer stopped before Kafka answered".into() });
             if let Delivery::Stored { .. } = delivery {
+                health.answered();
                 crate::metrics::produced(sent.elapsed());
             }
             delivery
@@ -149,8 +151,14 @@ impl Handler<PublishSide> for KafkaProducer {
             return Box::pin(async { Delivery::NotStored { reason: "no such topic".into() } });
         };
         let delivered = self.enqueue(topic, &msg.key, &msg.payload, headers);
+        let health = self.health.clone();
         Box::pin(async move {
-            delivered.await.unwrap_or_else(|_| Delivery::Unknown { reason: "the producer stopped".into() })
+            let delivery =
+                delivered.await.unwrap_or_else(|_| Delivery::Unknown { reason: "the producer stopped".into() });
+            if let Delivery::Stored { .. } = delivery {
+                health.answered();
+            }
+            delivery
         })
     }
 }
