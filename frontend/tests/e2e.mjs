@@ -13,7 +13,19 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach } from 'node:test';
 
-import { CHAT_BIN, chatBinaryAvailable, launchBrowser, newPage, readMessages, sel, sendMessage, startChatServer, waitFor, waitForState } from './helpers.mjs';
+import {
+  CHAT_BIN,
+  chatBinaryAvailable,
+  launchBrowser,
+  newPage,
+  readMessages,
+  recordConnectionStates,
+  sel,
+  sendMessage,
+  startChatServer,
+  waitFor,
+  waitForState,
+} from './helpers.mjs';
 
 /**
  * The server (with `env` added to its environment) and the browser of the
@@ -67,13 +79,7 @@ async function openChat(e2e, room, { width = 1000, height = 760, ...pageOptions 
   const page = await newPage(e2e.browser, { width, height, ...pageOptions });
   page.wsUrls = [];
   page.on('websocket', (ws) => page.wsUrls.push(new URL(ws.url())));
-  await page.addInitScript(() => {
-    window.__states = [];
-    new MutationObserver(() => {
-      const state = document.querySelector('[data-testid="connection-status"]')?.dataset.state;
-      if (state && window.__states.at(-1) !== state) window.__states.push(state);
-    }).observe(document, { attributes: true, attributeFilter: ['data-state'], subtree: true });
-  });
+  await recordConnectionStates(page);
   await page.goto(`${e2e.server.baseUrl}/?room=${room}`);
   await waitForState(page, 'connected');
   const chat = { page, room, name: await myName(page) };

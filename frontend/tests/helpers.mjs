@@ -425,6 +425,20 @@ export async function connectionState(page) {
   }));
 }
 
+/**
+ * Before the page loads: record its connection states in window.__states, in
+ * order and without repeats, so a test can see a close and a reconnect.
+ */
+export function recordConnectionStates(page) {
+  return page.addInitScript(() => {
+    window.__states = [];
+    new MutationObserver(() => {
+      const state = document.querySelector('[data-testid="connection-status"]')?.dataset.state;
+      if (state && window.__states.at(-1) !== state) window.__states.push(state);
+    }).observe(document, { attributes: true, attributeFilter: ['data-state'], subtree: true });
+  });
+}
+
 export async function waitForState(page, state, timeout = 20000) {
   return waitFor(async () => (await connectionState(page)).state === state, {
     timeout,

@@ -18,6 +18,7 @@ import {
   noHorizontalScroll,
   reactionsOf,
   readMessages,
+  recordConnectionStates,
   sel,
   sendMessage,
   startStaticServer,
@@ -51,13 +52,9 @@ after(async () => {
 /** A fresh page (own context) talking to a new MockChat. */
 async function openChat({ mock: mockOptions, query = '', beforeGoto, ...pageOptions } = {}) {
   const page = await newPage(browser, pageOptions);
+  await recordConnectionStates(page);
   // Record every message node ever added, to catch transient duplicates.
   await page.addInitScript(() => {
-    window.__states = [];
-    new MutationObserver(() => {
-      const state = document.querySelector('[data-testid="connection-status"]')?.dataset.state;
-      if (state && window.__states.at(-1) !== state) window.__states.push(state);
-    }).observe(document, { attributes: true, attributeFilter: ['data-state'], subtree: true });
     // the most bubbles with one text at any moment (a message shown twice, even briefly)
     window.__maxCopies = 0;
     new MutationObserver(() => {

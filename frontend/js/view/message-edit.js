@@ -6,24 +6,21 @@
 
 import { el } from '../dom.js';
 import { MAX_MESSAGE_CHARS, checkDraft } from '../util.js';
+import { MessagePanel } from './message-panel.js';
 
-export class MessageEditor {
+export class MessageEditor extends MessagePanel {
   /**
    * @param {{onSave: (offset: number, text: string) => boolean, onClose?: (key: string) => void}} handlers
    *   onSave: false when nothing was sent; onClose: where the focus goes now
    */
   constructor({ onSave, onClose }) {
+    super('msg--editing');
     this.onSave = onSave;
     this.onClose = onClose ?? (() => {});
-    this.key = null;
-    this.offset = null;
-    this.node = null;
   }
 
   open(li, entry) {
-    this.close({ restoreFocus: false });
-    this.key = entry.key;
-    this.offset = entry.offset;
+    this.begin(entry.key, entry.offset);
     const input = el('textarea', {
       class: 'msg__editor-input',
       rows: '1',
@@ -73,40 +70,26 @@ export class MessageEditor {
     input.style.height = `${Math.min(input.scrollHeight + 2, 200)}px`;
   }
 
-  /** Into (a re-drawn) message node: in place of its text. */
-  attach(li) {
-    const bubble = li.querySelector('.msg__bubble');
-    if (!bubble) return;
-    bubble.append(this.node);
-    li.classList.add('msg--editing');
+  /** In place of the message's text. */
+  host(li) {
+    return li.querySelector('.msg__bubble');
   }
 
-  close({ restoreFocus = true } = {}) {
-    if (!this.node) return;
-    const li = this.node.closest('.msg');
-    const { key } = this;
-    this.node.remove();
-    li?.classList.remove('msg--editing');
-    this.node = null;
-    this.key = null;
-    this.offset = null;
-    if (restoreFocus) this.onClose(key);
+  focusBack(li, key) {
+    this.onClose(key);
   }
 }
 
-export class DeleteConfirm {
+export class DeleteConfirm extends MessagePanel {
   /** @param {{onConfirm: (offset: number) => void}} handlers */
   constructor({ onConfirm }) {
+    super('msg--confirming');
+    this.action = 'delete';
     this.onConfirm = onConfirm;
-    this.key = null;
-    this.offset = null;
-    this.node = null;
   }
 
   open(li, entry) {
-    this.close({ restoreFocus: false });
-    this.key = entry.key;
-    this.offset = entry.offset;
+    this.begin(entry.key, entry.offset);
     const yes = el('button', { type: 'button', class: 'confirm__yes', dataset: { testid: 'delete-confirm' }, text: 'Delete' });
     const no = el('button', { type: 'button', class: 'confirm__no', dataset: { testid: 'delete-cancel' }, text: 'Cancel' });
     const node = el(
@@ -132,21 +115,5 @@ export class DeleteConfirm {
     this.node = node;
     this.attach(li);
     no.focus(); // the safe choice first
-  }
-
-  attach(li) {
-    li.querySelector('.msg__body')?.append(this.node);
-    li.classList.add('msg--confirming');
-  }
-
-  close({ restoreFocus = true } = {}) {
-    if (!this.node) return;
-    const li = this.node.closest('.msg');
-    this.node.remove();
-    li?.classList.remove('msg--confirming');
-    if (restoreFocus) li?.querySelector('[data-action="delete"]')?.focus();
-    this.node = null;
-    this.key = null;
-    this.offset = null;
   }
 }

@@ -6,6 +6,7 @@
 
 import { el } from '../dom.js';
 import { MAX_REACTION_KINDS, REACTION_EMOJI, reactionName } from '../chat/reactions.js';
+import { MessagePanel } from './message-panel.js';
 
 /** "Sakura Blade, Neon Kitsune and 3 more" (users: at most 10 names; count: all) */
 function whoReacted({ users, count, mine }, me) {
@@ -41,20 +42,17 @@ export function renderReactions(entry, me = '') {
   );
 }
 
-export class ReactionPicker {
+export class ReactionPicker extends MessagePanel {
   /** @param {{onPick: (offset: number, emoji: string, mine: boolean) => void}} handlers */
   constructor({ onPick }) {
+    super('msg--picking');
+    this.action = 'react';
     this.onPick = onPick;
-    this.key = null;
-    this.offset = null;
-    this.node = null;
   }
 
   /** Open under the message `li` (its React button was pressed), for `entry`. */
   open(li, entry) {
-    this.close({ restoreFocus: false });
-    this.key = entry.key;
-    this.offset = entry.offset;
+    this.begin(entry.key, entry.offset);
     const mine = new Set((entry.reactions ?? []).filter((r) => r.mine).map((r) => r.emoji));
     const present = new Set((entry.reactions ?? []).map((r) => r.emoji));
     const full = present.size >= MAX_REACTION_KINDS;
@@ -96,21 +94,5 @@ export class ReactionPicker {
     event.preventDefault();
     const i = buttons.indexOf(event.target);
     buttons[Math.min(buttons.length - 1, Math.max(0, i + step))].focus();
-  }
-
-  attach(li) {
-    li.querySelector('.msg__body')?.append(this.node);
-    li.classList.add('msg--picking');
-  }
-
-  close({ restoreFocus = true } = {}) {
-    if (!this.node) return;
-    const li = this.node.closest('.msg');
-    this.node.remove();
-    li?.classList.remove('msg--picking');
-    if (restoreFocus) li?.querySelector('[data-action="react"]')?.focus();
-    this.node = null;
-    this.key = null;
-    this.offset = null;
   }
 }

@@ -6,15 +6,14 @@
 
 import { el } from '../dom.js';
 import { MAX_REPORT_CHARS } from '../chat/reports.js';
+import { MessagePanel } from './message-panel.js';
 
-export class ReportForm {
+export class ReportForm extends MessagePanel {
   /** @param {{onSubmit: (offset: number, reason: string) => boolean}} handlers  returns false when it could not be sent */
   constructor({ onSubmit }) {
+    super('msg--reporting');
+    this.action = 'report';
     this.onSubmit = onSubmit;
-    /** key of the message the form is open for, or null */
-    this.key = null;
-    this.offset = null;
-    this.node = null;
   }
 
   /** Open under the message `li` (its Report button was pressed). */
@@ -22,8 +21,7 @@ export class ReportForm {
     this.close({ restoreFocus: false });
     const offset = Number(li.dataset.offset);
     if (!Number.isSafeInteger(offset)) return;
-    this.key = li.dataset.key;
-    this.offset = offset;
+    this.begin(li.dataset.key, offset);
     const id = `report-reason-${offset}`;
     const input = el('input', {
       id,
@@ -68,22 +66,5 @@ export class ReportForm {
     this.node = form;
     this.attach(li);
     input.focus();
-  }
-
-  /** Put the open form into (a re-rendered) message node. */
-  attach(li) {
-    li.querySelector('.msg__body')?.append(this.node);
-    li.classList.add('msg--reporting');
-  }
-
-  close({ restoreFocus = true } = {}) {
-    if (!this.node) return;
-    const li = this.node.closest('.msg');
-    this.node.remove();
-    li?.classList.remove('msg--reporting');
-    if (restoreFocus) li?.querySelector('[data-action="report"]')?.focus();
-    this.node = null;
-    this.key = null;
-    this.offset = null;
   }
 }
