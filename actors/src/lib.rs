@@ -15,6 +15,11 @@
 //! - [`History`] — room caches under one memory budget and the reads that
 //!   fill them: replays for joins and resumes, pages for HTTP, one Kafka read
 //!   per room however many wait for it.
+//! - [`Moderation`](moderation::Moderation) — the moderation log: applies the
+//!   moderation topic's records in order on every instance (deletes, mutes,
+//!   bans, slow mode, reports), tells the hub (which enforces) and the
+//!   history (which hides removed messages), and writes moderators' actions
+//!   and the audit trail.
 //! - The Kafka layer ([`kafka`]), the only code that knows partitions,
 //!   offsets and rdkafka types: [`KafkaProducer`] (writes, and says honestly
 //!   whether a record was stored), [`KafkaConsumer`] (reads live the
@@ -34,7 +39,14 @@
 //!     │                                           │
 //!     └── Outbox.release (replay, history_end) ── History ◀── Appended / Replay / Locate ── ChatHub
 //!                                                   └── ReadRoom / LocateRecord ▶ KafkaReader ──▶ Kafka
+//!
+//!  KafkaConsumer ──ModerationReceived──▶ Moderation ──ModerationApplied──▶ ChatHub, History
+//!  ChatHub (reports), /api/admin ──Moderate──▶ Moderation ──PublishSide──▶ KafkaProducer
 //! ```
+//!
+//! Beside the actors: [`identity`] (signed anonymous identities, names
+//! compared after normalisation), [`protocol`] (the frames on the wire and
+//! the records in Kafka), [`outbox`] (a session's queue and the slow rule).
 //!
 //! A message is broadcast only after it came back from Kafka, so its offset
 //! is its sequence number ([`messages::Seq`]), of the log named by its
