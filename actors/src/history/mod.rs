@@ -23,36 +23,41 @@
 //! to the hub ([`Folded`]). When the cache knows nothing of the message it
 //! names, that one record is read first; the room's later records wait
 //! behind it, so every room keeps the log's order.
+//!
+//! Its parts: [`requests`] (what a waiting request wants, and the one read
+//! shaped for all of a room's), [`live`] (the live stream filed into the
+//! caches), [`older`] (what is known of older messages a read names),
+//! [`fold`] and [`frames`] (a message's state, and its frame).
 
 mod cache;
 mod fold;
+mod frames;
+mod live;
+mod older;
+mod requests;
 
 pub use fold::{allows, Fact, MessageState};
+pub use frames::frame_of;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use actix::prelude::*;
 use lru::LruCache;
 use tokio::sync::oneshot;
 
-use self::cache::{newest_messages, replay_after, After, Known, RoomCache};
+use self::cache::{After, RoomCache};
+use self::frames::encoder;
+use self::live::Behind;
+use self::older::{known_facts, learn_into, Facts};
+use self::requests::{capped, choose, needed_range, To, Waiter, Want};
 use crate::kafka::{KafkaReader, LiveRooms};
 use crate::messages::{
-    Appended, Change, Entry, Epoch, EpochChanged, FeedStopped, FetchMessages, FindMessage, Folded, Frame, HistoryStart,
-    Locate, LocateRecord, MessageFacts, ModerationApplied, Page, ReadAt, ReadError, ReadRange, ReadRoom, Replay,
-    RoomRead, Seq,
+    Change, Entry, Epoch, EpochChanged, FeedStopped, FetchMessages, Folded, HistoryStart, Locate, LocateRecord,
+    ModerationApplied, Page, ReadAt, ReadError, ReadRange, ReadRoom, Replay, RoomRead, Seq,
 };
-use crate::outbox::Outbox;
-use crate::protocol::{ErrorCode, Refusal, RemovedBy, ReplyPreview, RoomRecord, ServerFrame};
+use crate::protocol::{ErrorCode, Refusal, ServerFrame};
 use crate::settings::HistorySettings;
-
-/// Older messages one read's events and quotes may name that are read
-/// too; the events about any beyond go on as written.
-const LEARNT_PER_READ: usize = 256;
-
-/// What is known of the messages before a read (`None`: no message there).
-type Facts = BTreeMap<Seq, Option<Fact>>;
 
 /// Owns the room caches and the requests waiting for Kafka.
 pub struct History {
@@ -71,45 +76,6 @@ pub struct History {
     live: LiveRooms,
     settings: HistorySettings,
     edit_window: std::time::Duration,
-}
-
-/// What a request wants, its epoch already checked.
-#[derive(Debug, Clone, Copy)]
-enum Want {
-    After(Seq),
-    Last(usize),
-}
-
-/// What waits behind a room's record being resolved, in order.
-enum Behind {
-    Record(Appended),
-    /// A [`FindMessage`]: answered once the records before it are filed.
-    Find(Seq, oneshot::Sender<Result<Option<MessageFacts>, Refusal>>),
-}
-
-struct Waiter {
-    want: Want,
-    /// The offset named belonged to another log (or lay past this one's end):
-    /// the client gets the latest history and `recovered: false`.
-    stale: bool,
-    /// The read in flight was shaped for this request: once it lands, the
-    /// request is answered with what there is.
-    covered: bool,
-    to: To,
-}
-
-enum To {
-    Replay { outbox: Outbox, active_connections: usize },
-    Page { reply: oneshot::Sender<Result<Page, Refusal>> },
-}
-
-impl Waiter {
-    fn gone(&self) -> bool {
-        match &self.to {
-            To::Replay { outbox, .. } => outbox.is_done(),
-            To::Page { reply } => reply.is_closed(),
-        }
-    }
 }
 
 impl History {
@@ -406,152 +372,6 @@ impl History {
             Ok(Page { messages: messages.collect(), recovered, epoch })
         }))
     }
-
-    /// Files one record of the live stream; false when it waits for a read
-    /// of the message it names (`resolved`: that read is done already).
-    fn append(&mut self, msg: Appended, resolved: bool, ctx: &mut Context<Self>) -> bool {
-        let Some(epoch) = self.epoch.clone() else { return true };
-        // A room with members here keeps a cache: its records need folding.
-        if msg.reply && !self.caches.contains(&msg.room) {
-            self.caches.put(msg.room.clone(), RoomCache::new(self.edit_window));
-        }
-        let Some(cache) = self.caches.get_mut(&msg.room) else { return true };
-        if let Some(named) = cache.needs(&msg.entry).filter(|_| !resolved) {
-            self.learn_then_append(msg, named, ctx);
-            return false;
-        }
-        let (room, seq) = (msg.room, msg.entry.seq);
-        let frame = cache.push(msg.entry, &encoder(&epoch, msg.active_connections));
-        let over = cache.records() > self.settings.cache_per_room;
-        if msg.reply {
-            self.hub.do_send(Folded { room: room.clone(), seq, frame });
-        }
-        if over || self.bytes > self.settings.cache_budget.0 as usize {
-            self.tidy(&room);
-        }
-        true
-    }
-
-    /// Reads the message at `named` for `msg`; the room's records wait.
-    fn learn_then_append(&mut self, msg: Appended, named: Seq, ctx: &mut Context<Self>) {
-        let room = msg.room.clone();
-        self.resolving.insert(room.clone(), VecDeque::from([Behind::Record(msg)]));
-        let deadline = Instant::now() + self.settings.read_deadline;
-        let read = self.reader.send(ReadAt { room: room.clone(), seqs: vec![named], deadline });
-        ctx.spawn(read.into_actor(self).map(move |learnt, act, ctx| {
-            let mut facts = Facts::new();
-            learn_into(&mut facts, &[named], learnt.unwrap_or_else(|_| Err(stopped())));
-            if let Some(cache) = act.caches.peek_mut(&room) {
-                facts.into_iter().for_each(|(seq, fact)| cache.learn(seq, fact));
-            }
-            act.drain(&room, ctx);
-        }));
-    }
-
-    /// Files the records that waited for a room's read, in order, until one
-    /// has to wait again.
-    fn drain(&mut self, room: &str, ctx: &mut Context<Self>) {
-        let Some(mut queue) = self.resolving.remove(room) else { return };
-        let mut resolved = true;
-        while let Some(behind) = queue.pop_front() {
-            match behind {
-                Behind::Record(msg) => {
-                    if !self.append(msg, resolved, ctx) {
-                        self.resolving.entry(room.to_owned()).or_default().extend(queue);
-                        return;
-                    }
-                    resolved = false;
-                }
-                Behind::Find(seq, answer) => {
-                    ctx.spawn(self.find(room.to_owned(), seq).map(|found, _, _| drop(answer.send(found))));
-                }
-            }
-        }
-    }
-
-    /// What is known of the room's message at `seq`: from the cache when it
-    /// knows, else from one record read (and learnt).
-    fn find(&mut self, room: String, seq: Seq) -> ResponseActFuture<Self, Result<Option<MessageFacts>, Refusal>> {
-        let known = self.caches.peek(&room).map(|cache| match cache.lookup(seq) {
-            Known::Held(entry) => Some(
-                entry
-                    .message()
-                    .map(|message| MessageFacts { fact: entry.state.fact(message), state: Some(entry.state.clone()) }),
-            ),
-            Known::Fact(fact) => Some(Some(MessageFacts { fact: fact.clone(), state: None })),
-            Known::Nothing => Some(None),
-            Known::Unknown => None,
-        });
-        if let Some(Some(known)) = known {
-            return Box::pin(fut::ready(Ok(known)));
-        }
-        let deadline = Instant::now() + self.settings.read_deadline;
-        let read = self.reader.send(ReadAt { room: room.clone(), seqs: vec![seq], deadline });
-        Box::pin(read.into_actor(self).map(move |learnt, act, _| {
-            let learnt = learnt.unwrap_or_else(|_| Err(stopped()));
-            let learnt = learnt.map_err(|e| Refusal::unavailable(format!("the message could not be read: {e}")))?;
-            let mut facts = Facts::new();
-            learn_into(&mut facts, &[seq], Ok(learnt));
-            let fact = facts.remove(&seq).flatten();
-            if let Some(cache) = act.caches.peek_mut(&room) {
-                cache.learn(seq, fact.clone());
-            }
-            Ok(fact.map(|fact| MessageFacts { fact, state: None }))
-        }))
-    }
-}
-
-/// One read for all of a room's waiting requests: the newest messages down
-/// to the lowest `since` asked for (or, for joins, as many as the largest
-/// join wants), ending where the cache's complete range begins when every
-/// request's offset is one the cache has seen, else at the log's end.
-fn needed_range(cache: Option<&RoomCache>, waiters: &[Waiter], replay_max: usize) -> ReadRange {
-    let seen = |since: Seq| cache.is_some_and(|c| c.has_seen(since));
-    let from_end = waiters.iter().any(|w| matches!(w.want, Want::After(since) if !seen(since)))
-        || cache.is_none_or(|c| c.complete_from().is_none());
-    let held = if from_end { 0 } else { cache.map_or(0, RoomCache::len) };
-    let (mut count, mut floor, mut joins) = (0, Seq::MAX, false);
-    for waiter in waiters {
-        match waiter.want {
-            Want::After(since) => {
-                count = count.max(replay_max);
-                floor = floor.min(since.saturating_add(1));
-            }
-            Want::Last(n) => {
-                count = count.max(n.saturating_sub(held));
-                joins = true;
-            }
-        }
-    }
-    let before = if from_end { None } else { cache.and_then(RoomCache::complete_from) };
-    ReadRange::Newest { count: count.max(1), before, floor: (!joins).then_some(floor) }
-}
-
-/// What a covered request gets from a read's messages (and the cache's
-/// after them); `from` is where the read's complete range began.
-fn choose(merged: &[Entry], want: Want, from: Seq) -> (Vec<Entry>, bool) {
-    match want {
-        Want::After(since) => (replay_after(merged.iter(), since), from <= since.saturating_add(1)),
-        Want::Last(count) => (newest_messages(merged.iter(), count), true),
-    }
-}
-
-/// The newest entries within `max` messages and `max_bytes` of frames;
-/// false when some had to be left out.
-fn capped(mut entries: Vec<Entry>, max: usize, max_bytes: u64) -> (Vec<Entry>, bool) {
-    let mut bytes = 0u64;
-    let keep = entries
-        .iter()
-        .rev()
-        .take(max)
-        .take_while(|entry| {
-            bytes += entry.frame.len() as u64;
-            bytes <= max_bytes
-        })
-        .count();
-    let complete = keep == entries.len();
-    entries.drain(..entries.len() - keep);
-    (entries, complete)
 }
 
 impl Actor for History {
@@ -565,92 +385,6 @@ impl Actor for History {
 
 fn stopped() -> ReadError {
     ReadError::Kafka("the history reader stopped".into())
-}
-
-/// What the cache knows of the older messages a read's events and quotes
-/// name, and which it knows nothing of (at most [`LEARNT_PER_READ`]).
-fn known_facts(cache: Option<&RoomCache>, read: &RoomRead) -> (Facts, Vec<Seq>) {
-    let mut facts = Facts::new();
-    let mut unknown = Vec::new();
-    let named = read.messages.iter().filter_map(|(_, record)| {
-        record.target().or_else(|| record.as_message().and_then(|m| m.reply_to)).filter(|seq| *seq < read.from)
-    });
-    for seq in named {
-        if facts.contains_key(&seq) || unknown.contains(&seq) {
-            continue;
-        }
-        match cache.map_or(Known::Unknown, |cache| cache.lookup(seq)) {
-            Known::Held(entry) => drop(facts.insert(seq, entry.message().map(|m| entry.state.fact(m)))),
-            Known::Fact(fact) => drop(facts.insert(seq, Some(fact.clone()))),
-            Known::Nothing => drop(facts.insert(seq, None)),
-            Known::Unknown if unknown.len() < LEARNT_PER_READ => unknown.push(seq),
-            Known::Unknown => {}
-        }
-    }
-    (facts, unknown)
-}
-
-/// Files what a read of `seqs` found: a message's fact, or that there is
-/// none. A failed read teaches nothing: the events go on as written.
-fn learn_into(facts: &mut Facts, seqs: &[Seq], learnt: Result<Vec<(Seq, RoomRecord)>, ReadError>) {
-    let found = match learnt {
-        Ok(found) => found,
-        Err(e) => return log::warn!("history_unavailable: older messages could not be read: {e}"),
-    };
-    for seq in seqs {
-        let record = found.iter().find(|(at, _)| at == seq).map(|(_, record)| record);
-        facts.insert(*seq, record.and_then(RoomRecord::as_message).map(Fact::of));
-    }
-}
-
-/// Encodes entries for `epoch`, messages with `count` as their room's count.
-fn encoder(epoch: &Epoch, count: usize) -> impl Fn(&Entry, Option<ReplyPreview<'_>>, Option<&Entry>) -> Frame + '_ {
-    move |entry, quote, target| frame_of(entry, quote, target, count, epoch.as_str())
-}
-
-/// An entry's frame: a message in its current state (quoting `quote`), or
-/// an event, with the reactions of its `target` when that is held.
-pub fn frame_of(
-    entry: &Entry,
-    quote: Option<ReplyPreview<'_>>,
-    target: Option<&Entry>,
-    count: usize,
-    epoch: &str,
-) -> Frame {
-    let offset = entry.seq;
-    match entry.record.as_ref() {
-        RoomRecord::Message(message) => {
-            ServerFrame::message(message, entry.state.view(message, quote), count, offset, epoch).encode()
-        }
-        RoomRecord::Edit(edit) => ServerFrame::MessageEdited {
-            room: &edit.room,
-            offset: edit.target,
-            event_offset: offset,
-            text: &edit.text,
-            edited_at: &edit.timestamp,
-            epoch,
-        }
-        .encode(),
-        RoomRecord::Delete(delete) => ServerFrame::MessageDeleted {
-            room: &delete.room,
-            offset: delete.target,
-            epoch,
-            by: RemovedBy::Author,
-            event_offset: Some(offset),
-        }
-        .encode(),
-        RoomRecord::Reaction(reaction) => ServerFrame::Reactions {
-            room: &reaction.room,
-            offset: reaction.target,
-            event_offset: offset,
-            emoji: &reaction.emoji,
-            added: reaction.added,
-            username: &reaction.username,
-            reactions: target.map(|target| target.state.reaction_views()),
-            epoch,
-        }
-        .encode(),
-    }
 }
 
 impl Handler<EpochChanged> for History {
@@ -701,31 +435,6 @@ impl Handler<FeedStopped> for History {
         }
         metrics::gauge!(crate::metrics::HISTORY_CACHE_BYTES).set(self.bytes as f64);
         metrics::gauge!(crate::metrics::HISTORY_CACHE_ROOMS).set(self.caches.len() as f64);
-    }
-}
-
-impl Handler<Appended> for History {
-    type Result = ();
-
-    fn handle(&mut self, msg: Appended, ctx: &mut Self::Context) {
-        match self.resolving.get_mut(&msg.room) {
-            Some(waiting) => waiting.push_back(Behind::Record(msg)),
-            None => drop(self.append(msg, false, ctx)),
-        }
-    }
-}
-
-impl Handler<FindMessage> for History {
-    type Result = ResponseActFuture<Self, Result<Option<MessageFacts>, Refusal>>;
-
-    /// Answered after every record the hub handed on before it.
-    fn handle(&mut self, msg: FindMessage, _: &mut Self::Context) -> Self::Result {
-        let Some(waiting) = self.resolving.get_mut(&msg.room) else { return self.find(msg.room, msg.seq) };
-        let (answer, found) = oneshot::channel();
-        waiting.push_back(Behind::Find(msg.seq, answer));
-        Box::pin(fut::wrap_future(async move {
-            found.await.unwrap_or_else(|_| Err(Refusal::unavailable("the history stopped")))
-        }))
     }
 }
 
