@@ -83,8 +83,7 @@ export class MessageEditor extends MessagePanel {
 export class DeleteConfirm extends MessagePanel {
   /** @param {{onConfirm: (offset: number) => void}} handlers */
   constructor({ onConfirm }) {
-    super('msg--confirming');
-    this.action = 'delete';
+    super('msg--confirming', 'delete');
     this.onConfirm = onConfirm;
   }
 

@@ -5,9 +5,13 @@
 // message with a class while open; closing gives the focus back.
 
 export class MessagePanel {
-  /** @param {string} openClass the message's class while the panel is open */
-  constructor(openClass) {
+  /**
+   * @param {string} openClass the message's class while the panel is open
+   * @param {string} [action] the data-action of the message's button that opens it (the focus goes back there)
+   */
+  constructor(openClass, action) {
     this.openClass = openClass;
+    this.action = action;
     /** key of the message the panel is open for, or null */
     this.key = null;
     this.offset = null;

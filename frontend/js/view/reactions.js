@@ -45,8 +45,7 @@ export function renderReactions(entry, me = '') {
 export class ReactionPicker extends MessagePanel {
   /** @param {{onPick: (offset: number, emoji: string, mine: boolean) => void}} handlers */
   constructor({ onPick }) {
-    super('msg--picking');
-    this.action = 'react';
+    super('msg--picking', 'react');
     this.onPick = onPick;
   }
 

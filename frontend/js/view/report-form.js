@@ -11,8 +11,7 @@ import { MessagePanel } from './message-panel.js';
 export class ReportForm extends MessagePanel {
   /** @param {{onSubmit: (offset: number, reason: string) => boolean}} handlers  returns false when it could not be sent */
   constructor({ onSubmit }) {
-    super('msg--reporting');
-    this.action = 'report';
+    super('msg--reporting', 'report');
     this.onSubmit = onSubmit;
   }
 
