@@ -25,7 +25,11 @@
 //!   whether a record was stored), [`KafkaConsumer`] (reads live the
 //!   partitions of the rooms with members here, hands rooms' messages to the
 //!   hub; `Follow` / `Unfollow` from the hub), [`KafkaReader`] (history reads
-//!   through long-lived readers, batched by partition).
+//!   through long-lived readers, batched by partition). Rooms' messages reach
+//!   the hub through one [`Handover`](kafka::Handover), once each and in
+//!   their partition's order: as the consumer reads them, or, for this
+//!   instance's own writes, on Kafka's acknowledgement when every earlier
+//!   record of the partition has passed.
 //!
 //! # Messages
 //!
@@ -42,14 +46,15 @@
 //!
 //!  KafkaConsumer ──ModerationReceived──▶ Moderation ──ModerationApplied──▶ ChatHub, History
 //!  ChatHub (reports), /api/admin ──Moderate──▶ Moderation ──PublishSide──▶ KafkaProducer
+//!  KafkaConsumer (read), KafkaProducer (acknowledged) ──▶ Handover ──RecordReceived──▶ ChatHub
 //! ```
 //!
 //! Beside the actors: [`identity`] (signed anonymous identities, names
 //! compared after normalisation), [`protocol`] (the frames on the wire and
 //! the records in Kafka), [`outbox`] (a session's queue and the slow rule).
 //!
-//! A message is broadcast only after it came back from Kafka, so its offset
-//! is its sequence number ([`messages::Seq`]), of the log named by its
+//! A message is broadcast only after Kafka stored it (`acks=all`) at the
+//! offset that is its sequence number ([`messages::Seq`]), of the log named by its
 //! [`messages::Epoch`]: every instance and client sees one order and can
 //! resume by it. Each frame is encoded once and shared by every recipient
 //! ([`Frame`] is a reference-counted string).

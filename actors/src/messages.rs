@@ -194,8 +194,9 @@ pub struct Shutdown;
 
 // ---- Kafka actors → the chat ------------------------------------------------
 
-/// KafkaConsumer → ChatHub: a chat message read from the log, in the log's
-/// order within its room. Checked and parsed already.
+/// Handover → ChatHub: a chat message stored in the log, in the log's
+/// order within its room, once: read by the consumer, or acknowledged to
+/// this instance's producer. Checked and parsed already.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct RecordReceived {

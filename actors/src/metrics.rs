@@ -34,6 +34,9 @@ pub const OUTBOX_BYTES: &str = "chat_outbox_bytes";
 pub const MISPLACED_RECORDS: &str = "chat_misplaced_records_total";
 /// Counter: chat-topic records that are not valid chat messages (skipped).
 pub const INVALID_RECORDS: &str = "chat_invalid_records_total";
+/// Counter, by `by` (`producer` or `consumer`): chat records handed to the
+/// hub, on Kafka's acknowledgement of this instance's write or as read.
+pub const RECORDS_HANDED_OVER: &str = "chat_records_handed_over_total";
 /// Counter: later records of a message already delivered (a retry; skipped).
 pub const DUPLICATE_RECORDS: &str = "chat_duplicate_records_total";
 
@@ -61,6 +64,7 @@ pub fn describe() {
     );
     metrics::describe_counter!(MISPLACED_RECORDS, "Chat records outside their room's partition, skipped");
     metrics::describe_counter!(INVALID_RECORDS, "Chat-topic records that are not valid chat messages, skipped");
+    metrics::describe_counter!(RECORDS_HANDED_OVER, "Chat records handed to the hub, by who brought them first");
     metrics::describe_counter!(DUPLICATE_RECORDS, "Later records of an already delivered message, skipped");
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::helpers::{eventually, free_port, unique_topic, Client, ServerProcess};
+use crate::helpers::{eventually, free_port, metric, unique_topic, Client, ServerProcess};
 
 /// Has every client send `per_client` messages, interleaved, then checks
 /// that every client saw all of them in one order.
@@ -46,6 +46,38 @@ async fn clients_on_two_instances_see_one_order() {
     let messages = chat_in_one_order(&mut clients, 5).await;
     let offsets: Vec<i64> = messages.iter().filter_map(|m| m["offset"].as_i64()).collect();
     assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
+}
+
+/// An instance broadcasts its own message when Kafka acknowledges it, if
+/// nothing earlier in the partition is still unread; the other reads it
+/// back. Each instance hands every record over once, whoever brings it.
+#[actix_web::test]
+async fn own_messages_go_out_on_their_acknowledgement_and_every_record_goes_out_once() {
+    let topic = unique_topic();
+    let (here, there) = (ServerProcess::start(&topic, free_port()).await, ServerProcess::start(&topic, free_port()).await);
+    let (mut writer, mut reader) = (here.connect("/ws/chat").await, there.connect("/ws/chat").await);
+    writer.history().await;
+    reader.history().await;
+    const SENT: usize = 20;
+    for i in 0..SENT {
+        let frame = serde_json::json!({"type": "chat_message", "text": format!("own {i}"), "client_msg_id": format!("own-{i}")});
+        assert_eq!(writer.request(frame).await["type"], "ack");
+    }
+    let read = reader.chat_messages(SENT).await;
+    let offsets: Vec<i64> = read.iter().filter_map(|m| m["offset"].as_i64()).collect();
+    assert!(offsets.windows(2).all(|w| w[1] == w[0] + 1), "one after the other: {offsets:?}");
+    reader.say_and_confirm("and back", "back").await;
+    // A record handed over twice would show up among these, before the later one.
+    let texts: Vec<Value> = writer.chat_messages(SENT + 1).await.into_iter().map(|m| m["text"].clone()).collect();
+    let expected: Vec<Value> = (0..SENT).map(|i| format!("own {i}").into()).chain(["and back".into()]).collect();
+    assert_eq!(texts, expected, "each message once, in order");
+
+    let handed = |addr, by| async move { metric(addr, "chat_records_handed_over_total", by).await };
+    let (acknowledged, read_back) = (handed(here.addr, "producer").await, handed(here.addr, "consumer").await);
+    assert_eq!(acknowledged + read_back, (SENT + 1) as f64, "every record once on the writer's instance");
+    assert!(acknowledged >= 1.0, "own messages went out on their acknowledgement: {acknowledged} of {SENT}");
+    assert_eq!(handed(there.addr, "consumer").await + handed(there.addr, "producer").await, (SENT + 1) as f64);
+    assert!(handed(there.addr, "producer").await <= 1.0, "only its own message can be acknowledged there");
 }
 
 #[actix_web::test]

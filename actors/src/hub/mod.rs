@@ -30,7 +30,7 @@ use self::outcomes::{now_ms, Outcomes};
 use self::rules::Rules;
 use crate::history::{frame_of, History};
 use crate::identity::{Identity, Tokens};
-use crate::kafka::{ConsumerOutputs, KafkaClients, KafkaConsumer, KafkaProducer, KafkaReader};
+use crate::kafka::{ConsumerOutputs, Handover, KafkaClients, KafkaConsumer, KafkaProducer, KafkaReader};
 use crate::messages::{
     Appended, Assigned, Change, Entry, Epoch, EpochChanged, Flush, Folded, Frame, Join, Leave, Leaving, MemberChanged,
     ModerationApplied, RecordReceived, RemoteTyping, RoomPresence, Seq, SessionId, Shutdown, Typing, TypingStarted,
@@ -175,7 +175,8 @@ impl ChatHub {
         let hub = Self::create(|ctx| {
             ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
             let me = ctx.address();
-            let producer = KafkaProducer::new(&clients).start();
+            let handover = Handover::new(me.clone().recipient(), clients.max_text_chars);
+            let producer = KafkaProducer::new(&clients, handover.clone()).start();
             let reader = KafkaReader::new(clients.clone(), history.readers, history.max_pending_reads).start();
             let live = clients.live_rooms();
             let history = History::new(reader.clone(), me.clone().recipient(), live, history, chat.edit_window).start();
@@ -188,7 +189,7 @@ impl ChatHub {
             };
             let presence = Presence::new(outputs, producer.clone(), clients.instance_id.clone(), chat.clone()).start();
             let outputs = ConsumerOutputs {
-                records: me.clone().recipient(),
+                records: handover,
                 assigned: me.clone().recipient(),
                 presence: presence.clone().recipient(),
                 identities: me.recipient(),

@@ -4,33 +4,32 @@
 //! Every instance reads the partitions it needs itself (plain `assign`, no
 //! consumer group): each broadcasts its rooms' messages to its own sessions,
 //! and reads a room's partition only while the room has members here
-//! ([`super::follow`]). The side topics are read whole. A record
-//! is only a room's message if it sits in that room's partition and reads
-//! like one; anything else is counted, logged and skipped, so no outside
-//! producer can break a room's order.
+//! ([`super::follow`]). The side topics are read whole. Chat records go
+//! through the [`Handover`], which skips those of this instance that Kafka's
+//! acknowledgement already brought.
 
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
-use rdkafka::message::BorrowedMessage;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::follow::Following;
+use super::handover::{Handover, LogRecord};
 use super::reader::TopicLayout;
-use super::{blocking, ensure_topics, partition_for, room_record, topic_id, KafkaClients, KafkaReader};
+use super::{blocking, ensure_topics, topic_id, KafkaClients, KafkaReader};
 use crate::messages::{
     Assigned, DescribeTopic, Epoch, FeedStopped, IdentitySeen, ModerationReceived, PartitionInfo, PresenceReceived,
-    RecordReceived, TopicOverview,
+    TopicOverview,
 };
 use crate::protocol::Refusal;
 
 /// Where the consumer hands what it reads.
 pub struct ConsumerOutputs {
-    pub records: Recipient<RecordReceived>,
+    /// Rooms' messages, on their way to the hub.
+    pub records: Arc<Handover>,
     pub assigned: Recipient<Assigned>,
     pub presence: Recipient<PresenceReceived>,
     pub identities: Recipient<IdentitySeen>,
@@ -46,8 +45,6 @@ pub struct KafkaConsumer {
     pub(super) outputs: Arc<ConsumerOutputs>,
     reader: Addr<KafkaReader>,
     epoch: Option<Epoch>,
-    /// The chat topic's partition count, for the read loop's placement check.
-    pub(super) partitions: Arc<AtomicI32>,
     pub(super) following: Following,
 }
 
@@ -63,13 +60,13 @@ struct Assignment {
 impl KafkaConsumer {
     pub fn new(clients: Arc<KafkaClients>, outputs: ConsumerOutputs, reader: Addr<KafkaReader>) -> Self {
         let following = Following::new(clients.live.clone());
-        Self { clients, outputs: Arc::new(outputs), reader, epoch: None, partitions: Arc::default(), following }
+        Self { clients, outputs: Arc::new(outputs), reader, epoch: None, following }
     }
 
     /// Tells the hub and the reader which log is read now.
     fn announce(&mut self, assignment: &Assignment) {
         self.epoch = Some(assignment.epoch.clone());
-        self.partitions.store(assignment.partitions, Ordering::Relaxed);
+        self.outputs.records.set_partitions(assignment.partitions);
         self.following.live.set_partitions(assignment.partitions);
         self.reader.do_send(TopicLayout { partitions: assignment.partitions });
         self.outputs.assigned.do_send(Assigned { epoch: assignment.epoch.clone() });
@@ -91,7 +88,8 @@ impl KafkaConsumer {
             }
             log::warn!("the chat topic was recreated (id {id}); reading the new log from its start");
             let (clients, read) = (act.clients.clone(), act.following.live.partitions());
-            let reassign = async move { assign(&clients, &read, Offset::Beginning).await };
+            let handover = act.outputs.records.clone();
+            let reassign = async move { assign(&clients, &handover, &read, Offset::Beginning).await };
             ctx.wait(reassign.into_actor(act).map(|assigned, act, _| match assigned {
                 Ok(assignment) => act.announce(&assignment),
                 Err(e) => log::warn!("could not assign the recreated topic, retrying: {e}"),
@@ -104,10 +102,10 @@ impl Actor for KafkaConsumer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let clients = self.clients.clone();
+        let (clients, handover) = (self.clients.clone(), self.outputs.records.clone());
         let assigned = async move {
             loop {
-                match assign(&clients, &[], Offset::End).await {
+                match assign(&clients, &handover, &[], Offset::End).await {
                     Ok(assignment) => return assignment,
                     Err(e) => {
                         log::warn!("Kafka consumer not ready, retrying in {:?}: {e}", clients.settings.retry_backoff);
@@ -119,7 +117,7 @@ impl Actor for KafkaConsumer {
         ctx.wait(assigned.into_actor(self).map(|assignment, act, ctx| {
             log::info!("consuming topic {} (epoch {})", act.clients.settings.topic, assignment.epoch.as_str());
             act.announce(&assignment);
-            let read = read_loop(act.clients.clone(), act.outputs.clone(), act.partitions.clone(), assignment.catch_up);
+            let read = read_loop(act.clients.clone(), act.outputs.clone(), assignment.catch_up);
             ctx.spawn(read.into_actor(act));
             if act.clients.embedded_epoch.is_none() {
                 ctx.run_interval(act.clients.settings.health_interval, Self::check_epoch);
@@ -152,12 +150,7 @@ impl Handler<DescribeTopic> for KafkaConsumer {
 /// Reads until the actor stops. Once every state topic is read to the end
 /// it had when assigned (and the hub has the epoch in its mailbox), the
 /// instance is ready: upgrades may come.
-async fn read_loop(
-    clients: Arc<KafkaClients>,
-    outputs: Arc<ConsumerOutputs>,
-    partitions: Arc<AtomicI32>,
-    mut catch_up: Vec<(String, i64)>,
-) {
+async fn read_loop(clients: Arc<KafkaClients>, outputs: Arc<ConsumerOutputs>, mut catch_up: Vec<(String, i64)>) {
     let settings = &clients.settings;
     let (chat, presence, identities) = (settings.topic.clone(), settings.presence_topic(), settings.identities_topic());
     let (moderation, audit) = (settings.moderation_topic(), settings.audit_topic());
@@ -172,7 +165,13 @@ async fn read_loop(
                 catch_up.retain(|(name, end)| name != topic || message.offset() + 1 < *end);
                 let payload = || message.payload().map(<[u8]>::to_vec).unwrap_or_default();
                 if topic == chat {
-                    on_chat_record(&clients, &outputs, partitions.load(Ordering::Relaxed), &message);
+                    outputs.records.read(&LogRecord {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        key: message.key(),
+                        payload: message.payload().unwrap_or_default(),
+                        timestamp_ms: message.timestamp().to_millis(),
+                    });
                 } else if topic == presence {
                     outputs.presence.do_send(PresenceReceived { payload: payload() });
                 } else if topic == identities {
@@ -192,27 +191,6 @@ async fn read_loop(
     }
 }
 
-fn on_chat_record(clients: &KafkaClients, outputs: &ConsumerOutputs, partitions: i32, message: &BorrowedMessage<'_>) {
-    let (partition, offset) = (message.partition(), message.offset());
-    let Some(room) = message.key().and_then(|key| std::str::from_utf8(key).ok()) else {
-        return skip(crate::metrics::INVALID_RECORDS, partition, offset, "it has no room as its key");
-    };
-    if partition_for(room, partitions) != partition {
-        return skip(crate::metrics::MISPLACED_RECORDS, partition, offset, "it is not in its room's partition");
-    }
-    let timestamp_ms = message.timestamp().to_millis();
-    let payload = message.payload().unwrap_or_default();
-    match room_record(payload, message.key(), partition, offset, timestamp_ms, clients.max_text_chars) {
-        Ok(record) => outputs.records.do_send(RecordReceived {
-            room: room.to_owned(),
-            seq: offset,
-            record: Arc::new(record),
-            timestamp_ms,
-        }),
-        Err(why) => skip(crate::metrics::INVALID_RECORDS, partition, offset, &why),
-    }
-}
-
 fn on_identity_record(outputs: &ConsumerOutputs, payload: &[u8]) {
     match serde_json::from_slice(payload) {
         Ok(record) => outputs.identities.do_send(IdentitySeen { record }),
@@ -221,16 +199,16 @@ fn on_identity_record(outputs: &ConsumerOutputs, payload: &[u8]) {
     }
 }
 
-fn skip(metric: &'static str, partition: i32, offset: i64, why: &str) {
-    metrics::counter!(metric).increment(1);
-    log::warn!("skipping chat record {partition}@{offset}: {why}");
-}
-
 /// Assigns the side topics from their beginning (state, and minutes of
 /// presence whose stale entries are ignored) and the chat partitions `read`
 /// at `start`. Creates the topics first if they are missing.
-async fn assign(clients: &Arc<KafkaClients>, read: &[i32], start: Offset) -> Result<Assignment, KafkaError> {
-    let read = read.to_vec();
+async fn assign(
+    clients: &Arc<KafkaClients>,
+    handover: &Arc<Handover>,
+    read: &[i32],
+    start: Offset,
+) -> Result<Assignment, KafkaError> {
+    let (read, handover) = (read.to_vec(), handover.clone());
     let chat_topic = clients.settings.topic.clone();
     let side: Vec<String> = clients.settings.side_topics().into_iter().map(|(name, _)| name).collect();
     let (mut chat, mut missing) = (partition_ids(clients, &chat_topic).await?, false);
@@ -263,6 +241,10 @@ async fn assign(clients: &Arc<KafkaClients>, read: &[i32], start: Offset) -> Res
                 Offset::End => Offset::Offset(task.consumer.fetch_watermarks(&chat_topic, *partition, timeout)?.1),
                 other => other,
             };
+            match at {
+                Offset::Offset(offset) => handover.reading_from(*partition, offset),
+                _ => handover.forget(*partition),
+            }
             list.add_partition_offset(&chat_topic, *partition, at)?;
         }
         // The side topics hold state (or minutes of presence): read whole.

@@ -47,11 +47,29 @@ impl ClientContext for ChatContext {
 
 impl ConsumerContext for ChatContext {}
 
+/// What Kafka said of one record, and where it put it.
+pub struct Acknowledgement {
+    pub delivery: Delivery,
+    pub partition: i32,
+    /// The record's timestamp as Kafka keeps it (ms since the Unix epoch).
+    pub timestamp_ms: Option<i64>,
+}
+
+impl Acknowledgement {
+    /// Refused before it reached librdkafka's queue.
+    pub fn not_stored(reason: String) -> Self {
+        Self { delivery: Delivery::NotStored { reason }, partition: -1, timestamp_ms: None }
+    }
+}
+
 impl ProducerContext for ChatContext {
     /// Where the record's outcome goes.
-    type DeliveryOpaque = Box<oneshot::Sender<Delivery>>;
+    type DeliveryOpaque = Box<oneshot::Sender<Acknowledgement>>;
 
     fn delivery(&self, result: &DeliveryResult<'_>, outcome: Self::DeliveryOpaque) {
+        let message = match result {
+            Ok(message) | Err((_, message)) => message,
+        };
         let delivery = match result {
             Ok(message) => Delivery::Stored { seq: message.offset() },
             Err((error, message)) => {
@@ -69,8 +87,9 @@ impl ProducerContext for ChatContext {
                 }
             }
         };
+        let (partition, timestamp_ms) = (message.partition(), message.timestamp().to_millis());
         // The sender may have stopped waiting (presence records never wait).
-        let _ = outcome.send(delivery);
+        let _ = outcome.send(Acknowledgement { delivery, partition, timestamp_ms });
     }
 }
 

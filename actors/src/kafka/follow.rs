@@ -20,6 +20,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::oneshot;
 
+use super::handover::Handover;
 use super::{blocking, partition_for, KafkaClients, KafkaConsumer};
 use crate::messages::{FeedStopped, Follow, Unfollow};
 use crate::protocol::Refusal;
@@ -105,7 +106,7 @@ enum Change {
 
 impl KafkaConsumer {
     fn partition_of(&self, room: &str) -> i32 {
-        partition_for(room, self.partitions.load(std::sync::atomic::Ordering::Relaxed).max(1))
+        partition_for(room, self.outputs.records.partitions())
     }
 
     fn queue(&mut self, change: Change, ctx: &mut Context<Self>) {
@@ -140,8 +141,8 @@ impl KafkaConsumer {
             self.outputs.feed_stopped.do_send(FeedStopped);
         }
         self.following.changing = true;
-        let clients = self.clients.clone();
-        let applied = blocking(move || apply(&clients, change));
+        let (clients, handover) = (self.clients.clone(), self.outputs.records.clone());
+        let applied = blocking(move || apply(&clients, &handover, change));
         ctx.spawn(applied.into_actor(self).map(move |applied, act, ctx| {
             act.following.changing = false;
             act.applied(change, applied);
@@ -176,16 +177,18 @@ impl KafkaConsumer {
 }
 
 /// Starts reading `partition` at its end now, or stops reading it.
-fn apply(clients: &KafkaClients, change: Change) -> Result<(), KafkaError> {
+fn apply(clients: &KafkaClients, handover: &Handover, change: Change) -> Result<(), KafkaError> {
     let (topic, timeout) = (clients.settings.topic.as_str(), clients.settings.request_timeout);
     let mut list = TopicPartitionList::new();
     match change {
         Change::Read(partition) => {
             let (_, end) = clients.consumer.fetch_watermarks(topic, partition, timeout)?;
             list.add_partition_offset(topic, partition, Offset::Offset(end))?;
-            clients.consumer.incremental_assign(&list)
+            handover.reading_from(partition, end);
+            clients.consumer.incremental_assign(&list).inspect_err(|_| handover.forget(partition))
         }
         Change::Release(partition) => {
+            handover.forget(partition);
             list.add_partition(topic, partition);
             clients.consumer.incremental_unassign(&list)
         }

@@ -4,7 +4,9 @@
 //! - [`KafkaProducer`] writes records and says honestly what became of each;
 //! - [`KafkaConsumer`] reads live, from the end it finds when it starts,
 //!   the partitions of the rooms with members here ([`follow`]), and hands
-//!   rooms' messages to the hub;
+//!   rooms' messages to the hub through the [`Handover`], which lets this
+//!   instance's own records through on Kafka's acknowledgement when they
+//!   are next in their partition;
 //! - [`KafkaReader`] answers history reads with a few long-lived readers;
 //! - [`EmbeddedKafka`] is librdkafka's mock cluster, for running alone.
 //!
@@ -16,6 +18,7 @@ mod consumer;
 mod context;
 mod embedded;
 mod follow;
+mod handover;
 mod partitioner;
 mod producer;
 mod reader;
@@ -37,6 +40,7 @@ pub use consumer::{ConsumerOutputs, KafkaConsumer};
 pub use context::ChatContext;
 pub use embedded::EmbeddedKafka;
 pub use follow::LiveRooms;
+pub use handover::Handover;
 pub use partitioner::partition_for;
 pub use producer::KafkaProducer;
 pub use reader::KafkaReader;

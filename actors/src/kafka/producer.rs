@@ -1,6 +1,8 @@
 //! `KafkaProducer`: writes chat and presence records and says what became of
 //! each chat record: stored (with its sequence number), certainly not stored,
-//! or unknown (Kafka's answer was lost while the record was in flight).
+//! or unknown (Kafka's answer was lost while the record was in flight). A
+//! stored chat record goes to the [`Handover`] too, which may give it to the
+//! hub before the consumer reads it back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +12,8 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use tokio::sync::oneshot;
 
+use super::context::Acknowledgement;
+use super::handover::{Handover, LogRecord};
 use super::{blocking, ChatContext, KafkaClients, KafkaHealth};
 use crate::messages::{Delivery, Flush, PublishChat, PublishSide, SideTopic};
 use crate::protocol::RoomRecord;
@@ -34,12 +38,13 @@ pub struct KafkaProducer {
     /// Each side topic's name and headers.
     side: [(SideTopic, String, OwnedHeaders); 4],
     health: KafkaHealth,
+    handover: Arc<Handover>,
     probe_interval: Duration,
     probe_timeout: Duration,
 }
 
 impl KafkaProducer {
-    pub fn new(clients: &KafkaClients) -> Self {
+    pub fn new(clients: &KafkaClients, handover: Arc<Handover>) -> Self {
         let headers = |schema: &str| {
             OwnedHeaders::new_with_capacity(3)
                 .insert(Header { key: "content-type", value: Some(CONTENT_TYPE) })
@@ -57,6 +62,7 @@ impl KafkaProducer {
                 (SideTopic::Audit, clients.settings.audit_topic(), headers(MODERATION_SCHEMA)),
             ],
             health: clients.health.clone(),
+            handover,
             probe_interval: clients.settings.health_interval,
             probe_timeout: clients.settings.request_timeout,
         }
@@ -80,13 +86,19 @@ impl KafkaProducer {
     }
 
     /// Hands a record to librdkafka; its outcome arrives on the receiver.
-    fn enqueue(&self, topic: &str, key: &str, payload: &[u8], headers: &OwnedHeaders) -> oneshot::Receiver<Delivery> {
+    fn enqueue(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        headers: &OwnedHeaders,
+    ) -> oneshot::Receiver<Acknowledgement> {
         let (outcome, delivered) = oneshot::channel();
         let record =
             BaseRecord::with_opaque_to(topic, Box::new(outcome)).key(key).payload(payload).headers(headers.clone());
         if let Err((e, record)) = self.producer.send(record) {
             // Refused before it was queued (queue full, too large): never sent.
-            let _ = record.delivery_opaque.send(Delivery::NotStored { reason: e.to_string() });
+            let _ = record.delivery_opaque.send(Acknowledgement::not_stored(e.to_string()));
         }
         delivered
     }
@@ -129,16 +141,19 @@ impl Handler<PublishChat> for KafkaProducer {
             return Box::pin(async move { Delivery::NotStored { reason } });
         };
         let delivered = self.enqueue(&self.topic, &msg.room, &msg.payload, headers);
-        let (sent, health) = (Instant::now(), self.health.clone());
+        let (sent, health, handover) = (Instant::now(), self.health.clone(), self.handover.clone());
         Box::pin(async move {
-            let delivery = delivered
-                .await
-                .unwrap_or_else(|_| Delivery::Unknown { reason: "the producer stopped before Kafka answered".into() });
-            if let Delivery::Stored { .. } = delivery {
+            let Ok(acknowledgement) = delivered.await else {
+                return Delivery::Unknown { reason: "the producer stopped before Kafka answered".into() };
+            };
+            if let Delivery::Stored { seq } = acknowledgement.delivery {
                 health.answered();
                 crate::metrics::produced(sent.elapsed());
+                let Acknowledgement { partition, timestamp_ms, .. } = acknowledgement;
+                let (key, payload) = (Some(msg.room.as_bytes()), msg.payload.as_slice());
+                handover.stored(&LogRecord { partition, offset: seq, key, payload, timestamp_ms });
             }
-            delivery
+            acknowledgement.delivery
         })
     }
 }
@@ -153,8 +168,9 @@ impl Handler<PublishSide> for KafkaProducer {
         let delivered = self.enqueue(topic, &msg.key, &msg.payload, headers);
         let health = self.health.clone();
         Box::pin(async move {
-            let delivery =
-                delivered.await.unwrap_or_else(|_| Delivery::Unknown { reason: "the producer stopped".into() });
+            let delivery = delivered
+                .await
+                .map_or_else(|_| Delivery::Unknown { reason: "the producer stopped".into() }, |a| a.delivery);
             if let Delivery::Stored { .. } = delivery {
                 health.answered();
             }
