@@ -132,7 +132,7 @@ impl Room {
         self.outboxes.len() + self.remote
     }
 
-    /// Whether everything this instance wrote to the room has been read back.
+    /// Whether everything this instance wrote to the room has reached the hub.
     fn caught_up(&self) -> bool {
         self.written_up_to <= self.read_up_to
     }
