@@ -54,7 +54,8 @@ async fn clients_on_two_instances_see_one_order() {
 #[actix_web::test]
 async fn own_messages_go_out_on_their_acknowledgement_and_every_record_goes_out_once() {
     let topic = unique_topic();
-    let (here, there) = (ServerProcess::start(&topic, free_port()).await, ServerProcess::start(&topic, free_port()).await);
+    let (here, there) =
+        (ServerProcess::start(&topic, free_port()).await, ServerProcess::start(&topic, free_port()).await);
     let (mut writer, mut reader) = (here.connect("/ws/chat").await, there.connect("/ws/chat").await);
     writer.history().await;
     reader.history().await;
