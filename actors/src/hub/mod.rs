@@ -175,7 +175,7 @@ impl ChatHub {
         let hub = Self::create(|ctx| {
             ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
             let me = ctx.address();
-            let handover = Handover::new(me.clone().recipient(), clients.max_text_chars);
+            let handover = Handover::new(me.clone().recipient(), clients.live_rooms(), clients.max_text_chars);
             let producer = KafkaProducer::new(&clients, handover.clone()).start();
             let reader = KafkaReader::new(clients.clone(), history.readers, history.max_pending_reads).start();
             let live = clients.live_rooms();

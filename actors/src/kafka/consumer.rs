@@ -66,7 +66,6 @@ impl KafkaConsumer {
     /// Tells the hub and the reader which log is read now.
     fn announce(&mut self, assignment: &Assignment) {
         self.epoch = Some(assignment.epoch.clone());
-        self.outputs.records.set_partitions(assignment.partitions);
         self.following.live.set_partitions(assignment.partitions);
         self.reader.do_send(TopicLayout { partitions: assignment.partitions });
         self.outputs.assigned.do_send(Assigned { epoch: assignment.epoch.clone() });

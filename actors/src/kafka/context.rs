@@ -67,8 +67,8 @@ impl ProducerContext for ChatContext {
     type DeliveryOpaque = Box<oneshot::Sender<Acknowledgement>>;
 
     fn delivery(&self, result: &DeliveryResult<'_>, outcome: Self::DeliveryOpaque) {
-        let message = match result {
-            Ok(message) | Err((_, message)) => message,
+        let (partition, timestamp_ms) = match result {
+            Ok(message) | Err((_, message)) => (message.partition(), message.timestamp().to_millis()),
         };
         let delivery = match result {
             Ok(message) => Delivery::Stored { seq: message.offset() },
@@ -87,7 +87,6 @@ impl ProducerContext for ChatContext {
                 }
             }
         };
-        let (partition, timestamp_ms) = (message.partition(), message.timestamp().to_millis());
         // The sender may have stopped waiting (presence records never wait).
         let _ = outcome.send(Acknowledgement { delivery, partition, timestamp_ms });
     }

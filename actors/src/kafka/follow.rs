@@ -43,6 +43,11 @@ impl LiveRooms {
         live.partitions > 0 && live.read.contains(&partition_for(room, live.partitions))
     }
 
+    /// The partition `room` lives in, among the chat topic's partitions.
+    pub(super) fn partition_of(&self, room: &str) -> i32 {
+        partition_for(room, self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).partitions)
+    }
+
     fn update<T>(&self, change: impl FnOnce(&mut Live) -> T) -> T {
         change(&mut self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
@@ -106,7 +111,7 @@ enum Change {
 
 impl KafkaConsumer {
     fn partition_of(&self, room: &str) -> i32 {
-        partition_for(room, self.outputs.records.partitions())
+        self.following.live.partition_of(room)
     }
 
     fn queue(&mut self, change: Change, ctx: &mut Context<Self>) {

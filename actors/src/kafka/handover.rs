@@ -13,12 +13,11 @@
 //! the hub sees the log's order either way, as every other instance does.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix::Recipient;
 
-use super::{partition_for, room_record};
+use super::{room_record, LiveRooms};
 use crate::messages::RecordReceived;
 
 /// A chat record as Kafka holds it.
@@ -55,27 +54,19 @@ pub struct Handover {
     /// start after the topic was recreated) is only handed over by the
     /// consumer, in the order it reads.
     next: Mutex<HashMap<i32, i64>>,
-    /// The chat topic's partition count, for the placement check.
-    partitions: AtomicI32,
+    /// Knows the chat topic's partition count, for the placement check.
+    live: LiveRooms,
     /// Records of other services are held to the same text limit as clients.
     max_text_chars: usize,
 }
 
 impl Handover {
-    pub fn new(records: Recipient<RecordReceived>, max_text_chars: usize) -> Arc<Self> {
-        Arc::new(Self { records, next: Mutex::default(), partitions: AtomicI32::new(0), max_text_chars })
+    pub fn new(records: Recipient<RecordReceived>, live: LiveRooms, max_text_chars: usize) -> Arc<Self> {
+        Arc::new(Self { records, next: Mutex::default(), live, max_text_chars })
     }
 
     fn next(&self) -> MutexGuard<'_, HashMap<i32, i64>> {
         self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(super) fn partitions(&self) -> i32 {
-        self.partitions.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn set_partitions(&self, partitions: i32) {
-        self.partitions.store(partitions, Ordering::Relaxed);
     }
 
     /// `partition` is about to be read from `offset`. Called before the
@@ -121,7 +112,7 @@ impl Handover {
         let Some(room) = key.and_then(|key| std::str::from_utf8(key).ok()) else {
             return skip(crate::metrics::INVALID_RECORDS, partition, offset, "it has no room as its key");
         };
-        if partition_for(room, self.partitions()) != partition {
+        if self.live.partition_of(room) != partition {
             return skip(crate::metrics::MISPLACED_RECORDS, partition, offset, "it is not in its room's partition");
         }
         match room_record(payload, key, partition, offset, timestamp_ms, self.max_text_chars) {
@@ -188,8 +179,9 @@ mod tests {
     /// Runs `steps` against a handover of one partition and returns what the hub got.
     async fn handed_over(steps: impl FnOnce(&Handover)) -> Vec<i64> {
         let hub = Hub::default().start();
-        let handover = Handover::new(hub.clone().recipient(), 100);
-        handover.set_partitions(1);
+        let live = LiveRooms::default();
+        live.set_partitions(1);
+        let handover = Handover::new(hub.clone().recipient(), live, 100);
         steps(&handover);
         hub.send(Got).await.expect("the hub answers")
     }
