@@ -22,6 +22,7 @@
 //! in-process baselines and fails unless every message arrived exactly once: it keeps this
 //! tool from rotting.
 
+mod accounting;
 mod baseline;
 mod load;
 mod protocol;
