@@ -230,7 +230,7 @@ describe('Control Center moderation (scripted admin API)', () => {
 
     // lifting needs no confirmation
     await page.click('[data-testid="ban"] [data-action="unban"]');
-    await waitFor(() => mock.actions.at(-1)?.path === '/api/admin/bans', { message: 'unban' });
+    await waitFor(() => mock.actions.at(-1)?.method === 'DELETE' && mock.actions.at(-1).path === '/api/admin/bans', { message: 'unban' });
     assert.deepEqual([mock.actions.at(-1).method, mock.actions.at(-1).body], ['DELETE', { target: { identity: 'id-troll' }, moderator: MODERATOR }]);
     await waitFor(async () => (await page.$('[data-testid="ban"]')) === null, { message: 'ban gone' });
     await page.click('[data-testid="mute"][data-key*="id-troll"] [data-action="unmute"]');
