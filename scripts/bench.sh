@@ -19,6 +19,8 @@ usage: scripts/bench.sh [-h] [scenario...]
 
   Scenarios (default: all, in this order; about 60 minutes):
     latency   100 clients, 1 room, 50 msg/s for 30 s
+    latency-busy  the same at 500 msg/s: does the broker's round trip shrink once it is
+              busy? Not in the default list.
     fanout    2,000 clients, 1 room, 200 msg/s for 60 s (400,000 deliveries/s)
     rooms     10,000 clients, 200 rooms of 50, 2,000 msg/s for 30 s
     rooms-half  the same rooms at 1,000 msg/s (50,000 deliveries/s)
@@ -88,6 +90,7 @@ GO_TOOLCHAIN=go1.26.8
 # Arguments of anime-chat-bench per scenario (the URL and output are added per run).
 declare -A SCENARIO_ARGS=(
   [latency]="--clients 100 --rooms 1 --rate 50 --duration 30"
+  [latency-busy]="--clients 100 --rooms 1 --rate 500 --duration 30"
   [fanout]="--clients 2000 --rooms 1 --rate 200 --duration 60 --connect-rate 1000"
   [rooms]="--clients 10000 --rooms 200 --rate 2000 --duration 30 --connect-rate 1000 --source-ips 128"
   [rooms-half]="--clients 10000 --rooms 200 --rate 1000 --duration 30 --connect-rate 1000 --source-ips 128"
@@ -99,6 +102,7 @@ declare -A SCENARIO_ARGS=(
 # Which servers each scenario runs against.
 declare -A SCENARIO_TARGETS=(
   [latency]="baseline kafka embedded centrifugo"
+  [latency-busy]="baseline kafka embedded centrifugo"
   [fanout]="baseline kafka embedded centrifugo"
   [rooms]="baseline kafka embedded centrifugo"
   [rooms-half]="baseline kafka embedded centrifugo"
