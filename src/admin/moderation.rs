@@ -227,7 +227,7 @@ async fn reports(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     let mut reports = Vec::with_capacity(open.len());
     for summary in open {
         let start = HistoryStart::After {
-            since: summary.offset - 1,
+            since: summary.offset.saturating_sub(1),
             epoch: Some(actors::messages::Epoch::new(&summary.epoch)),
         };
         let fetch = FetchMessages { room: summary.room.clone(), start, max: 1 };

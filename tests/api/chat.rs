@@ -98,6 +98,24 @@ async fn the_sender_gets_an_ack_matching_the_broadcast() {
 }
 
 #[actix_web::test]
+async fn a_client_msg_id_sent_again_gets_the_first_answer_and_with_another_message_an_error() {
+    let app = spawn_app().await;
+    let mut alice = app.connect().await;
+    alice.history().await;
+    let (ack, _) = alice.say_and_confirm("first", "same").await;
+    let again = alice.request(json!({"type": "chat_message", "text": "first", "client_msg_id": "same"})).await;
+    assert_eq!(
+        (&again["type"], &again["message_id"], &again["offset"]),
+        (&json!("ack"), &ack["message_id"], &ack["offset"])
+    );
+    let other = alice.request(json!({"type": "chat_message", "text": "something else", "client_msg_id": "same"})).await;
+    assert_eq!((other["type"].as_str(), other["code"].as_str()), (Some("error"), Some("invalid_field")), "{other}");
+    // Neither was written: the next message comes right after the first.
+    let (next, _) = alice.say_and_confirm("next", "next").await;
+    assert_eq!(next["offset"].as_i64(), ack["offset"].as_i64().map(|offset| offset + 1));
+}
+
+#[actix_web::test]
 async fn every_bad_frame_gets_its_error_code_and_the_connection_stays_open() {
     let app = spawn_app().await;
     let mut client = app.connect().await;

@@ -1,12 +1,13 @@
 //! Records other services write to the topic: with Kafka's own tools and
 //! standard partitioner they are the room's messages, live, in history and
-//! on resume; a record outside its room's partition is counted and skipped.
+//! on resume; a record outside its room's partition is counted and skipped,
+//! and one written twice under the same `message_id` is one message.
 
 use std::io::Write;
 
 use serde_json::json;
 
-use crate::helpers::{bootstrap_servers, eventually, metric, spawn_app, PATIENCE};
+use crate::helpers::{bootstrap_servers, eventually, metric, produce, spawn_app, start, test_settings, PATIENCE};
 
 /// Writes `lines` (`key|value`) with Kafka's console producer.
 fn console_produce(topic: &str, lines: &[String]) {
@@ -92,4 +93,58 @@ async fn a_record_outside_its_rooms_partition_is_counted_and_never_delivered() {
     let mut newcomer = app.connect_room("placed").await;
     let (history, _) = newcomer.history().await;
     assert_eq!(history.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["placed right"]);
+}
+
+#[actix_web::test]
+async fn a_message_written_twice_reaches_the_room_once_live_in_history_and_on_resume() {
+    let app = spawn_app().await;
+    let mut live = app.connect_room("twice").await;
+    live.history().await;
+    let (ack, _) = live.say_and_confirm("before", "b").await;
+    // A service whose producer retried without idempotence: one message, two records.
+    let copy =
+        json!({"type": "chat_message", "message_id": "svc-1", "username": "Bot", "text": "once", "room": "twice"});
+    let topic = app.topic.clone();
+    tokio::task::spawn_blocking(move || produce(&topic, "twice", &[copy.clone(), copy])).await.unwrap();
+    live.say("after", "a").await;
+
+    let arrived = live.chat_messages(2).await;
+    assert_eq!(arrived.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["once", "after"]);
+    assert!(metric(app.addr, "chat_duplicate_records_total", "").await >= 1.0);
+    let mut newcomer = app.connect_room("twice").await;
+    let (history, _) = newcomer.history().await;
+    assert_eq!(history.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["before", "once", "after"]);
+    let mut resumed = app.connect_to(&format!("/ws/chat?room=twice&since={}", ack["offset"])).await;
+    let (replay, _) = resumed.history().await;
+    assert_eq!(replay.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["once", "after"]);
+    // A second instance knows the room only from a read of the log.
+    let mut settings = test_settings();
+    settings.kafka.topic = app.topic.clone();
+    let other = start(settings).await;
+    other.wait_ready().await;
+    let (read, _) = other.connect_room("twice").await.history().await;
+    assert_eq!(read.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["before", "once", "after"]);
+}
+
+#[actix_web::test]
+async fn other_services_times_are_shown_in_utc_and_a_record_replying_to_no_offset_is_refused() {
+    let app = spawn_app().await;
+    let mut live = app.connect_room("stamped").await;
+    live.history().await;
+    let message = |text: &str| json!({"type": "chat_message", "username": "Bot", "text": text, "room": "stamped"});
+    let (mut tokyo, mut vague, mut negative) = (message("from Tokyo"), message("sometime"), message("to nothing"));
+    tokyo["timestamp"] = json!("2026-12-01T09:00:00+09:00");
+    vague["timestamp"] = json!("yesterday");
+    negative["reply_to"] = json!(-1);
+    let (topic, before) = (app.topic.clone(), chrono::Utc::now());
+    tokio::task::spawn_blocking(move || produce(&topic, "stamped", &[tokyo, vague, negative])).await.unwrap();
+    live.say("after", "a").await;
+
+    let arrived = live.chat_messages(3).await;
+    assert_eq!(arrived.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["from Tokyo", "sometime", "after"]);
+    assert_eq!(arrived[0]["timestamp"], "2026-12-01T00:00:00.000Z");
+    let kafka_time = arrived[1]["timestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    assert!(kafka_time.is_some_and(|t| t >= before - chrono::TimeDelta::seconds(1)), "{}", arrived[1]);
+    // Counters are the whole test process's: other tests add to them too.
+    assert!(metric(app.addr, "chat_invalid_records_total", "").await >= 1.0);
 }

@@ -196,6 +196,22 @@ where
     panic!("not within {PATIENCE:?}: {what}");
 }
 
+/// Writes `values` keyed by `key` with an ordinary Kafka producer and
+/// Kafka's standard partitioner, as another service would.
+pub fn produce(topic: &str, key: &str, values: &[Value]) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers())
+        .set("partitioner", "murmur2_random")
+        .create()
+        .expect("a producer");
+    for value in values {
+        let payload = value.to_string();
+        producer.send(BaseRecord::to(topic).key(key).payload(&payload)).expect("queued");
+    }
+    producer.flush(Duration::from_secs(10)).expect("flushed");
+}
+
 /// Waits until the server at `addr` answers `/ready` with 200.
 pub async fn wait_ready(addr: SocketAddr) {
     let what = format!("server at {addr} ready (is Kafka running at {}?)", bootstrap_servers());
@@ -555,6 +571,13 @@ impl Client {
             messages.push(self.expect("chat_message").await);
         }
         messages
+    }
+
+    /// Closes the connection as a page does when its tab closes, and waits
+    /// for the server's answering close.
+    pub async fn leave(mut self) {
+        self.send(Message::Close(None)).await;
+        self.closed_with().await;
     }
 
     /// Waits for a close frame and returns its code.

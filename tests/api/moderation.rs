@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{free_port, unique_topic, Client, ServerProcess};
+use crate::helpers::{free_port, produce, unique_topic, Client, ServerProcess};
 
 const ADMIN: &str = "moderation-test-token";
 
@@ -181,11 +181,14 @@ async fn slow_mode_set_on_one_instance_paces_a_room_on_another() {
         state["slow_mode"][0]["room"] == "slow-room"
     })
     .await;
-    chatty.say_and_confirm("one", "1").await;
+    let (first, _) = chatty.say_and_confirm("one", "1").await;
     chatty.say("two", "2").await;
     let refused = chatty.expect("error").await;
     assert_eq!(refused["code"], "slow_mode");
     assert!(refused["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0 && ms <= 30_000));
+    // A retry of the stored message is its ack, slow mode or not.
+    let again = chatty.request(json!({"type": "chat_message", "text": "one", "client_msg_id": "1"})).await;
+    assert_eq!((again["type"].as_str(), &again["offset"]), (Some("ack"), &first["offset"]), "{again}");
 }
 
 #[actix_web::test]
@@ -205,6 +208,8 @@ async fn a_users_report_reaches_the_moderators_of_every_instance_until_dismissed
     let mut reader = joined(&two, "reports").await;
     let (ack, _) = author.say_and_confirm("rude words", "r").await;
     reader.expect("chat_message").await;
+    reader.send_json(json!({"type": "report", "offset": 99_999, "reason": "no such message"})).await;
+    assert_eq!(reader.expect("error").await["code"], "no_such_message");
     reader.send_json(json!({"type": "report", "offset": ack["offset"], "reason": "rude"})).await;
     assert_eq!(reader.expect("report_received").await["offset"], ack["offset"]);
     admin_until(one.addr, "/api/admin/reports", "the report shows on the other instance", |reports| {
@@ -218,6 +223,22 @@ async fn a_users_report_reaches_the_moderators_of_every_instance_until_dismissed
     assert_eq!(admin(two.addr, "DELETE", "/api/admin/reports", Some(body)).await.0, 200);
     admin_until(one.addr, "/api/admin/reports", "the dismissal reaches the other instance", |r| {
         r["reports"] == json!([])
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_report_record_of_another_service_naming_no_message_is_listed_without_one() {
+    let topic = unique_topic();
+    let one = ServerProcess::start_with(&topic, free_port(), &config("")).await;
+    let client = joined(&one, "reported").await;
+    let report = json!({"action": "report", "epoch": client.epoch, "room": "reported", "offset": i64::MIN,
+        "reporter": "svc", "reason": "spam", "at_ms": chrono::Utc::now().timestamp_millis()});
+    let topic = format!("{topic}-moderation");
+    let key = format!("report/{}/reported/{}/svc", client.epoch, i64::MIN);
+    tokio::task::spawn_blocking(move || produce(&topic, &key, &[report])).await.unwrap();
+    admin_until(one.addr, "/api/admin/reports", "the report is listed, naming no message", |reports| {
+        reports["reports"][0]["reason"] == "spam" && reports["reports"][0]["message"].is_null()
     })
     .await;
 }

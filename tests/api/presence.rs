@@ -1,8 +1,8 @@
 //! Presence, counts and typing across instances, shared through Kafka.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::helpers::{eventually, free_port, get_json, unique_topic, Client, ServerProcess};
+use crate::helpers::{eventually, free_port, get_json, produce, spawn_app, unique_topic, Client, ServerProcess};
 
 /// Fast presence so that a crashed instance is forgotten within seconds.
 const FAST_PRESENCE: &str = "[chat]\npresence_interval = \"500ms\"\npresence_ttl = \"2s\"\n";
@@ -104,4 +104,29 @@ async fn typing_is_refused_with_extra_fields_and_throttled_otherwise() {
         }
     }
     assert_eq!(typing_frames, 1, "five notices within the interval make one");
+}
+
+#[actix_web::test]
+async fn presence_records_from_the_far_past_are_stale_and_those_after_them_count() {
+    let app = spawn_app().await;
+    let mut here = app.connect_room("haunted").await;
+    here.history().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    // Another service's records, the first two stamped as far back as an i64 goes.
+    let records = [
+        json!({"type": "typing", "instance": "ghost", "room": "haunted", "username": "Ghost", "timestamp_ms": i64::MIN}),
+        json!({"type": "snapshot", "instance": "ghost", "rooms": {"haunted": ["Ghost"]}, "timestamp_ms": i64::MIN}),
+        json!({"type": "snapshot", "instance": "elsewhere", "rooms": {"haunted": ["Real"]}, "timestamp_ms": now}),
+        json!({"type": "typing", "instance": "elsewhere", "room": "haunted", "username": "Real", "timestamp_ms": now}),
+    ];
+    let topic = format!("{}-presence", app.topic);
+    tokio::task::spawn_blocking(move || produce(&topic, "elsewhere", &records)).await.unwrap();
+
+    let (mut listed, mut typing) = (false, false);
+    while !(listed && typing) {
+        let frame = here.next_of(&["presence", "typing"]).await;
+        assert!(!frame.to_string().contains("Ghost"), "a stale record counted: {frame}");
+        typing |= frame["type"] == "typing";
+        listed |= frame["type"] == "presence" && frame["users"].as_array().is_some_and(|u| u.contains(&json!("Real")));
+    }
 }

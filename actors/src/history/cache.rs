@@ -102,7 +102,9 @@ impl RoomCache {
         (cache.complete_from, cache.end, cache.whole) = (Some(range.0), range.1, range.2);
         cache.facts = facts;
         for entry in read {
-            cache.add(entry, encode);
+            if !cache.holds(&entry) {
+                cache.add(entry, encode);
+            }
         }
         cache.recount();
         cache
@@ -182,7 +184,7 @@ impl RoomCache {
         }
         self.complete_from.get_or_insert(entry.seq);
         self.end = entry.seq + 1;
-        if self.is_retry_of_known(&entry) {
+        if self.holds(&entry) {
             return None;
         }
         let before = self.entries.len();
@@ -289,9 +291,10 @@ impl RoomCache {
         }
     }
 
-    /// A later attempt of a message already here is not a new message.
-    fn is_retry_of_known(&self, entry: &Entry) -> bool {
-        entry.record.attempt() > 1 && self.find(entry.record.id()).is_some()
+    /// Whether `entry` is a message already here under the same id (a
+    /// later attempt, or a record another producer wrote twice): not a new one.
+    fn holds(&self, entry: &Entry) -> bool {
+        entry.message().is_some() && self.find(entry.record.id()).is_some()
     }
 
     /// Folds the events this cache keeps aside into `older`'s messages

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::outcomes::now_ms;
-use super::posting::{refused, Answered};
+use super::posting::{refused, request_of, Answered};
 use super::rules::Poster;
 use super::{now_rfc3339, ChatHub};
 use crate::history::allows;
@@ -67,8 +67,12 @@ impl Handler<SendAct> for ChatHub {
         if self.address_budget.check_key(&member.address).is_err() {
             return refused(Refusal::new(ErrorCode::RateLimited, "too much from your address; slow down"));
         }
-        let (identity, room) = (member.identity.clone(), member.room.clone());
-        let poster = Poster { room: &room, key: "", identity: Some(&identity.id), address: member.address };
+        let (identity, room, address) = (member.identity.clone(), member.room.clone(), member.address);
+        let (sender, request) = (format!("identity:{}", identity.id), request_of((&room, msg.offset, &msg.act)));
+        if let Some(answered) = self.retried(&sender, msg.client_msg_id.as_deref(), request, ctx) {
+            return answered;
+        }
+        let poster = Poster { room: &room, key: "", identity: Some(&identity.id), address };
         let (event_id, timestamp, target) = (uuid::Uuid::now_v7().to_string(), now_rfc3339(), msg.offset);
         let (author, username) = (identity.id.clone(), identity.name.clone());
         let record = match msg.act {
@@ -88,6 +92,6 @@ impl Handler<SendAct> for ChatHub {
                 RoomRecord::Reaction(reaction)
             }
         };
-        self.submit(record, format!("identity:{}", identity.id), Some(msg.id), msg.client_msg_id, ctx)
+        self.submit(record, (sender, request), Some(msg.id), msg.client_msg_id, ctx)
     }
 }

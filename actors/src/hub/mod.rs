@@ -241,12 +241,13 @@ impl ChatHub {
         }
     }
 
-    /// Whether `record` is a later attempt of a message the room just had;
-    /// notes the room's messages, and that their speakers stopped typing.
+    /// Whether `record` is a message the room just had (a later attempt, or
+    /// another service's producer writing it twice); notes the room's
+    /// messages, and that their speakers stopped typing.
     fn is_repeat(&mut self, room: &str, record: &RoomRecord) -> bool {
         let (Some(members), Some(message)) = (self.rooms.get_mut(room), record.as_message()) else { return false };
         let id = id_hash(&message.message_id);
-        if message.attempt > 1 && members.recent.contains(&id) {
+        if members.recent.contains(&id) {
             return true;
         }
         if members.recent.len() == RECENT_IDS {
@@ -295,15 +296,21 @@ impl ChatHub {
         self.names.release(&member.identity);
         if let Some(room) = self.rooms.get_mut(&member.room) {
             room.outboxes.remove(&id);
-            if room.outboxes.is_empty() {
-                self.rooms.remove(&member.room);
-                self.consumer.do_send(Unfollow { room: member.room.clone() });
-            }
+            self.close_if_unused(&member.room);
         }
         self.count_connections(&member.room, false);
         let left = MemberChanged { room: member.room.clone(), username: member.identity.name.clone(), joined: false };
         self.presence.do_send(left);
         Some(member)
+    }
+
+    /// Stops following `room` once nobody here is in it and no act of it
+    /// waits for its reads (that would never be answered).
+    fn close_if_unused(&mut self, room: &str) {
+        if self.rooms.get(room).is_some_and(|r| r.outboxes.is_empty() && r.parked.is_empty()) {
+            self.rooms.remove(room);
+            self.consumer.do_send(Unfollow { room: room.to_owned() });
+        }
     }
 
     /// Closes every session matching `target` (a ban takes effect at once).
@@ -468,7 +475,7 @@ impl Handler<RecordReceived> for ChatHub {
         self.release(&room);
         self.unpark(&room, ctx);
         if let Some(sent_ms) = timestamp_ms {
-            let seconds = (now_ms() - sent_ms).max(0) as f64 / 1000.0;
+            let seconds = now_ms().saturating_sub(sent_ms).max(0) as f64 / 1000.0;
             metrics::histogram!(crate::metrics::END_TO_END_SECONDS).record(seconds);
         }
     }

@@ -29,6 +29,8 @@ pub struct Key {
 pub struct Attempt {
     /// The record as first written: a second attempt is the same message.
     pub record: RoomRecord,
+    /// What the client asked for, hashed: a retry asks for the same.
+    pub request: u64,
     /// When the latest attempt was handed to Kafka (ms since the Unix epoch).
     pub sent_ms: i64,
     /// The session to tell when a lost outcome turns out stored.
@@ -65,13 +67,15 @@ impl Outcomes {
         &mut self,
         key: Key,
         record: RoomRecord,
+        request: u64,
         notify: Option<SessionId>,
         answer: Answer,
         forget_at: Instant,
     ) {
         self.open.insert(record.id().to_owned(), key.clone());
         self.expiry.push_back((forget_at, key.clone()));
-        let attempt = Attempt { record, sent_ms: now_ms(), notify, state: State::Pending(vec![answer]), step: 0 };
+        let state = State::Pending(vec![answer]);
+        let attempt = Attempt { record, request, sent_ms: now_ms(), notify, state, step: 0 };
         self.attempts.insert(key, attempt);
     }
 
@@ -190,7 +194,7 @@ mod tests {
     fn a_stored_outcome_answers_every_retry_the_same() {
         let mut outcomes = Outcomes::default();
         let (tx, mut rx) = oneshot::channel();
-        outcomes.begin(key(), record(), None, tx, Instant::now() + Duration::from_secs(60));
+        outcomes.begin(key(), record(), 0, None, tx, Instant::now() + Duration::from_secs(60));
         outcomes.settle(&key(), 0, Ok(posted(7)));
         assert_eq!(rx.try_recv().unwrap().unwrap().seq, 7);
         assert!(matches!(outcomes.get_mut(&key()).unwrap().state, State::Stored(ref p) if p.seq == 7));
@@ -201,7 +205,7 @@ mod tests {
         let mut outcomes = Outcomes::default();
         let session = uuid::Uuid::new_v4();
         let (tx, mut rx) = oneshot::channel();
-        outcomes.begin(key(), record(), Some(session), tx, Instant::now() + Duration::from_secs(60));
+        outcomes.begin(key(), record(), 0, Some(session), tx, Instant::now() + Duration::from_secs(60));
         outcomes.settle(&key(), 0, Err(unknown()));
         assert_eq!(rx.try_recv().unwrap().unwrap_err().code, ErrorCode::OutcomeUnknown);
         assert!(outcomes.is_open("m1"));
@@ -214,7 +218,7 @@ mod tests {
     fn a_certain_failure_forgets_the_attempt_so_a_retry_is_new() {
         let mut outcomes = Outcomes::default();
         let (tx, _rx) = oneshot::channel();
-        outcomes.begin(key(), record(), None, tx, Instant::now() + Duration::from_secs(60));
+        outcomes.begin(key(), record(), 0, None, tx, Instant::now() + Duration::from_secs(60));
         outcomes.settle(&key(), 0, Err(Refusal::unavailable("not stored")));
         assert!(outcomes.get_mut(&key()).is_none());
         assert!(!outcomes.is_open("m1"));
@@ -225,7 +229,7 @@ mod tests {
         let mut outcomes = Outcomes::default();
         let (tx, _rx) = oneshot::channel();
         let start = Instant::now();
-        outcomes.begin(key(), record(), None, tx, start + Duration::from_secs(60));
+        outcomes.begin(key(), record(), 0, None, tx, start + Duration::from_secs(60));
         outcomes.settle(&key(), 0, Ok(posted(1)));
         outcomes.expire(start + Duration::from_secs(59));
         assert!(outcomes.get_mut(&key()).is_some());

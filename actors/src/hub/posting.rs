@@ -116,14 +116,34 @@ impl ChatHub {
         }
     }
 
-    /// Writes `record` (a message, or an act on one) once the message it
-    /// names is found and allows it; answers with its place in the log. A
-    /// send that names a `client_msg_id` seen before gets the first
-    /// attempt's outcome instead.
+    /// A send naming a `client_msg_id` its sender used within the retry
+    /// window: the first attempt's outcome, or a refusal if the id asked
+    /// for something else then. Asked before the rules: a message stored
+    /// once stays stored, whatever a mute or slow mode says by the retry.
+    pub(super) fn retried(
+        &mut self,
+        sender: &str,
+        client_msg_id: Option<&str>,
+        request: u64,
+        ctx: &mut Context<Self>,
+    ) -> Option<Answered> {
+        let key = Key { sender: sender.to_owned(), client_msg_id: client_msg_id?.to_owned() };
+        if self.outcomes.get_mut(&key)?.request != request {
+            let message =
+                format!("client_msg_id {:?} was sent with another request; give each its own", key.client_msg_id);
+            return Some(refused(Refusal::new(ErrorCode::InvalidField, message)));
+        }
+        let answered = self.retry(key, ctx);
+        Some(Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) }))
+    }
+
+    /// Writes `record` (a message, or an act on one, for the `request`
+    /// [`retried`](Self::retried) did not know) once the message it names
+    /// is found and allows it; answers with its place in the log.
     pub(super) fn submit(
         &mut self,
         record: RoomRecord,
-        sender: String,
+        (sender, request): (String, u64),
         notify: Option<SessionId>,
         client_msg_id: Option<String>,
         ctx: &mut Context<Self>,
@@ -132,12 +152,8 @@ impl ChatHub {
         let reply = match client_msg_id {
             Some(client_msg_id) => {
                 let key = Key { sender, client_msg_id };
-                if self.outcomes.get_mut(&key).is_some() {
-                    let answered = self.retry(key, ctx);
-                    return Box::pin(async move { answered.await.unwrap_or_else(|_| Err(gone())) });
-                }
                 let forget_at = Instant::now() + self.settings.retry_window;
-                self.outcomes.begin(key.clone(), record.clone(), notify, answer, forget_at);
+                self.outcomes.begin(key.clone(), record.clone(), request, notify, answer, forget_at);
                 Reply::Tracked(key, 0)
             }
             None => Reply::Direct(answer),
@@ -173,6 +189,7 @@ impl ChatHub {
         for Parked { record, seq, reply } in std::mem::take(&mut members.parked) {
             self.check_then_publish(record, seq, reply, ctx);
         }
+        self.close_if_unused(room);
     }
 
     fn answer(&mut self, reply: Reply, outcome: Result<Posted, Refusal>) {
@@ -315,6 +332,10 @@ impl Handler<SendChat> for ChatHub {
             Ok(author) => author,
             Err(refusal) => return refused(refusal),
         };
+        let request = request_of((&msg.room, &msg.text, msg.reply_to));
+        if let Some(answered) = self.retried(&author.key, msg.client_msg_id.as_deref(), request, ctx) {
+            return answered;
+        }
         let mut text = msg.text;
         let poster =
             Poster { room: &msg.room, key: &author.key, identity: author.identity.as_deref(), address: author.address };
@@ -322,8 +343,15 @@ impl Handler<SendChat> for ChatHub {
             return refused(refusal);
         }
         let record = RoomRecord::Message(self.record(&author, msg.room, text, msg.reply_to));
-        self.submit(record, author.key, author.notify, msg.client_msg_id, ctx)
+        self.submit(record, (author.key, request), author.notify, msg.client_msg_id, ctx)
     }
+}
+
+/// What a client asked for, as [`Attempt::request`](super::outcomes::Attempt) holds it.
+pub(super) fn request_of(request: impl std::hash::Hash) -> u64 {
+    // Fixed keys: the same request hashes the same on every call.
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(request)
 }
 
 fn gone() -> Refusal {
@@ -333,8 +361,8 @@ fn gone() -> Refusal {
 impl Handler<ReportMessage> for ChatHub {
     type Result = ResponseFuture<Result<(), Refusal>>;
 
-    /// Files a user's report in the moderation log, where every instance's
-    /// `/admin` sees it.
+    /// Files a user's report of one of the room's messages in the
+    /// moderation log, where every instance's `/admin` sees it.
     fn handle(&mut self, msg: ReportMessage, _: &mut Self::Context) -> Self::Result {
         let (Some(member), Some(epoch)) = (self.members.get(&msg.id), &self.epoch) else {
             return Box::pin(async { Err(Refusal::unavailable("the session is not in a room")) });
@@ -350,7 +378,16 @@ impl Handler<ReportMessage> for ChatHub {
             reason: msg.reason,
             at_ms: now_ms(),
         };
-        let filed = self.moderation.send(Moderate { record });
-        Box::pin(async move { filed.await.unwrap_or_else(|_| Err(Refusal::unavailable("moderation is not running"))) })
+        let found = self.history.send(FindMessage { room: member.room.clone(), seq: msg.offset });
+        let moderation = self.moderation.clone();
+        Box::pin(async move {
+            let found = found.await.unwrap_or_else(|_| Err(Refusal::unavailable("the history is not running")))?;
+            if found.is_none() {
+                let message = format!("the message at offset {} is not one of this room's", msg.offset);
+                return Err(Refusal::new(ErrorCode::NoSuchMessage, message));
+            }
+            let filed = moderation.send(Moderate { record }).await;
+            filed.unwrap_or_else(|_| Err(Refusal::unavailable("moderation is not running")))
+        })
     }
 }

@@ -234,7 +234,7 @@ pub(crate) async fn ensure_topics(
 /// A room's record as read from `partition` at `offset`, checked like
 /// client input. What other services may leave out is filled in here, the
 /// same way on every instance: the id from the record's place in the log,
-/// and the timestamp from Kafka's.
+/// and the timestamp, in UTC, from Kafka's when it is missing or not RFC 3339.
 pub(crate) fn room_record(
     payload: &[u8],
     key: Option<&[u8]>,
@@ -248,10 +248,12 @@ pub(crate) fn room_record(
     if id.is_empty() {
         *id = format!("kafka-{partition}-{offset}");
     }
-    if timestamp.is_empty() {
-        let at = timestamp_ms.and_then(chrono::DateTime::from_timestamp_millis).unwrap_or_else(chrono::Utc::now);
-        *timestamp = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    }
+    // Every reader shows and compares one form: RFC 3339 in UTC with
+    // milliseconds. Another service's own time, in any offset, is kept;
+    // without one that parses, the record's Kafka time stands in.
+    let at = chrono::DateTime::parse_from_rfc3339(timestamp).map(|at| at.to_utc()).ok();
+    let at = at.or_else(|| timestamp_ms.and_then(chrono::DateTime::from_timestamp_millis));
+    *timestamp = at.unwrap_or_else(chrono::Utc::now).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     Ok(record)
 }
 

@@ -88,12 +88,30 @@ pub(super) struct Partition<'a> {
     pub max_text_chars: usize,
 }
 
-/// A record of the room, as read.
-struct Found {
-    offset: i64,
-    timestamp_ms: Option<i64>,
-    payload: Vec<u8>,
-    headers: Vec<(String, String)>,
+/// A record of the room, as read: as Kafka holds it, for operators, or
+/// parsed, for the history (a record that is not one of the room's is
+/// left out of those).
+enum Found {
+    Raw(RawRecord),
+    Record(Seq, RoomRecord),
+}
+
+impl Found {
+    fn offset(&self) -> i64 {
+        match self {
+            Found::Raw(raw) => raw.offset,
+            Found::Record(seq, _) => *seq,
+        }
+    }
+
+    /// Whether it counts towards a read's count: operators count records,
+    /// the history messages (the events between them come along).
+    fn counts(&self) -> bool {
+        match self {
+            Found::Raw(_) => true,
+            Found::Record(_, record) => record.as_message().is_some(),
+        }
+    }
 }
 
 /// Runs every job of one partition and answers each.
@@ -123,7 +141,7 @@ pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) {
     let finish = |ranges: Vec<Range>, outcome: KafkaResult<()>| {
         for range in ranges {
             match &outcome {
-                Ok(()) => range.answer(part, low, high),
+                Ok(()) => range.answer(low, high),
                 Err(e) => range.reply.fail(read_error(e)),
             }
         }
@@ -156,6 +174,8 @@ struct Range {
     before: i64,
     from: i64,
     found: Vec<Found>,
+    /// How many of `found` count towards `count`.
+    counted: usize,
     done: bool,
     /// No floor was asked for: the search stops at [`SCAN_LIMIT`].
     limited: bool,
@@ -165,7 +185,40 @@ struct Range {
 impl Range {
     fn new(room: String, count: usize, floor: i64, before: i64, reply: Reply) -> Self {
         let done = count == 0 || floor >= before;
-        Self { room, count, floor, before, from: before, found: Vec::new(), done, limited: false, reply }
+        Self { room, count, floor, before, from: before, found: Vec::new(), counted: 0, done, limited: false, reply }
+    }
+
+    /// `message` as this range keeps it, if it is one of the room's.
+    fn read(&self, part: &Partition<'_>, message: &BorrowedMessage<'_>) -> Option<Found> {
+        let (offset, timestamp_ms, payload) =
+            (message.offset(), message.timestamp().to_millis(), message.payload().unwrap_or_default());
+        match self.reply {
+            Reply::Raw(_) => Some(Found::Raw(raw_record(part.partition, &self.room, message))),
+            Reply::Read(_) => {
+                let record = super::room_record(
+                    payload,
+                    Some(self.room.as_bytes()),
+                    part.partition,
+                    offset,
+                    timestamp_ms,
+                    part.max_text_chars,
+                );
+                record.ok().map(|record| Found::Record(offset, record))
+            }
+        }
+    }
+
+    /// Keeps only the newest `count` that count, and what came after them.
+    fn keep_newest(&mut self) {
+        let mut counted = 0;
+        let first = self.found.iter().rposition(|f| {
+            counted += usize::from(f.counts());
+            counted == self.count
+        });
+        if let Some(first) = first {
+            self.found.drain(..first);
+            self.counted = self.count;
+        }
     }
 
     fn wants(&self, message: &BorrowedMessage<'_>) -> bool {
@@ -173,29 +226,20 @@ impl Range {
         !self.done && offset >= self.floor && offset < self.before && message.key() == Some(self.room.as_bytes())
     }
 
-    fn answer(self, part: &Partition<'_>, low: i64, high: i64) {
-        let Range { room, from, before, found, reply, .. } = self;
+    fn answer(self, low: i64, high: i64) {
+        let Range { from, before, found, reply, .. } = self;
         match reply {
             Reply::Raw(tx) => {
-                let raw = found.into_iter().map(|f| raw_record(part.partition, &room, f)).collect();
-                let _ = tx.send(Ok(raw));
+                let raw = found.into_iter().filter_map(|f| if let Found::Raw(raw) = f { Some(raw) } else { None });
+                let _ = tx.send(Ok(raw.collect()));
             }
             Reply::Read(tx) => {
-                let messages = found
-                    .into_iter()
-                    .filter_map(|f| {
-                        let record = super::room_record(
-                            &f.payload,
-                            Some(room.as_bytes()),
-                            part.partition,
-                            f.offset,
-                            f.timestamp_ms,
-                            part.max_text_chars,
-                        );
-                        record.ok().map(|record| (f.offset, record))
-                    })
-                    .collect();
-                let read = RoomRead { messages, from, until: before, whole: from <= low, end: high };
+                let messages = found.into_iter().filter_map(|f| match f {
+                    Found::Record(seq, record) => Some((seq, record)),
+                    Found::Raw(_) => None,
+                });
+                let read =
+                    RoomRead { messages: messages.collect(), from, until: before, whole: from <= low, end: high };
                 let _ = tx.send(Ok(read));
             }
         }
@@ -213,7 +257,7 @@ fn newest_backwards(part: &Partition<'_>, ranges: &mut [Range]) -> KafkaResult<(
         scan(part, start, cursor, |message| {
             for (range, found) in ranges.iter().zip(found.iter_mut()) {
                 if range.wants(message) {
-                    found.push(found_record(message, matches!(range.reply, Reply::Raw(_))));
+                    found.extend(range.read(part, message));
                 }
             }
         })?;
@@ -221,12 +265,13 @@ fn newest_backwards(part: &Partition<'_>, ranges: &mut [Range]) -> KafkaResult<(
             if range.done {
                 continue;
             }
+            range.counted += older.iter().filter(|f| f.counts()).count();
             older.append(&mut range.found);
             range.found = older;
             range.from = start.max(range.floor).min(range.before);
-            if range.found.len() >= range.count {
-                range.found.drain(..range.found.len() - range.count);
-                range.from = range.found.first().map_or(range.from, |f| f.offset);
+            if range.counted >= range.count {
+                range.keep_newest();
+                range.from = range.found.first().map_or(range.from, Found::offset);
                 range.done = true;
             } else if start <= range.floor || (range.limited && range.before - start >= SCAN_LIMIT) {
                 range.done = true;
@@ -246,12 +291,12 @@ fn oldest_forwards(part: &Partition<'_>, ranges: &mut [Range], high: i64) -> Kaf
     }
     scan(part, start, high, |message| {
         for range in ranges.iter_mut() {
-            if range.wants(message) {
-                range.found.push(found_record(message, matches!(range.reply, Reply::Raw(_))));
-                if range.found.len() >= range.count {
-                    range.before = message.offset() + 1;
-                    range.done = true;
-                }
+            let Some(found) = range.wants(message).then(|| range.read(part, message)).flatten() else { continue };
+            range.counted += usize::from(found.counts());
+            range.found.push(found);
+            if range.counted >= range.count {
+                range.before = message.offset() + 1;
+                range.done = true;
             }
         }
     })
@@ -340,29 +385,17 @@ fn scan(part: &Partition<'_>, from: i64, until: i64, mut visit: impl FnMut(&Borr
     Ok(())
 }
 
-fn found_record(message: &BorrowedMessage<'_>, with_headers: bool) -> Found {
+fn raw_record(partition: i32, room: &str, message: &BorrowedMessage<'_>) -> RawRecord {
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    let headers = match message.headers() {
-        Some(headers) if with_headers => {
-            headers.iter().map(|h| (h.key.to_owned(), h.value.map(text).unwrap_or_default())).collect()
-        }
-        _ => Vec::new(),
-    };
-    Found {
-        offset: message.offset(),
-        timestamp_ms: message.timestamp().to_millis(),
-        payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-        headers,
-    }
-}
-
-fn raw_record(partition: i32, room: &str, found: Found) -> RawRecord {
+    let headers = message
+        .headers()
+        .map(|headers| headers.iter().map(|h| (h.key.to_owned(), h.value.map(text).unwrap_or_default())).collect());
     RawRecord {
         partition,
-        offset: found.offset,
-        timestamp_ms: found.timestamp_ms,
+        offset: message.offset(),
+        timestamp_ms: message.timestamp().to_millis(),
         key: Some(room.to_owned()),
-        headers: found.headers,
-        value: String::from_utf8_lossy(&found.payload).into_owned(),
+        headers: headers.unwrap_or_default(),
+        value: text(message.payload().unwrap_or_default()),
     }
 }

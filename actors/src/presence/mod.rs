@@ -185,7 +185,7 @@ impl Presence {
     }
 
     fn on_record(&mut self, record: PresenceRecord) {
-        let fresh = |timestamp_ms: i64, ttl_ms: i64| now_ms() - timestamp_ms < ttl_ms;
+        let fresh = |timestamp_ms: i64, ttl_ms: i64| now_ms().saturating_sub(timestamp_ms) < ttl_ms;
         match record {
             PresenceRecord::Snapshot { instance, .. } if instance == self.instance_id => {}
             PresenceRecord::Snapshot { timestamp_ms, .. } if !fresh(timestamp_ms, self.ttl_ms()) => {}

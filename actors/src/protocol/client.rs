@@ -21,7 +21,7 @@ pub enum ClientCommand {
 }
 
 /// What a client does to a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Act {
     /// Add (or, not `added`, take back) one of [`super::REACTIONS`].
     React {

@@ -211,11 +211,6 @@ impl RoomRecord {
         }
     }
 
-    /// A message's attempt; an event's is always its first (retrying one changes nothing).
-    pub fn attempt(&self) -> u32 {
-        self.as_message().map_or(1, |m| m.attempt)
-    }
-
     /// Marks a message as the next attempt of the same message. An event
     /// needs no mark: applying one twice changes nothing more.
     pub fn next_attempt(&mut self) {
@@ -291,6 +286,9 @@ impl ChatRecord {
             return Err("the record's key is not its room".into());
         }
         validate_room(&record.room).map_err(|r| r.message)?;
+        if record.reply_to.is_some_and(|offset| offset < 0) {
+            return Err("reply_to must be a message's offset".into());
+        }
         record.username = normalize_username(&record.username).map_err(|r| r.message)?;
         record.text = normalize_text(&record.text, max_text_chars).map_err(|r| r.message)?;
         Ok(record)
