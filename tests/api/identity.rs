@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{free_port, spawn_app, unique_topic, Client, ServerProcess, NO_RATE_LIMIT};
+use crate::helpers::{free_port, spawn_app, unique_topic, Client, ServerProcess, IDENTITY_SECRET, NO_RATE_LIMIT};
 
 fn with_token(path: &str, token: &str) -> String {
     format!("{path}&token={}", urlencoding(token))
@@ -150,4 +150,23 @@ async fn a_fresh_name_is_never_one_held_on_another_instance() {
         assert!(!held.contains(&actors::identity::comparison_key(&client.username)), "{} was taken", client.username);
         later.push(client);
     }
+}
+
+#[actix_web::test]
+async fn a_token_for_a_name_someone_else_holds_now_cannot_post_under_it() {
+    use actors::identity::{Identity, Tokens};
+    let app = spawn_app().await;
+    let tokens = Tokens::new(IDENTITY_SECRET.to_owned().into());
+    // Two identities given one name: the first was away past the name memory.
+    let (away, holder) = (Identity::new("Azure Ronin".into()), Identity::new("Azure Ronin".into()));
+    let mut holding = app.connect_to(&with_token("/ws/chat?room=names", &tokens.issue(&holder))).await;
+    assert_eq!(holding.username, "Azure Ronin");
+    holding.history().await;
+
+    let body = json!({"username": "Azure Ronin", "text": "it is me", "room": "names"});
+    let (status, answer) = post(app.addr, body, Some(&tokens.issue(&away))).await;
+    assert_eq!((status, answer["code"].as_str()), (403, Some("name_taken")), "{answer}");
+    let body = json!({"username": "Azure Ronin", "text": "it is me, really", "room": "names"});
+    assert_eq!(post(app.addr, body, Some(&tokens.issue(&holder))).await.0, 200);
+    assert_eq!(holding.expect("chat_message").await["text"], "it is me, really", "only the holder's post");
 }

@@ -242,3 +242,36 @@ async fn a_report_record_of_another_service_naming_no_message_is_listed_without_
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_removed_message_leaves_the_quotes_of_its_replies_where_only_the_replies_are_held() {
+    let (one, two) = instances("").await;
+    let mut author = joined(&one, "quoted").await;
+    let (spoiler, _) = author.say_and_confirm("spoiler: X dies", "s").await;
+    let reply = json!({"type": "chat_message", "text": "no way", "reply_to": spoiler["offset"], "client_msg_id": "r"});
+    assert_eq!(author.request(reply).await["type"], "ack");
+    let offset = spoiler["offset"].as_i64().unwrap_or_default();
+    let body = json!({"moderator": "Mod", "reason": "spoiler"});
+    assert_eq!(
+        admin(one.addr, "DELETE", &format!("/api/admin/rooms/quoted/messages/{offset}"), Some(body)).await.0,
+        200
+    );
+    author.expect("message_deleted").await;
+
+    // The other instance reads the reply alone, and the quoted message on its own.
+    let addr = two.addr;
+    crate::helpers::eventually("the quote shows the message removed", || async move {
+        let (_, page) = crate::helpers::get_json(addr, "/api/rooms/quoted/messages?limit=1").await;
+        let quote = &page["messages"][0]["reply_to"];
+        (quote["deleted"].as_bool(), quote["text"].as_str()) == (Some(true), Some(""))
+    })
+    .await;
+    let mut reader = two.connect("/ws/chat?room=quoted&history=1").await;
+    let (history, _) = reader.history().await;
+    assert_eq!(
+        (history[0]["reply_to"]["deleted"].as_bool(), history[0]["reply_to"]["text"].as_str()),
+        (Some(true), Some(""))
+    );
+    let react = json!({"type": "react", "offset": offset, "emoji": "🔥", "client_msg_id": "x"});
+    assert_eq!(reader.request(react).await["code"], "no_such_message");
+}

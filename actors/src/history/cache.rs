@@ -228,6 +228,8 @@ impl RoomCache {
                 if let Some(Some(fact)) = self.facts.get_mut(&target) {
                     fact.apply(&event);
                 }
+                // The replies here quoting it show it as it is now.
+                self.reencode(target, encode);
                 entry.frame = encode(&entry, None, None);
                 self.keep_orphan(entry.clone());
             }
@@ -393,10 +395,14 @@ impl RoomCache {
         self.entries.iter().rev().find(|e| e.record.id() == id).map(|e| e.seq)
     }
 
-    /// A moderator removed the message at `seq`: re-encoded without its text.
+    /// A moderator removed the message at `seq`: re-encoded without its
+    /// text, and so are the replies quoting it (also when only its fact is here).
     pub fn remove(&mut self, seq: Seq, encode: &Encode<'_>) {
-        let Some(at) = self.position(seq) else { return };
-        self.entries[at].state.remove();
+        match (self.position(seq), self.facts.get_mut(&seq)) {
+            (Some(at), _) => self.entries[at].state.remove(),
+            (None, Some(Some(fact))) => fact.deleted = true,
+            (None, _) => return,
+        }
         self.reencode(seq, encode);
     }
 

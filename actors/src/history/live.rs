@@ -58,7 +58,9 @@ impl History {
         let read = self.reader.send(ReadAt { room: room.clone(), seqs: vec![named], deadline });
         ctx.spawn(read.into_actor(self).map(move |learnt, act, ctx| {
             let mut facts = Facts::new();
-            learn_into(&mut facts, &[named], learnt.unwrap_or_else(|_| Err(stopped())));
+            learn_into(&mut facts, &[named], learnt.unwrap_or_else(|_| Err(stopped())), |seq| {
+                act.is_removed(&room, seq)
+            });
             if let Some(cache) = act.caches.peek_mut(&room) {
                 facts.into_iter().for_each(|(seq, fact)| cache.learn(seq, fact));
             }
@@ -109,7 +111,7 @@ impl History {
             let learnt = learnt.unwrap_or_else(|_| Err(stopped()));
             let learnt = learnt.map_err(|e| Refusal::unavailable(format!("the message could not be read: {e}")))?;
             let mut facts = Facts::new();
-            learn_into(&mut facts, &[seq], Ok(learnt));
+            learn_into(&mut facts, &[seq], Ok(learnt), |seq| act.is_removed(&room, seq));
             let fact = facts.remove(&seq).flatten();
             if let Some(cache) = act.caches.peek_mut(&room) {
                 cache.learn(seq, fact.clone());

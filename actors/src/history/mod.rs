@@ -184,14 +184,20 @@ impl History {
             if unknown.is_empty() {
                 return fut::ready(Ok((read, facts))).boxed_local();
             }
-            let learn = act.reader.send(ReadAt { room, seqs: unknown.clone(), deadline });
-            let learnt = learn.into_actor(act).map(move |learnt, _, _| {
+            let learn = act.reader.send(ReadAt { room: room.clone(), seqs: unknown.clone(), deadline });
+            let learnt = learn.into_actor(act).map(move |learnt, act, _| {
                 let mut facts = facts;
-                learn_into(&mut facts, &unknown, learnt.unwrap_or_else(|_| Err(stopped())));
+                let learnt = learnt.unwrap_or_else(|_| Err(stopped()));
+                learn_into(&mut facts, &unknown, learnt, |seq| act.is_removed(&room, seq));
                 Ok((read, facts))
             });
             learnt.boxed_local()
         })
+    }
+
+    /// Whether a moderator removed the room's message at `seq` of this log.
+    fn is_removed(&self, room: &str, seq: Seq) -> bool {
+        self.epoch.as_ref().is_some_and(|epoch| self.removed.contains(&(epoch.clone(), room.to_owned(), seq)))
     }
 
     /// A read folded as a cache of its own, its frames encoded.
@@ -199,7 +205,7 @@ impl History {
         let epoch = self.epoch.as_ref()?;
         let entries = read.messages.into_iter().map(|(seq, record)| {
             let mut entry = Entry::new(seq, record);
-            if self.removed.contains(&(epoch.clone(), room.to_owned(), seq)) {
+            if self.is_removed(room, seq) {
                 entry.state.remove();
             }
             entry

@@ -38,6 +38,9 @@ pub struct Attempt {
     pub state: State,
     /// Bumped by each step, so a late answer to an earlier step is ignored.
     pub step: u32,
+    /// When its retry window ends: an earlier attempt under the same key,
+    /// refused for certain, left an expiry entry of its own behind.
+    forget_at: Instant,
 }
 
 pub enum State {
@@ -75,7 +78,7 @@ impl Outcomes {
         self.open.insert(record.id().to_owned(), key.clone());
         self.expiry.push_back((forget_at, key.clone()));
         let state = State::Pending(vec![answer]);
-        let attempt = Attempt { record, request, sent_ms: now_ms(), notify, state, step: 0 };
+        let attempt = Attempt { record, request, sent_ms: now_ms(), notify, state, step: 0, forget_at };
         self.attempts.insert(key, attempt);
     }
 
@@ -142,8 +145,8 @@ impl Outcomes {
                 break;
             }
             let Some((_, key)) = self.expiry.pop_front() else { break };
-            let waiting = self.attempts.get(&key).is_some_and(|a| matches!(a.state, State::Pending(_)));
-            if waiting {
+            let Some(attempt) = self.attempts.get(&key).filter(|a| a.forget_at <= now) else { continue };
+            if matches!(attempt.state, State::Pending(_)) {
                 self.expiry.push_back((now + Duration::from_secs(1), key));
                 continue;
             }
@@ -234,6 +237,22 @@ mod tests {
         outcomes.expire(start + Duration::from_secs(59));
         assert!(outcomes.get_mut(&key()).is_some());
         outcomes.expire(start + Duration::from_secs(61));
+        assert!(outcomes.get_mut(&key()).is_none());
+    }
+
+    #[test]
+    fn a_retry_after_a_certain_failure_has_a_window_of_its_own() {
+        let mut outcomes = Outcomes::default();
+        let start = Instant::now();
+        let (tx, _rx) = oneshot::channel();
+        outcomes.begin(key(), record(), 0, None, tx, start + Duration::from_secs(60));
+        outcomes.settle(&key(), 0, Err(Refusal::unavailable("not stored")));
+        let (tx, _rx) = oneshot::channel();
+        outcomes.begin(key(), record(), 0, None, tx, start + Duration::from_secs(90));
+        outcomes.settle(&key(), 0, Ok(posted(2)));
+        outcomes.expire(start + Duration::from_secs(61));
+        assert!(outcomes.get_mut(&key()).is_some(), "the first attempt's window does not end the second's");
+        outcomes.expire(start + Duration::from_secs(91));
         assert!(outcomes.get_mut(&key()).is_none());
     }
 }

@@ -75,6 +75,12 @@ impl ChatHub {
                     let message = format!("this token belongs to {}, not to {username}", identity.name);
                     return Err(Refusal::new(ErrorCode::NameTaken, message));
                 }
+                // As on a reconnect: a name given to someone else while its
+                // token's identity was away is theirs now.
+                if !self.name_is_free_for(&identity) {
+                    let message = format!("{username} is someone else's name now; connect for a new one");
+                    return Err(Refusal::new(ErrorCode::NameTaken, message));
+                }
                 let key = format!("identity:{}", identity.id);
                 Ok(Author { username: identity.name, identity: Some(identity.id), address, key, notify: None })
             }
