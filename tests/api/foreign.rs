@@ -148,3 +148,39 @@ async fn other_services_times_are_shown_in_utc_and_a_record_replying_to_no_offse
     // Counters are the whole test process's: other tests add to them too.
     assert!(metric(app.addr, "chat_invalid_records_total", "").await >= 1.0);
 }
+
+/// Writes `value` keyed by `key` in one committed Kafka transaction: the
+/// log then ends with a commit marker, an offset no consumer is given.
+fn produce_in_a_transaction(topic: &str, key: &str, value: &serde_json::Value) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers())
+        .set("partitioner", "murmur2_random")
+        .set("transactional.id", format!("{topic}-service"))
+        .create()
+        .expect("a transactional producer");
+    producer.init_transactions(PATIENCE).expect("transactions start");
+    producer.begin_transaction().expect("a transaction");
+    let payload = value.to_string();
+    producer.send(BaseRecord::to(topic).key(key).payload(&payload)).expect("queued");
+    producer.commit_transaction(PATIENCE).expect("committed");
+}
+
+#[actix_web::test]
+async fn history_reads_finish_where_the_log_ends_in_another_services_transaction_marker() {
+    let app = spawn_app().await;
+    let record = json!({"type": "chat_message", "username": "Txn", "text": "committed", "room": "txn"});
+    let topic = app.topic.clone();
+    tokio::task::spawn_blocking(move || produce_in_a_transaction(&topic, "txn", &record)).await.unwrap();
+
+    // Nobody is in the room: its history is read from the log, to its end.
+    let mut client = app.connect_to("/ws/chat?room=txn&history=10").await;
+    let mut frames = Vec::new();
+    while frames.last().is_none_or(|frame: &serde_json::Value| frame["type"] != "history_end") {
+        frames.push(client.next().await);
+    }
+    let kinds: Vec<_> = frames.iter().map(|frame| frame["type"].clone()).collect();
+    assert!(!kinds.contains(&json!("error")), "{frames:?}");
+    let texts: Vec<_> = frames.iter().filter(|f| f["type"] == "chat_message").map(|f| f["text"].clone()).collect();
+    assert_eq!(texts, ["committed"]);
+}

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use crate::helpers::{
-    bootstrap_servers, free_port, metric, spawn_app, start, unique_topic, unlimited_settings, Client, ServerProcess,
-    NO_RATE_LIMIT, PATIENCE,
+    bootstrap_servers, free_port, metric, spawn_app, start, test_settings, unique_topic, unlimited_settings, Client,
+    ServerProcess, NO_RATE_LIMIT, PATIENCE,
 };
 
 /// Rate limits out of the way, and room for hundreds of clients on one address.
@@ -269,4 +269,26 @@ async fn offsets_and_limits_out_of_range_are_refused_on_every_endpoint() {
         let refused = refused.expect_err(query);
         assert_eq!((refused.status, refused.body["code"].as_str()), (400, Some("invalid_field")), "{query}");
     }
+}
+
+#[actix_web::test]
+async fn the_replay_cap_counts_messages_not_the_reactions_to_those_the_client_has() {
+    let mut settings = test_settings();
+    settings.history.replay_max = 3;
+    let app = start(settings).await;
+    app.wait_ready().await;
+    let mut alice = app.connect_room("capped").await;
+    alice.history().await;
+    let (seen, _) = alice.say_and_confirm("seen", "m0").await;
+    alice.say_and_confirm("missed", "m1").await;
+    for (i, emoji) in ["🔥", "😂", "👍"].iter().enumerate() {
+        let react =
+            json!({"type": "react", "offset": seen["offset"], "emoji": emoji, "client_msg_id": format!("r{i}")});
+        assert_eq!(alice.request(react).await["type"], "ack");
+    }
+    // Back after "seen": one message missed, and three reactions to "seen".
+    let mut back = app.connect_to(&format!("/ws/chat?room=capped&since={}", seen["offset"])).await;
+    let (replay, end) = back.history().await;
+    assert_eq!(replay.iter().map(|m| m["text"].clone()).collect::<Vec<_>>(), ["missed"]);
+    assert_eq!(end["recovered"], true, "{end}");
 }

@@ -76,17 +76,17 @@ pub(super) fn choose(merged: &[Entry], want: Want, from: Seq) -> (Vec<Entry>, bo
     }
 }
 
-/// The newest entries within `max` messages and `max_bytes` of frames;
-/// false when some had to be left out.
+/// The newest entries within `max` messages (and the events among them)
+/// and `max_bytes` of frames; false when some had to be left out.
 pub(super) fn capped(mut entries: Vec<Entry>, max: usize, max_bytes: u64) -> (Vec<Entry>, bool) {
-    let mut bytes = 0u64;
+    let (mut bytes, mut messages) = (0u64, 0usize);
     let keep = entries
         .iter()
         .rev()
-        .take(max)
         .take_while(|entry| {
             bytes += entry.frame.len() as u64;
-            bytes <= max_bytes
+            messages += usize::from(entry.message().is_some());
+            messages <= max && bytes <= max_bytes
         })
         .count();
     let complete = keep == entries.len();

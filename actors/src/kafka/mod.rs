@@ -153,6 +153,9 @@ impl KafkaClients {
         // A history scan re-assigns its partition for each window: a fetch
         // parked at the log's end would hold every window that long.
         reader_config.set("fetch.wait.max.ms", "10");
+        // A scan to the log's end learns it is there even when the last
+        // offsets hold no record it gets (transaction markers).
+        reader_config.set("enable.partition.eof", "true");
         let mut producer_config = client_config(bootstrap, &client_id, &settings.producer);
         // Not a setting: rooms must land where Kafka's standard partitioner
         // (the Java client's) puts key = room, which is where we read them.

@@ -372,7 +372,18 @@ fn scan(part: &Partition<'_>, from: i64, until: i64, mut visit: impl FnMut(&Borr
         if Instant::now() > part.deadline {
             return Err(KafkaError::MessageConsumption(RDKafkaErrorCode::RequestTimedOut));
         }
-        let Some(message) = part.consumer.poll(Duration::from_millis(100)).transpose()? else { continue };
+        let message = match part.consumer.poll(Duration::from_millis(100)) {
+            None => continue,
+            // The log's end: what is left before `until` are no records a
+            // consumer gets (the markers of another service's transactions).
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                if partition == part.partition && position(part)? >= until {
+                    return Ok(());
+                }
+                continue;
+            }
+            Some(message) => message?,
+        };
         // A fetch of an earlier assignment may still arrive: only this one counts.
         if message.partition() != part.partition || message.offset() < next {
             continue;
@@ -383,6 +394,13 @@ fn scan(part: &Partition<'_>, from: i64, until: i64, mut visit: impl FnMut(&Borr
         }
     }
     Ok(())
+}
+
+/// The reader's position in its partition: the next offset it fetches.
+fn position(part: &Partition<'_>) -> KafkaResult<i64> {
+    let positions = part.consumer.position()?;
+    let at = positions.find_partition(part.topic, part.partition).and_then(|p| p.offset().to_raw());
+    Ok(at.unwrap_or(-1))
 }
 
 fn raw_record(partition: i32, room: &str, message: &BorrowedMessage<'_>) -> RawRecord {
