@@ -130,3 +130,20 @@ async fn presence_records_from_the_far_past_are_stale_and_those_after_them_count
         listed |= frame["type"] == "presence" && frame["users"].as_array().is_some_and(|u| u.contains(&json!("Real")));
     }
 }
+
+#[actix_web::test]
+async fn a_name_open_in_two_tabs_counts_twice_and_stays_present_until_both_close() {
+    let (first, second) = two_instances().await;
+    let tab = first.connect("/ws/chat?room=tabs").await;
+    let other_tab = first.connect(&format!("/ws/chat?room=tabs&token={}", tab.token)).await;
+    assert_eq!(other_tab.username, tab.username, "one identity, two sessions");
+    let mut observer = second.connect("/ws/chat?room=tabs").await;
+    observer.count_becomes(3).await;
+
+    let name = tab.username.clone();
+    tab.leave().await;
+    observer.count_becomes(2).await;
+    let newcomer = second.connect("/ws/chat?room=tabs").await;
+    let everyone = [name, observer.username.clone(), newcomer.username.clone()];
+    presence_becomes(&mut observer, &everyone).await;
+}

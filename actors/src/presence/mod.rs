@@ -6,7 +6,7 @@
 
 mod directory;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -67,9 +67,13 @@ struct Parts {
     rooms: BTreeMap<String, Vec<String>>,
 }
 
+/// Sessions of each name here, by room (one identity may have several
+/// tabs open).
+type Local = HashMap<String, BTreeMap<String, usize>>;
+
 /// Local names by room, the other instances' directory, and what is due.
 pub struct Presence {
-    local: HashMap<String, BTreeSet<String>>,
+    local: Local,
     directory: Directory,
     /// Snapshots of other instances still missing parts.
     partial: HashMap<String, Parts>,
@@ -115,7 +119,7 @@ impl Presence {
             .dirty
             .iter()
             .filter(|room| {
-                let people = self.local.get(*room).map_or(0, BTreeSet::len);
+                let people = self.local.get(*room).map_or(0, BTreeMap::len);
                 self.told.get(*room).is_none_or(|at| now.duration_since(*at) >= tell_interval(people))
             })
             .cloned()
@@ -123,13 +127,15 @@ impl Presence {
         for room in due {
             self.dirty.remove(&room);
             self.told.insert(room.clone(), now);
-            let here = self.local.get(&room).into_iter().flatten();
+            let here = self.local.get(&room).into_iter().flat_map(BTreeMap::keys);
             let mut users: Vec<&str> = here.map(String::as_str).chain(self.directory.users(&room)).collect();
             if users.len() > PRESENCE_NAMES_MAX {
                 users.select_nth_unstable(PRESENCE_NAMES_MAX);
                 users.truncate(PRESENCE_NAMES_MAX);
             }
             users.sort_unstable();
+            // A name with sessions on several instances is listed once.
+            users.dedup();
             let users = users.into_iter().map(str::to_owned).collect();
             let remote_connections = self.directory.count(&room);
             self.outputs.rooms.do_send(RoomPresence { room, remote_connections, users });
@@ -228,9 +234,13 @@ impl Handler<MemberChanged> for Presence {
 
     fn handle(&mut self, msg: MemberChanged, _: &mut Self::Context) {
         if msg.joined {
-            self.local.entry(msg.room.clone()).or_default().insert(msg.username);
+            *self.local.entry(msg.room.clone()).or_default().entry(msg.username).or_default() += 1;
         } else if let Some(names) = self.local.get_mut(&msg.room) {
-            names.remove(&msg.username);
+            // The name stays while another of its sessions is in the room.
+            if let Some(sessions) = names.get_mut(&msg.username) {
+                *sessions = sessions.saturating_sub(1);
+            }
+            names.retain(|_, sessions| *sessions > 0);
             if names.is_empty() {
                 self.local.remove(&msg.room);
                 self.told.remove(&msg.room);
@@ -273,7 +283,7 @@ impl Handler<ListRooms> for Presence {
     fn handle(&mut self, _: ListRooms, _: &mut Self::Context) -> Self::Result {
         let mut counts: HashMap<&str, usize> = self.directory.counts();
         for (room, names) in &self.local {
-            *counts.entry(room.as_str()).or_default() += names.len();
+            *counts.entry(room.as_str()).or_default() += names.values().sum::<usize>();
         }
         let mut rooms: Vec<RoomCount> = counts
             .into_iter()
@@ -295,14 +305,14 @@ impl Handler<Leaving> for Presence {
     }
 }
 
-/// Rooms and their names in parts of at most `budget` bytes of names (a
-/// room too large for one part is split across several). Always one part at
-/// least: an empty one says the instance has nobody.
-fn split(local: &HashMap<String, BTreeSet<String>>, budget: usize) -> Vec<BTreeMap<String, Vec<String>>> {
+/// Rooms and their names, each once per session, in parts of at most
+/// `budget` bytes of names (a room too large for one part is split across
+/// several). Always one part at least: an empty one says the instance has nobody.
+fn split(local: &Local, budget: usize) -> Vec<BTreeMap<String, Vec<String>>> {
     let mut parts = vec![BTreeMap::new()];
     let mut used = 0;
     for (room, names) in local {
-        for name in names {
+        for name in names.iter().flat_map(|(name, sessions)| std::iter::repeat_n(name, *sessions)) {
             // Quotes, a comma and the room's key if it is new to the part.
             let cost = name.len() + 3 + room.len();
             if used + cost > budget && used > 0 {
@@ -338,16 +348,16 @@ mod tests {
 
     #[test]
     fn a_large_snapshot_is_split_into_parts_that_fit_a_kafka_message() {
-        let mut local: HashMap<String, BTreeSet<String>> = HashMap::new();
-        local.insert("lobby".into(), (0..20_000).map(|i| format!("Azure Ronin {i}")).collect());
-        local.insert("quiet".into(), BTreeSet::from(["Neon Oni".to_string()]));
+        let mut local = Local::new();
+        local.insert("lobby".into(), (0..20_000).map(|i| (format!("Azure Ronin {i}"), 1)).collect());
+        local.insert("quiet".into(), BTreeMap::from([("Neon Oni".to_string(), 2)]));
         let parts = split(&local, SNAPSHOT_PART_BYTES);
         assert!(parts.len() > 1);
         for part in &parts {
             assert!(serde_json::to_vec(part).unwrap().len() < 256 * 1024);
         }
         let names: usize = parts.iter().flat_map(|p| p.values()).map(Vec::len).sum();
-        assert_eq!(names, 20_001, "every name in some part, once");
+        assert_eq!(names, 20_002, "every name in some part, once per session");
         assert_eq!(split(&HashMap::new(), SNAPSHOT_PART_BYTES), vec![BTreeMap::new()], "nobody: one empty part");
     }
 }
