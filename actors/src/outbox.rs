@@ -2,7 +2,8 @@
 //! presence, typing, the replay and the final close all go through it, in
 //! order, and one rule says when a session is too slow: more than
 //! `outbound_max_bytes` queued, or its oldest frame queued longer than
-//! `outbound_max_delay`. A reader that keeps up never meets either, however
+//! `outbound_max_delay`, the replay of a resume aside (the client reads it
+//! at its own pace). A reader that keeps up never meets either, however
 //! many messages a burst brings; the room never waits for one that does not.
 //!
 //! The hub (and the history, for the replay) push; the session's actor takes
@@ -71,6 +72,8 @@ struct Item {
     /// Set for chat messages: lets the replay drop live copies it contains.
     seq: Option<Seq>,
     queued_at: Instant,
+    /// Part of the replay (its `history_end` included).
+    replay: bool,
 }
 
 struct Queue {
@@ -80,6 +83,12 @@ struct Queue {
     held: Option<VecDeque<Item>>,
     /// Bytes of frames in `items` and `held`.
     bytes: usize,
+    /// Bytes of the replay not taken yet. The replay is the client's to
+    /// read at its own pace, up to `history.replay_max_bytes` (more than
+    /// `max_bytes` may be): neither its bytes nor the time it takes count,
+    /// and what follows it waits from when it was all taken.
+    replay_bytes: usize,
+    replay_taken: Option<Instant>,
     waker: Option<Waker>,
     /// Written after `items`; then the stream ends.
     close: Option<CloseReason>,
@@ -99,6 +108,8 @@ impl Outbox {
             items: VecDeque::new(),
             held: None,
             bytes: 0,
+            replay_bytes: 0,
+            replay_taken: None,
             waker: None,
             close: None,
             last_seq: Seq::MIN,
@@ -126,7 +137,7 @@ impl Outbox {
                 queue.last_seq = seq;
             }
             queue.bytes += frame.len();
-            let item = Item { frame: frame.clone(), seq, queued_at: now };
+            let item = Item { frame: frame.clone(), seq, queued_at: now, replay: false };
             match &mut queue.held {
                 Some(held) => held.push_back(item),
                 None => queue.items.push_back(item),
@@ -156,10 +167,10 @@ impl Outbox {
             queue.last_seq = queue.last_seq.max(seen);
             for (seq, frame) in replay {
                 queue.last_seq = queue.last_seq.max(seq);
-                queue.append(frame, Some(seq), now);
+                queue.append(frame, Some(seq), now, true);
             }
             for frame in tail {
-                queue.append(frame.clone(), None, now);
+                queue.append(frame.clone(), None, now, true);
             }
             for item in held {
                 queue.bytes -= item.frame.len();
@@ -167,9 +178,9 @@ impl Outbox {
                     Some(seq) if seq <= queue.last_seq => {}
                     Some(seq) => {
                         queue.last_seq = seq;
-                        queue.append(item.frame, item.seq, now);
+                        queue.append(item.frame, item.seq, now, false);
                     }
-                    None => queue.append(item.frame, None, now),
+                    None => queue.append(item.frame, None, now, false),
                 }
             }
             queue.waker.take()
@@ -197,7 +208,7 @@ impl Outbox {
             if discard {
                 queue.items = VecDeque::new();
                 queue.held = None;
-                queue.bytes = 0;
+                (queue.bytes, queue.replay_bytes) = (0, 0);
             }
             queue.close = Some(reason);
             queue.done = true;
@@ -219,16 +230,25 @@ impl Outbox {
 
 impl Queue {
     fn check(&self, extra: usize, now: Instant) -> Result<(), TooSlow> {
-        let waited = self.items.front().map_or(Duration::ZERO, |item| now.saturating_duration_since(item.queued_at));
-        if self.bytes + extra > self.limits.max_bytes || waited > self.limits.max_delay {
+        let waited = match self.items.front() {
+            Some(item) if !item.replay => {
+                now.saturating_duration_since(item.queued_at.max(self.replay_taken.unwrap_or(item.queued_at)))
+            }
+            _ => Duration::ZERO,
+        };
+        let live_bytes = self.bytes - self.replay_bytes;
+        if live_bytes + extra > self.limits.max_bytes || waited > self.limits.max_delay {
             return Err(TooSlow);
         }
         Ok(())
     }
 
-    fn append(&mut self, frame: Frame, seq: Option<Seq>, now: Instant) {
+    fn append(&mut self, frame: Frame, seq: Option<Seq>, now: Instant, replay: bool) {
         self.bytes += frame.len();
-        self.items.push_back(Item { frame, seq, queued_at: now });
+        if replay {
+            self.replay_bytes += frame.len();
+        }
+        self.items.push_back(Item { frame, seq, queued_at: now, replay });
     }
 }
 
@@ -239,6 +259,12 @@ impl Stream for OutboxReader {
         let mut queue = lock(&self.queue);
         if let Some(item) = queue.items.pop_front() {
             queue.bytes -= item.frame.len();
+            if item.replay {
+                queue.replay_bytes -= item.frame.len();
+                if queue.replay_bytes == 0 {
+                    queue.replay_taken = Some(Instant::now());
+                }
+            }
             if queue.items.is_empty() && queue.items.capacity() > SHRINK_ABOVE {
                 // A burst's queue is not kept for the life of the connection.
                 queue.items.shrink_to(SHRINK_ABOVE);
@@ -264,7 +290,7 @@ impl Drop for OutboxReader {
         queue.done = true;
         queue.items = VecDeque::new();
         queue.held = None;
-        queue.bytes = 0;
+        (queue.bytes, queue.replay_bytes) = (0, 0);
     }
 }
 
@@ -338,6 +364,28 @@ mod tests {
         outbox.push(&frame("x"), None, now).unwrap();
         assert_eq!(outbox.check(now + Duration::from_secs(9)), Ok(()));
         assert_eq!(outbox.check(now + Duration::from_secs(11)), Err(TooSlow));
+    }
+
+    #[test]
+    fn the_replay_is_read_at_the_clients_pace_and_what_follows_it_waits_from_then() {
+        let (outbox, mut reader) = Outbox::new(LIMITS);
+        let start = Instant::now();
+        outbox.hold();
+        // 300 bytes of replay, three times the limit.
+        let replay: Vec<(Seq, Frame)> = (0..30).map(|seq| (seq, frame("0123456789"))).collect();
+        outbox.release(replay, &[frame("end")], 0, start);
+        outbox.push(&frame("live"), Some(30), start).expect("the replay's bytes do not count");
+        assert_eq!(outbox.check(start + Duration::from_secs(60)), Ok(()), "nor the time it takes to read");
+        for _ in 0..31 {
+            reader.next().now_or_never().flatten().expect("a replayed frame");
+        }
+        let taken = Instant::now();
+        assert_eq!(outbox.check(taken + Duration::from_secs(9)), Ok(()), "the live frame waits from then");
+        assert_eq!(outbox.check(taken + Duration::from_secs(11)), Err(TooSlow));
+        for i in 0..9 {
+            outbox.push(&frame("0123456789"), Some(31 + i), taken).unwrap();
+        }
+        assert_eq!(outbox.push(&frame("0123456789"), None, taken), Err(TooSlow), "live bytes count as ever");
     }
 
     #[test]
