@@ -61,3 +61,32 @@ async fn an_instance_reads_only_its_rooms_partitions_and_a_returning_member_miss
     assert_eq!(texts_of(&server, &resume).await, ["while let go"], "a resume across the gap");
     first.say_and_confirm("the first room never stopped", "c2").await;
 }
+
+#[actix_web::test]
+async fn partitions_added_to_the_running_topic_take_none_of_its_rooms_writes() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
+    let topic = unique_topic();
+    // Two partitions, and a producer that learns of new ones within a second.
+    let config = "[kafka]\npartitions = 2\n[kafka.producer]\n\"topic.metadata.refresh.interval.ms\" = \"1000\"\n";
+    let server = ServerProcess::start_with(&topic, free_port(), config).await;
+    // A room that Kafka's partitioner moves once the topic has four.
+    let moved = (0..)
+        .map(|i| format!("moved-{i}"))
+        .find(|r| actors::kafka::partition_for(r, 2) != actors::kafka::partition_for(r, 4));
+    let room = moved.unwrap_or_default();
+    let mut client = server.connect(&format!("/ws/chat?room={room}")).await;
+    client.history().await;
+    client.say_and_confirm("before", "b").await;
+
+    let admin: AdminClient<_> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", crate::helpers::bootstrap_servers())
+        .create()
+        .expect("admin");
+    let grown = admin.create_partitions(&[NewPartitions::new(&topic, 4)], &AdminOptions::new()).await.expect("grown");
+    assert!(grown.iter().all(Result::is_ok), "{grown:?}");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+
+    let (_, mine) = client.say_and_confirm("after", "a").await;
+    assert_eq!(mine["text"], "after", "the sender's own message comes back: it is where the room is read");
+    assert_eq!(texts_of(&server, &format!("/ws/chat?room={room}")).await, ["before", "after"]);
+}

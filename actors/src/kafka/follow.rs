@@ -43,6 +43,15 @@ impl LiveRooms {
         live.partitions > 0 && live.read.contains(&partition_for(room, live.partitions))
     }
 
+    /// Where this instance writes `room`'s records: its partition among the
+    /// chat topic's partitions as read at startup, once they are known. Not
+    /// left to the producer's partitioner, which would follow partitions
+    /// added to the running topic to where no instance reads.
+    pub(super) fn home_of(&self, room: &str) -> Option<i32> {
+        let partitions = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).partitions;
+        (partitions > 0).then(|| partition_for(room, partitions))
+    }
+
     /// The partition `room` lives in, among the chat topic's partitions.
     pub(super) fn partition_of(&self, room: &str) -> i32 {
         partition_for(room, self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).partitions)

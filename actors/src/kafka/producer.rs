@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use super::context::Acknowledgement;
 use super::handover::{Handover, LogRecord};
-use super::{blocking, ChatContext, KafkaClients, KafkaHealth};
+use super::{blocking, ChatContext, KafkaClients, KafkaHealth, LiveRooms};
 use crate::messages::{Delivery, Flush, PublishChat, PublishSide, SideTopic};
 use crate::protocol::RoomRecord;
 
@@ -39,6 +39,7 @@ pub struct KafkaProducer {
     side: [(SideTopic, String, OwnedHeaders); 4],
     health: KafkaHealth,
     handover: Arc<Handover>,
+    live: LiveRooms,
     probe_interval: Duration,
     probe_timeout: Duration,
 }
@@ -63,6 +64,7 @@ impl KafkaProducer {
             ],
             health: clients.health.clone(),
             handover,
+            live: clients.live_rooms(),
             probe_interval: clients.settings.health_interval,
             probe_timeout: clients.settings.request_timeout,
         }
@@ -85,17 +87,19 @@ impl KafkaProducer {
         ctx.spawn(probe.into_actor(self));
     }
 
-    /// Hands a record to librdkafka; its outcome arrives on the receiver.
+    /// Hands a record to librdkafka (into `partition`, or where its
+    /// partitioner says); its outcome arrives on the receiver.
     fn enqueue(
         &self,
-        topic: &str,
+        (topic, partition): (&str, Option<i32>),
         key: &str,
         payload: &[u8],
         headers: &OwnedHeaders,
     ) -> oneshot::Receiver<Acknowledgement> {
         let (outcome, delivered) = oneshot::channel();
-        let record =
+        let mut record =
             BaseRecord::with_opaque_to(topic, Box::new(outcome)).key(key).payload(payload).headers(headers.clone());
+        record.partition = partition;
         if let Err((e, record)) = self.producer.send(record) {
             // Refused before it was queued (queue full, too large): never sent.
             let _ = record.delivery_opaque.send(Acknowledgement::not_stored(e.to_string()));
@@ -140,7 +144,8 @@ impl Handler<PublishChat> for KafkaProducer {
             let reason = format!("no headers for {}", msg.schema);
             return Box::pin(async move { Delivery::NotStored { reason } });
         };
-        let delivered = self.enqueue(&self.topic, &msg.room, &msg.payload, headers);
+        let at = (self.topic.as_str(), self.live.home_of(&msg.room));
+        let delivered = self.enqueue(at, &msg.room, &msg.payload, headers);
         let (sent, health, handover) = (Instant::now(), self.health.clone(), self.handover.clone());
         Box::pin(async move {
             let Ok(acknowledgement) = delivered.await else {
@@ -165,7 +170,7 @@ impl Handler<PublishSide> for KafkaProducer {
         let Some((_, topic, headers)) = self.side.iter().find(|(side, _, _)| *side == msg.topic) else {
             return Box::pin(async { Delivery::NotStored { reason: "no such topic".into() } });
         };
-        let delivered = self.enqueue(topic, &msg.key, &msg.payload, headers);
+        let delivered = self.enqueue((topic, None), &msg.key, &msg.payload, headers);
         let health = self.health.clone();
         Box::pin(async move {
             let delivery = delivered
