@@ -561,12 +561,13 @@ pub enum ReadRange {
     /// The newest `count` before `before` (the log's end when `None`), none
     /// before `floor`.
     Newest { count: usize, before: Option<Seq>, floor: Option<Seq> },
-    /// The oldest `count` from `from` on (an HTTP page).
+    /// The oldest `count` from `from` on (an HTTP page), with the events on
+    /// them the rest of the log holds.
     Oldest { count: usize, from: Seq },
 }
 
 /// The answer to [`ReadRoom`]: every record of the room in `[from, until)`,
-/// oldest first.
+/// oldest first (for [`ReadRange::Oldest`], then the later events on them).
 #[derive(Debug, Default)]
 pub struct RoomRead {
     pub messages: Vec<(Seq, RoomRecord)>,

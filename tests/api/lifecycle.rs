@@ -368,3 +368,22 @@ async fn reads_from_the_log_count_messages_not_the_events_between_them() {
     assert_eq!(offsets, [first["offset"].clone(), second["offset"].clone()]);
     assert_eq!(history[1]["reactions"].as_array().map(Vec::len), Some(5), "{}", history[1]);
 }
+
+#[actix_web::test]
+async fn pages_read_forward_from_the_log_show_messages_as_they_are_now() {
+    let warm = spawn_app().await;
+    let (mut author, mut other, oops) = two_in(&warm, "paged", "oops").await;
+    let (_, next) = author.say_and_confirm("next", "n").await;
+    acked(&author.request(delete(&oops["offset"], "d")).await);
+    acked(&other.request(react(&next["offset"], "🔥", "r")).await);
+
+    // An instance that never saw the room reads each page forward from the log.
+    let cold = another_instance(&warm).await;
+    let (_, first) = cold.get_json("/api/rooms/paged/messages?since=-1&limit=1").await;
+    assert_eq!(
+        (first["messages"][0]["deleted"].as_bool(), first["messages"][0]["text"].as_str()),
+        (Some(true), Some(""))
+    );
+    let (_, second) = cold.get_json(&format!("/api/rooms/paged/messages?since={}&limit=1", oops["offset"])).await;
+    assert_eq!(second["messages"][0]["reactions"][0]["emoji"], "🔥", "{second}");
+}

@@ -226,6 +226,18 @@ impl Range {
         !self.done && offset >= self.floor && offset < self.before && message.key() == Some(self.room.as_bytes())
     }
 
+    /// Past a forward read's last message: keeps an event on one of its
+    /// messages, so they come as they are now, not as first written.
+    fn keep_later_event(&mut self, part: &Partition<'_>, message: &BorrowedMessage<'_>) {
+        if !matches!(self.reply, Reply::Read(_)) || message.key() != Some(self.room.as_bytes()) {
+            return;
+        }
+        let Some(Found::Record(seq, record)) = self.read(part, message) else { return };
+        if record.target().is_some_and(|target| (self.from..self.before).contains(&target)) {
+            self.found.push(Found::Record(seq, record));
+        }
+    }
+
     fn answer(self, low: i64, high: i64) {
         let Range { from, before, found, reply, .. } = self;
         match reply {
@@ -291,6 +303,10 @@ fn oldest_forwards(part: &Partition<'_>, ranges: &mut [Range], high: i64) -> Kaf
     }
     scan(part, start, high, |message| {
         for range in ranges.iter_mut() {
+            if range.done {
+                range.keep_later_event(part, message);
+                continue;
+            }
             let Some(found) = range.wants(message).then(|| range.read(part, message)).flatten() else { continue };
             range.counted += usize::from(found.counts());
             range.found.push(found);
