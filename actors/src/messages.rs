@@ -222,11 +222,14 @@ pub struct Unfollow {
     pub room: String,
 }
 
-/// KafkaConsumer → History: the live stream of some rooms is no longer
-/// read; what is held of them may fall behind (ask `LiveRooms` which).
+/// KafkaConsumer → History: the live stream of `partition`'s rooms is no
+/// longer read; what is held of them has a gap from now on, even if the
+/// partition is read again before this is handled.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
-pub struct FeedStopped;
+pub struct FeedStopped {
+    pub partition: i32,
+}
 
 /// KafkaConsumer → ChatHub: the consumer reads this log from now on.
 /// Sent again if the topic is found recreated.

@@ -433,9 +433,14 @@ impl Handler<ModerationApplied> for History {
 impl Handler<FeedStopped> for History {
     type Result = ();
 
-    fn handle(&mut self, _: FeedStopped, _: &mut Self::Context) {
-        let stale: Vec<String> =
-            self.caches.iter().map(|(room, _)| room).filter(|room| !self.live.covers(room)).cloned().collect();
+    fn handle(&mut self, msg: FeedStopped, _: &mut Self::Context) {
+        let stale: Vec<String> = self
+            .caches
+            .iter()
+            .map(|(room, _)| room)
+            .filter(|room| self.live.lives_in(room, msg.partition) || !self.live.covers(room))
+            .cloned()
+            .collect();
         for room in stale {
             self.forget(&room);
         }

@@ -299,6 +299,11 @@ impl ChatHub {
                 self.publish(record, Reply::Tracked(key, step), ctx);
             }
             Ok(Err(_)) | Err(_) => {
+                let why = match &found {
+                    Ok(Err(refusal)) => refusal.message.clone(),
+                    _ => "the history is not running".to_owned(),
+                };
+                log::warn!("outcome_unknown: record {} not found yet: {why}", record.id());
                 let lost =
                     Refusal::new(ErrorCode::OutcomeUnknown, "the log could not be searched yet; try again shortly")
                         .with_message_id(record.id());

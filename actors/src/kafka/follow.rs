@@ -52,6 +52,11 @@ impl LiveRooms {
         (partitions > 0).then(|| partition_for(room, partitions))
     }
 
+    /// Whether `room` lives in `partition`.
+    pub fn lives_in(&self, room: &str, partition: i32) -> bool {
+        self.partition_of(room) == partition
+    }
+
     /// The partition `room` lives in, among the chat topic's partitions.
     pub(super) fn partition_of(&self, room: &str) -> i32 {
         partition_for(room, self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).partitions)
@@ -152,7 +157,7 @@ impl KafkaConsumer {
         if let Change::Release(partition) = change {
             // Untrusted at once: what is read of it from now on may have gaps.
             self.following.live.set(partition, false);
-            self.outputs.feed_stopped.do_send(FeedStopped);
+            self.outputs.feed_stopped.do_send(FeedStopped { partition });
         }
         self.following.changing = true;
         let (clients, handover) = (self.clients.clone(), self.outputs.records.clone());

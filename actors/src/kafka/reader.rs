@@ -125,12 +125,16 @@ impl KafkaReader {
                 deadline,
                 max_text_chars: clients.max_text_chars,
             };
-            scan::run_batch(&part, jobs);
-            consumer
+            // An unfit consumer is closed here, off the actor's thread.
+            scan::run_batch(&part, jobs).then_some(consumer)
         });
         ctx.spawn(work.into_actor(self).map(|finished, act, ctx| {
             match finished {
-                Ok(consumer) => act.idle.push(consumer),
+                Ok(Some(consumer)) => act.idle.push(consumer),
+                Ok(None) => {
+                    log::warn!("a history read failed in Kafka; replacing its reader");
+                    act.idle.extend(act.new_consumer());
+                }
                 Err(e) => {
                     log::warn!("a history read failed: {e}; replacing its reader");
                     act.idle.extend(act.new_consumer());

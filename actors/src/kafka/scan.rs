@@ -114,11 +114,22 @@ impl Found {
     }
 }
 
-/// Runs every job of one partition and answers each.
-pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) {
+/// Runs every job of one partition and answers each. Returns whether the
+/// consumer is still fit to read: false after a Kafka error other than a
+/// deadline (a consumer can keep stale metadata past a broker's restart).
+pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) -> bool {
+    let fit = std::cell::Cell::new(true);
+    let read_error = |e: &KafkaError| {
+        let error = read_error(e);
+        fit.set(fit.get() && matches!(error, ReadError::Deadline));
+        error
+    };
     let (low, high) = match part.consumer.fetch_watermarks(part.topic, part.partition, part.timeout) {
         Ok(marks) => marks,
-        Err(e) => return jobs.into_iter().for_each(|job| job.fail(ReadError::Kafka(e.to_string()))),
+        Err(e) => {
+            jobs.into_iter().for_each(|job| job.fail(read_error(&e)));
+            return fit.get();
+        }
     };
     metrics::counter!(crate::metrics::HISTORY_KAFKA_READS).increment(1);
     let (mut newest, mut oldest, mut locate, mut at) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -156,6 +167,7 @@ pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) {
     for (room, seqs, reply) in at {
         let _ = reply.send(records_at(part, &room, &seqs, (low, high)).map_err(|e| read_error(&e)));
     }
+    fit.get()
 }
 
 fn read_error(e: &KafkaError) -> ReadError {
