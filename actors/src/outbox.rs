@@ -88,7 +88,6 @@ struct Queue {
     /// `max_bytes` may be): neither its bytes nor the time it takes count,
     /// and what follows it waits from when it was all taken.
     replay_bytes: usize,
-    replay_taken: Option<Instant>,
     waker: Option<Waker>,
     /// Written after `items`; then the stream ends.
     close: Option<CloseReason>,
@@ -109,7 +108,6 @@ impl Outbox {
             held: None,
             bytes: 0,
             replay_bytes: 0,
-            replay_taken: None,
             waker: None,
             close: None,
             last_seq: Seq::MIN,
@@ -231,9 +229,7 @@ impl Outbox {
 impl Queue {
     fn check(&self, extra: usize, now: Instant) -> Result<(), TooSlow> {
         let waited = match self.items.front() {
-            Some(item) if !item.replay => {
-                now.saturating_duration_since(item.queued_at.max(self.replay_taken.unwrap_or(item.queued_at)))
-            }
+            Some(item) if !item.replay => now.saturating_duration_since(item.queued_at),
             _ => Duration::ZERO,
         };
         let live_bytes = self.bytes - self.replay_bytes;
@@ -262,7 +258,9 @@ impl Stream for OutboxReader {
             if item.replay {
                 queue.replay_bytes -= item.frame.len();
                 if queue.replay_bytes == 0 {
-                    queue.replay_taken = Some(Instant::now());
+                    // What waited behind the replay waits from now.
+                    let now = Instant::now();
+                    queue.items.iter_mut().for_each(|behind| behind.queued_at = behind.queued_at.max(now));
                 }
             }
             if queue.items.is_empty() && queue.items.capacity() > SHRINK_ABOVE {

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use super::cache::{Known, RoomCache};
 use super::frames::encoder;
-use super::older::{learn_into, Facts};
+use super::older::Facts;
 use super::{stopped, History};
 use crate::messages::{Appended, FindMessage, Folded, MessageFacts, ReadAt, Seq};
 use crate::protocol::Refusal;
@@ -58,9 +58,7 @@ impl History {
         let read = self.reader.send(ReadAt { room: room.clone(), seqs: vec![named], deadline });
         ctx.spawn(read.into_actor(self).map(move |learnt, act, ctx| {
             let mut facts = Facts::new();
-            learn_into(&mut facts, &[named], learnt.unwrap_or_else(|_| Err(stopped())), |seq| {
-                act.is_removed(&room, seq)
-            });
+            act.learn(&room, &mut facts, &[named], learnt.unwrap_or_else(|_| Err(stopped())));
             if let Some(cache) = act.caches.peek_mut(&room) {
                 facts.into_iter().for_each(|(seq, fact)| cache.learn(seq, fact));
             }
@@ -111,7 +109,7 @@ impl History {
             let learnt = learnt.unwrap_or_else(|_| Err(stopped()));
             let learnt = learnt.map_err(|e| Refusal::unavailable(format!("the message could not be read: {e}")))?;
             let mut facts = Facts::new();
-            learn_into(&mut facts, &[seq], Ok(learnt), |seq| act.is_removed(&room, seq));
+            act.learn(&room, &mut facts, &[seq], Ok(learnt));
             let fact = facts.remove(&seq).flatten();
             if let Some(cache) = act.caches.peek_mut(&room) {
                 cache.learn(seq, fact.clone());

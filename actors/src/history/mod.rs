@@ -49,7 +49,7 @@ use tokio::sync::oneshot;
 use self::cache::{After, RoomCache};
 use self::frames::encoder;
 use self::live::Behind;
-use self::older::{known_facts, learn_into, Facts};
+use self::older::{known_facts, Facts};
 use self::requests::{capped, choose, needed_range, To, Waiter, Want};
 use crate::kafka::{KafkaReader, LiveRooms};
 use crate::messages::{
@@ -187,8 +187,7 @@ impl History {
             let learn = act.reader.send(ReadAt { room: room.clone(), seqs: unknown.clone(), deadline });
             let learnt = learn.into_actor(act).map(move |learnt, act, _| {
                 let mut facts = facts;
-                let learnt = learnt.unwrap_or_else(|_| Err(stopped()));
-                learn_into(&mut facts, &unknown, learnt, |seq| act.is_removed(&room, seq));
+                act.learn(&room, &mut facts, &unknown, learnt.unwrap_or_else(|_| Err(stopped())));
                 Ok((read, facts))
             });
             learnt.boxed_local()

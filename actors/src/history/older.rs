@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::cache::{Known, RoomCache};
 use super::fold::Fact;
+use super::History;
 use crate::messages::{ReadError, RoomRead, Seq};
 use crate::protocol::RoomRecord;
 
@@ -39,25 +40,28 @@ pub(super) fn known_facts(cache: Option<&RoomCache>, read: &RoomRead) -> (Facts,
     (facts, unknown)
 }
 
-/// Files what a read of `seqs` found: a message's fact (deleted if
-/// `removed` says a moderator removed it), or that there is none. A failed
-/// read teaches nothing: the events go on as written.
-pub(super) fn learn_into(
-    facts: &mut Facts,
-    seqs: &[Seq],
-    learnt: Result<Vec<(Seq, RoomRecord)>, ReadError>,
-    removed: impl Fn(Seq) -> bool,
-) {
-    let found = match learnt {
-        Ok(found) => found,
-        Err(e) => return log::warn!("history_unavailable: older messages could not be read: {e}"),
-    };
-    for seq in seqs {
-        let record = found.iter().find(|(at, _)| at == seq).map(|(_, record)| record);
-        let fact = record.and_then(RoomRecord::as_message).map(Fact::of).map(|mut fact| {
-            fact.deleted = removed(*seq);
-            fact
-        });
-        facts.insert(*seq, fact);
+impl History {
+    /// Files into `facts` what a read of `room`'s older messages at `seqs`
+    /// found: a message's fact (deleted if a moderator removed it), or that
+    /// there is none. A failed read teaches nothing: the events go on as written.
+    pub(super) fn learn(
+        &self,
+        room: &str,
+        facts: &mut Facts,
+        seqs: &[Seq],
+        learnt: Result<Vec<(Seq, RoomRecord)>, ReadError>,
+    ) {
+        let found = match learnt {
+            Ok(found) => found,
+            Err(e) => return log::warn!("history_unavailable: older messages could not be read: {e}"),
+        };
+        for seq in seqs {
+            let record = found.iter().find(|(at, _)| at == seq).map(|(_, record)| record);
+            let fact = record.and_then(RoomRecord::as_message).map(Fact::of).map(|mut fact| {
+                fact.deleted = self.is_removed(room, *seq);
+                fact
+            });
+            facts.insert(*seq, fact);
+        }
     }
 }

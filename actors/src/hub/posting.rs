@@ -286,24 +286,20 @@ impl ChatHub {
         found: Result<Result<Option<Seq>, Refusal>, MailboxError>,
         ctx: &mut Context<Self>,
     ) {
-        match found {
-            Ok(Ok(Some(seq))) => {
+        match found.unwrap_or_else(|_| Err(Refusal::unavailable("the history is not running"))) {
+            Ok(Some(seq)) => {
                 let outcome = self.posted(&record, seq).ok_or_else(|| Refusal::unavailable("no Kafka assignment"));
                 self.outcomes.settle(&key, step, outcome);
             }
-            Ok(Ok(None)) => {
+            Ok(None) => {
                 let Some(attempt) = self.outcomes.get_mut(&key).filter(|a| a.step == step) else { return };
                 record.next_attempt();
                 attempt.record = record.clone();
                 attempt.sent_ms = now_ms();
                 self.publish(record, Reply::Tracked(key, step), ctx);
             }
-            Ok(Err(_)) | Err(_) => {
-                let why = match &found {
-                    Ok(Err(refusal)) => refusal.message.clone(),
-                    _ => "the history is not running".to_owned(),
-                };
-                log::warn!("outcome_unknown: record {} not found yet: {why}", record.id());
+            Err(refusal) => {
+                log::warn!("outcome_unknown: record {} not found yet: {}", record.id(), refusal.message);
                 let lost =
                     Refusal::new(ErrorCode::OutcomeUnknown, "the log could not be searched yet; try again shortly")
                         .with_message_id(record.id());

@@ -118,8 +118,9 @@ impl Found {
 /// consumer is still fit to read: false after a Kafka error other than a
 /// deadline (a consumer can keep stale metadata past a broker's restart).
 pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) -> bool {
+    // Every error is answered through here, which notes whether it unfits the consumer.
     let fit = std::cell::Cell::new(true);
-    let read_error = |e: &KafkaError| {
+    let failed = |e: &KafkaError| {
         let error = read_error(e);
         fit.set(fit.get() && matches!(error, ReadError::Deadline));
         error
@@ -127,7 +128,7 @@ pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) -> bool {
     let (low, high) = match part.consumer.fetch_watermarks(part.topic, part.partition, part.timeout) {
         Ok(marks) => marks,
         Err(e) => {
-            jobs.into_iter().for_each(|job| job.fail(read_error(&e)));
+            jobs.into_iter().for_each(|job| job.fail(failed(&e)));
             return fit.get();
         }
     };
@@ -153,7 +154,7 @@ pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) -> bool {
         for range in ranges {
             match &outcome {
                 Ok(()) => range.answer(low, high),
-                Err(e) => range.reply.fail(read_error(e)),
+                Err(e) => range.reply.fail(failed(e)),
             }
         }
     };
@@ -162,10 +163,10 @@ pub(super) fn run_batch(part: &Partition<'_>, jobs: Vec<Job>) -> bool {
     let outcome = oldest_forwards(part, &mut oldest, high);
     finish(oldest, outcome);
     for (room, message_id, sent_ms, reply) in locate {
-        let _ = reply.send(locate_message(part, &room, &message_id, sent_ms, high).map_err(|e| read_error(&e)));
+        let _ = reply.send(locate_message(part, &room, &message_id, sent_ms, high).map_err(|e| failed(&e)));
     }
     for (room, seqs, reply) in at {
-        let _ = reply.send(records_at(part, &room, &seqs, (low, high)).map_err(|e| read_error(&e)));
+        let _ = reply.send(records_at(part, &room, &seqs, (low, high)).map_err(|e| failed(&e)));
     }
     fit.get()
 }
