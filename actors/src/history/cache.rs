@@ -9,7 +9,9 @@
 //! about ([`super::fold`]); one about a message older than the cache is kept
 //! aside ("orphans") and folded in if a read brings that message later.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::time::Duration;
 
 use super::fold::{allows, Fact};
@@ -26,6 +28,9 @@ const ORPHANS_KEPT: usize = 10_000;
 /// Facts kept of messages older than the cache, per room.
 const FACTS_KEPT: usize = 4_096;
 
+/// Memory of one record's place in the id index, for the history budget.
+const INDEXED_BYTES: usize = 24;
+
 #[derive(Debug)]
 pub struct RoomCache {
     entries: VecDeque<Entry>,
@@ -36,9 +41,15 @@ pub struct RoomCache {
     end: Seq,
     /// Nothing of the room exists before `complete_from` any more.
     whole: bool,
+    /// Memory held by `entries` and `facts`, kept up to date by every change
+    /// (a full count per record would be linear in the cache, per record).
     bytes: usize,
     /// Messages in `entries` (the rest are events).
     messages: usize,
+    /// The newest entry for each record id's hash: a new message is checked
+    /// against every held id without a walk through the cache.
+    ids: HashMap<u64, Seq>,
+    hasher: RandomState,
     /// Events about messages the cache does not hold, by message.
     orphans: BTreeMap<Seq, Vec<Entry>>,
     /// What is known of messages before the cache (`None`: no message of
@@ -82,6 +93,8 @@ impl RoomCache {
             whole: false,
             bytes: 0,
             messages: 0,
+            ids: HashMap::new(),
+            hasher: RandomState::new(),
             orphans: BTreeMap::new(),
             facts: BTreeMap::new(),
             quoted_by: HashMap::new(),
@@ -112,7 +125,7 @@ impl RoomCache {
 
     /// Memory held, for the history budget.
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.bytes + self.entries.len() * INDEXED_BYTES
     }
 
     /// Where the complete range starts, if there is one.
@@ -167,9 +180,14 @@ impl RoomCache {
 
     /// Learns what is at `seq`, older than the cache.
     pub fn learn(&mut self, seq: Seq, fact: Option<Fact>) {
-        self.facts.insert(seq, fact);
+        self.bytes += fact_weight(&fact);
+        if let Some(known) = self.facts.insert(seq, fact) {
+            self.bytes = self.bytes.saturating_sub(fact_weight(&known));
+        }
         if self.facts.len() > FACTS_KEPT {
-            self.facts.pop_first();
+            if let Some((_, forgotten)) = self.facts.pop_first() {
+                self.bytes = self.bytes.saturating_sub(fact_weight(&forgotten));
+            }
         }
     }
 
@@ -190,7 +208,6 @@ impl RoomCache {
         let before = self.entries.len();
         self.add(entry, encode);
         let frame = (self.entries.len() > before).then(|| self.entries.back().map(|e| e.frame.clone()));
-        self.recount_last(before);
         frame.flatten()
     }
 
@@ -207,7 +224,7 @@ impl RoomCache {
             } else if entry.frame.is_empty() {
                 entry.frame = encode(&entry, None, None);
             }
-            self.entries.push_back(entry);
+            self.append(entry);
             return;
         };
         let event = entry.record.clone();
@@ -226,7 +243,9 @@ impl RoomCache {
             Known::Nothing => return,
             Known::Fact(_) => {
                 if let Some(Some(fact)) = self.facts.get_mut(&target) {
+                    let before = fact.weight();
                     fact.apply(&event);
+                    self.bytes = (self.bytes + fact.weight()).saturating_sub(before);
                 }
                 // The replies here quoting it show it as it is now.
                 self.reencode(target, encode);
@@ -239,6 +258,14 @@ impl RoomCache {
                 self.keep_orphan(entry.clone());
             }
         }
+        self.append(entry);
+    }
+
+    /// Files `entry` last, counted and indexed.
+    fn append(&mut self, entry: Entry) {
+        self.bytes += entry.weight();
+        self.messages += usize::from(entry.message().is_some());
+        self.ids.insert(self.hasher.hash_one(entry.record.id()), entry.seq);
         self.entries.push_back(entry);
     }
 
@@ -247,9 +274,11 @@ impl RoomCache {
         let window = self.edit_window;
         let entry = &mut self.entries[at];
         let Some(message) = entry.record.as_message() else { return false };
+        let before = entry.weight();
         if !entry.state.apply(message, event, window) {
             return false;
         }
+        self.bytes = (self.bytes + entry.weight()).saturating_sub(before);
         let seq = entry.seq;
         self.reencode(seq, encode);
         true
@@ -349,18 +378,21 @@ impl RoomCache {
         true
     }
 
+    /// Counts and indexes everything again, after the entries were replaced
+    /// wholesale (a read merged, the facts taken over).
     fn recount(&mut self) {
-        let facts: usize = self.facts.values().flatten().map(Fact::weight).sum();
-        self.bytes = self.entries.iter().map(Entry::weight).sum::<usize>() + facts;
-        self.messages = self.entries.iter().filter(|e| e.message().is_some()).count();
+        (self.bytes, self.messages) = self.counted();
+        self.ids.clear();
+        for entry in &self.entries {
+            self.ids.insert(self.hasher.hash_one(entry.record.id()), entry.seq);
+        }
     }
 
-    /// Counts the entries added since there were `before`.
-    fn recount_last(&mut self, before: usize) {
-        for entry in self.entries.range(before..) {
-            self.bytes += entry.weight();
-            self.messages += usize::from(entry.message().is_some());
-        }
+    /// Memory held and messages, counted from scratch.
+    fn counted(&self) -> (usize, usize) {
+        let facts: usize = self.facts.values().map(fact_weight).sum();
+        let bytes = self.entries.iter().map(Entry::weight).sum::<usize>() + facts;
+        (bytes, self.entries.iter().filter(|e| e.message().is_some()).count())
     }
 
     /// The records after `since`: messages in their current state, and the
@@ -392,7 +424,12 @@ impl RoomCache {
 
     /// Where the message or event `id` is, if it is held.
     pub fn find(&self, id: &str) -> Option<Seq> {
-        self.entries.iter().rev().find(|e| e.record.id() == id).map(|e| e.seq)
+        let seq = *self.ids.get(&self.hasher.hash_one(id))?;
+        match self.position(seq) {
+            Some(at) if self.entries[at].record.id() == id => Some(seq),
+            // Another id with the same hash: rare enough to walk for.
+            _ => self.entries.iter().rev().find(|e| e.record.id() == id).map(|e| e.seq),
+        }
     }
 
     /// A moderator removed the message at `seq`: re-encoded without its
@@ -409,9 +446,16 @@ impl RoomCache {
     /// Keeps the newest `max` records; returns the bytes freed. What the
     /// rules need of the messages let go is kept as facts.
     pub fn trim(&mut self, max: usize) -> usize {
-        let before = self.bytes;
+        let before = self.bytes();
         while self.entries.len() > max.max(1) {
             let Some(oldest) = self.entries.pop_front() else { break };
+            self.bytes = self.bytes.saturating_sub(oldest.weight());
+            self.messages = self.messages.saturating_sub(usize::from(oldest.message().is_some()));
+            // Older entries of the same hash went before it: none is left.
+            let hash = self.hasher.hash_one(oldest.record.id());
+            if self.ids.get(&hash) == Some(&oldest.seq) {
+                self.ids.remove(&hash);
+            }
             self.quoted_by.remove(&oldest.seq);
             if let Some(message) = oldest.message() {
                 self.learn(oldest.seq, Some(oldest.state.fact(message)));
@@ -422,9 +466,13 @@ impl RoomCache {
             self.complete_from = Some(oldest.seq + 1);
             self.whole = false;
         }
-        self.recount();
-        before.saturating_sub(self.bytes)
+        debug_assert_eq!((self.bytes, self.messages), self.counted(), "the cache's running count drifted");
+        before.saturating_sub(self.bytes())
     }
+}
+
+fn fact_weight(fact: &Option<Fact>) -> usize {
+    fact.as_ref().map_or(0, Fact::weight)
 }
 
 /// What a client that has everything up to `since` lacks: the messages
@@ -657,5 +705,32 @@ mod tests {
         cache.push(retry, &encode);
         assert_eq!(cache.find("m1"), Some(1));
         assert_eq!(cache.records(), 1);
+    }
+
+    #[test]
+    fn the_memory_count_follows_every_change_without_a_recount() {
+        let mut cache = cache_of(&[1, 2, 3]);
+        for (seq, target) in [(4, 2), (5, 2), (6, 1)] {
+            cache.push(reaction(seq, target), &encode);
+        }
+        cache.remove(3, &encode);
+        cache.learn(0, None);
+        assert_eq!((cache.bytes, cache.messages), cache.counted());
+        // A trim checks the running count against a full one (debug builds).
+        let freed = cache.trim(2);
+        assert_eq!((cache.bytes, cache.messages), cache.counted());
+        assert_eq!(cache.records(), 2);
+        assert!(freed > 0);
+    }
+
+    #[test]
+    fn ids_are_found_until_their_records_are_trimmed() {
+        let mut cache = cache_of(&[1, 2, 3]);
+        assert_eq!((cache.find("m2"), cache.find("m9")), (Some(2), None));
+        cache.trim(1);
+        assert_eq!((cache.find("m1"), cache.find("m2"), cache.find("m3")), (None, None, Some(3)));
+        // A read merged in front is indexed too.
+        assert!(cache.absorb(read(vec![message(1), message(2)], 0, 3, true)));
+        assert_eq!((cache.find("m1"), cache.find("m3")), (Some(1), Some(3)));
     }
 }
