@@ -28,8 +28,9 @@
 //!   through long-lived readers, batched by partition). Rooms' messages reach
 //!   the hub through one [`Handover`](kafka::Handover), once each and in
 //!   their partition's order: as the consumer reads them, or, for this
-//!   instance's own writes, on Kafka's acknowledgement when every earlier
-//!   record of the partition has passed.
+//!   instance's own writes, on Kafka's acknowledgement (in librdkafka's
+//!   delivery callback, in Kafka's order) when every earlier record of the
+//!   partition has passed.
 //!
 //! # Messages
 //!

@@ -1,6 +1,10 @@
-//! `ChatContext`: how librdkafka's own reports reach our logs. A broker that
-//! is away is an operational fault, not a crash, so librdkafka's errors are
-//! logged at warn (librdkafka already folds identical repeats).
+//! `ChatContext`: how librdkafka's own reports reach us. Its logs and errors
+//! go to ours (a broker that is away is an operational fault, not a crash,
+//! so its errors are logged at warn; librdkafka already folds identical
+//! repeats); each record's delivery report goes to its sender and, for a
+//! chat record stored, through the handover to the hub.
+
+use std::sync::Arc;
 
 use rdkafka::bindings::{rd_kafka_message_status, rd_kafka_msg_status_t};
 use rdkafka::client::ClientContext;
@@ -12,6 +16,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::Message;
 use tokio::sync::oneshot;
 
+use super::handover::{Handover, LogRecord};
 use crate::messages::Delivery;
 
 /// The client context of every producer, consumer and admin client.
@@ -62,9 +67,20 @@ impl Acknowledgement {
     }
 }
 
+/// Where one record's outcome goes.
+pub struct Outcome {
+    /// What the sender awaits.
+    pub answer: oneshot::Sender<Acknowledgement>,
+    /// For a chat record: the door it goes through to the hub once stored.
+    /// Passed here, in librdkafka's own order of acknowledgements, rather
+    /// than where the answer is awaited: tasks woken in order are not
+    /// always polled in order, and one acknowledgement taken out of turn
+    /// left the rest of its partition to the consumer's pace.
+    pub handover: Option<Arc<Handover>>,
+}
+
 impl ProducerContext for ChatContext {
-    /// Where the record's outcome goes.
-    type DeliveryOpaque = Box<oneshot::Sender<Acknowledgement>>;
+    type DeliveryOpaque = Box<Outcome>;
 
     fn delivery(&self, result: &DeliveryResult<'_>, outcome: Self::DeliveryOpaque) {
         let (partition, timestamp_ms) = match result {
@@ -87,8 +103,14 @@ impl ProducerContext for ChatContext {
                 }
             }
         };
+        if let (Delivery::Stored { seq }, Some(handover), Ok(message) | Err((_, message))) =
+            (&delivery, &outcome.handover, result)
+        {
+            let payload = message.payload().unwrap_or_default();
+            handover.stored(&LogRecord { partition, offset: *seq, key: message.key(), payload, timestamp_ms });
+        }
         // The sender may have stopped waiting (presence records never wait).
-        let _ = outcome.send(Acknowledgement { delivery, partition, timestamp_ms });
+        let _ = outcome.answer.send(Acknowledgement { delivery, partition, timestamp_ms });
     }
 }
 

@@ -96,6 +96,8 @@ impl Handover {
 
     /// Kafka acknowledged `record`, written by this instance: handed over
     /// now if it is the next of its partition, else left to the consumer.
+    /// Called from librdkafka's delivery callback, which reports a
+    /// partition's records in their order.
     pub(super) fn stored(&self, record: &LogRecord<'_>) {
         let mut next = self.next();
         let Some(next) = next.get_mut(&record.partition).filter(|next| **next == record.offset) else { return };

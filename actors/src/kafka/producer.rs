@@ -12,8 +12,8 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use tokio::sync::oneshot;
 
-use super::context::Acknowledgement;
-use super::handover::{Handover, LogRecord};
+use super::context::{Acknowledgement, Outcome};
+use super::handover::Handover;
 use super::{blocking, ChatContext, KafkaClients, KafkaHealth, LiveRooms};
 use crate::messages::{Delivery, Flush, PublishChat, PublishSide, SideTopic};
 use crate::protocol::RoomRecord;
@@ -95,14 +95,15 @@ impl KafkaProducer {
         key: &str,
         payload: &[u8],
         headers: &OwnedHeaders,
+        handover: Option<Arc<Handover>>,
     ) -> oneshot::Receiver<Acknowledgement> {
-        let (outcome, delivered) = oneshot::channel();
-        let mut record =
-            BaseRecord::with_opaque_to(topic, Box::new(outcome)).key(key).payload(payload).headers(headers.clone());
+        let (answer, delivered) = oneshot::channel();
+        let outcome = Box::new(Outcome { answer, handover });
+        let mut record = BaseRecord::with_opaque_to(topic, outcome).key(key).payload(payload).headers(headers.clone());
         record.partition = partition;
         if let Err((e, record)) = self.producer.send(record) {
             // Refused before it was queued (queue full, too large): never sent.
-            let _ = record.delivery_opaque.send(Acknowledgement::not_stored(e.to_string()));
+            let _ = record.delivery_opaque.answer.send(Acknowledgement::not_stored(e.to_string()));
         }
         delivered
     }
@@ -145,18 +146,15 @@ impl Handler<PublishChat> for KafkaProducer {
             return Box::pin(async move { Delivery::NotStored { reason } });
         };
         let at = (self.topic.as_str(), self.live.home_of(&msg.room));
-        let delivered = self.enqueue(at, &msg.room, &msg.payload, headers);
-        let (sent, health, handover) = (Instant::now(), self.health.clone(), self.handover.clone());
+        let delivered = self.enqueue(at, &msg.room, &msg.payload, headers, Some(self.handover.clone()));
+        let (sent, health) = (Instant::now(), self.health.clone());
         Box::pin(async move {
             let Ok(acknowledgement) = delivered.await else {
                 return Delivery::Unknown { reason: "the producer stopped before Kafka answered".into() };
             };
-            if let Delivery::Stored { seq } = acknowledgement.delivery {
+            if let Delivery::Stored { .. } = acknowledgement.delivery {
                 health.answered();
                 crate::metrics::produced(sent.elapsed());
-                let Acknowledgement { partition, timestamp_ms, .. } = acknowledgement;
-                let (key, payload) = (Some(msg.room.as_bytes()), msg.payload.as_slice());
-                handover.stored(&LogRecord { partition, offset: seq, key, payload, timestamp_ms });
             }
             acknowledgement.delivery
         })
@@ -170,7 +168,7 @@ impl Handler<PublishSide> for KafkaProducer {
         let Some((_, topic, headers)) = self.side.iter().find(|(side, _, _)| *side == msg.topic) else {
             return Box::pin(async { Delivery::NotStored { reason: "no such topic".into() } });
         };
-        let delivered = self.enqueue((topic, None), &msg.key, &msg.payload, headers);
+        let delivered = self.enqueue((topic, None), &msg.key, &msg.payload, headers, None);
         let health = self.health.clone();
         Box::pin(async move {
             let delivery = delivered
