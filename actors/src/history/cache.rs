@@ -382,10 +382,8 @@ impl RoomCache {
     /// wholesale (a read merged, the facts taken over).
     fn recount(&mut self) {
         (self.bytes, self.messages) = self.counted();
-        self.ids.clear();
-        for entry in &self.entries {
-            self.ids.insert(self.hasher.hash_one(entry.record.id()), entry.seq);
-        }
+        // In the log's order, so the newest entry of a hash is the one kept.
+        self.ids = self.entries.iter().map(|e| (self.hasher.hash_one(e.record.id()), e.seq)).collect();
     }
 
     /// Memory held and messages, counted from scratch.
