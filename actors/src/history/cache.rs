@@ -488,7 +488,7 @@ pub fn newest_messages<'a>(entries: impl DoubleEndedIterator<Item = &'a Entry>, 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
 
     use super::*;
@@ -545,7 +545,7 @@ mod tests {
         Entry { seq, record: Arc::new(record), frame: format!("event {seq}").into(), state: MessageState::default() }
     }
 
-    fn cache_of(seqs: &[Seq]) -> RoomCache {
+    pub(in crate::history) fn cache_of(seqs: &[Seq]) -> RoomCache {
         let mut cache = RoomCache::new(WINDOW);
         for seq in seqs {
             cache.push(message(*seq), &encode);

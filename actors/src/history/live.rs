@@ -30,21 +30,22 @@ impl History {
     fn append(&mut self, msg: Appended, resolved: bool, ctx: &mut Context<Self>) -> bool {
         let Some(epoch) = self.epoch.clone() else { return true };
         // A room with members here keeps a cache: its records need folding.
-        if msg.reply && !self.caches.contains(&msg.room) {
-            self.caches.put(msg.room.clone(), RoomCache::new(self.edit_window));
+        if msg.reply {
+            self.caches.open(&msg.room, || RoomCache::new(self.edit_window));
         }
-        let Some(cache) = self.caches.get_mut(&msg.room) else { return true };
-        if let Some(named) = cache.needs(&msg.entry).filter(|_| !resolved) {
+        let Some(needs) = self.caches.peek(&msg.room).map(|cache| cache.needs(&msg.entry)) else { return true };
+        if let Some(named) = needs.filter(|_| !resolved) {
             self.learn_then_append(msg, named, ctx);
             return false;
         }
-        let (room, seq) = (msg.room, msg.entry.seq);
-        let frame = cache.push(msg.entry, &encoder(&epoch, msg.active_connections));
-        let over = cache.records() > self.settings.cache_per_room;
+        let (room, seq, per_room) = (msg.room, msg.entry.seq, self.settings.cache_per_room);
+        let encode = encoder(&epoch, msg.active_connections);
+        let pushed = self.caches.get_mut(&room, |cache| (cache.push(msg.entry, &encode), cache.records() > per_room));
+        let Some((frame, over)) = pushed else { return true };
         if msg.reply {
             self.hub.do_send(Folded { room: room.clone(), seq, frame });
         }
-        if over || self.bytes > self.settings.cache_budget.0 as usize {
+        if over || self.caches.bytes() > self.settings.cache_budget.0 as usize {
             self.tidy(&room);
         }
         true
@@ -59,9 +60,7 @@ impl History {
         ctx.spawn(read.into_actor(self).map(move |learnt, act, ctx| {
             let mut facts = Facts::new();
             act.learn(&room, &mut facts, &[named], learnt.unwrap_or_else(|_| Err(stopped())));
-            if let Some(cache) = act.caches.peek_mut(&room) {
-                facts.into_iter().for_each(|(seq, fact)| cache.learn(seq, fact));
-            }
+            act.caches.peek_mut(&room, |cache| facts.into_iter().for_each(|(seq, fact)| cache.learn(seq, fact)));
             act.drain(&room, ctx);
         }));
     }
@@ -111,9 +110,7 @@ impl History {
             let mut facts = Facts::new();
             act.learn(&room, &mut facts, &[seq], Ok(learnt));
             let fact = facts.remove(&seq).flatten();
-            if let Some(cache) = act.caches.peek_mut(&room) {
-                cache.learn(seq, fact.clone());
-            }
+            act.caches.peek_mut(&room, |cache| cache.learn(seq, fact.clone()));
             Ok(fact.map(|fact| MessageFacts { fact, state: None }))
         }))
     }

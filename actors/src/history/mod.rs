@@ -30,6 +30,7 @@
 //! [`fold`] and [`frames`] (a message's state, and its frame).
 
 mod cache;
+mod caches;
 mod fold;
 mod frames;
 mod live;
@@ -43,10 +44,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use actix::prelude::*;
-use lru::LruCache;
 use tokio::sync::oneshot;
 
 use self::cache::{After, RoomCache};
+use self::caches::Caches;
 use self::frames::encoder;
 use self::live::Behind;
 use self::older::{known_facts, Facts};
@@ -61,8 +62,7 @@ use crate::settings::HistorySettings;
 
 /// Owns the room caches and the requests waiting for Kafka.
 pub struct History {
-    caches: LruCache<String, RoomCache>,
-    bytes: usize,
+    caches: Caches,
     /// Rooms with a read in flight, and the requests waiting for it.
     waiting: HashMap<String, Vec<Waiter>>,
     epoch: Option<Epoch>,
@@ -90,8 +90,7 @@ impl History {
         edit_window: std::time::Duration,
     ) -> Self {
         Self {
-            caches: LruCache::unbounded(),
-            bytes: 0,
+            caches: Caches::new(),
             waiting: HashMap::new(),
             epoch: None,
             removed: HashSet::new(),
@@ -126,8 +125,8 @@ impl History {
             return self.fail(&room, waiter, &ReadError::Busy);
         }
         // Created now, so the live messages of the read's duration are kept.
-        if !self.caches.contains(&room) && self.live.covers(&room) {
-            self.caches.put(room.clone(), RoomCache::new(self.edit_window));
+        if self.live.covers(&room) {
+            self.caches.open(&room, || RoomCache::new(self.edit_window));
         }
         self.waiting.insert(room.clone(), vec![waiter]);
         self.dispatch(room, ctx);
@@ -234,12 +233,16 @@ impl History {
         let Some(mut older) = self.fold_read(&room, read, facts, count) else { return };
         // Covered requests are answered from the read and what the cache
         // holds past it, whether or not the read joins the cache's range.
-        let merged: Vec<Entry> = match (self.caches.get_mut(&room), &self.epoch) {
-            (Some(cache), Some(epoch)) => {
-                cache.lend_orphans(&mut older, &encoder(epoch, count));
-                let merged = older.entries().chain(cache.held_from(until)).cloned().collect();
-                cache.absorb(older);
-                merged
+        let merged: Vec<Entry> = match &self.epoch {
+            Some(epoch) if self.caches.contains(&room) => {
+                let encode = encoder(epoch, count);
+                let joined = self.caches.get_mut(&room, |cache| {
+                    cache.lend_orphans(&mut older, &encode);
+                    let merged = older.entries().chain(cache.held_from(until)).cloned().collect();
+                    cache.absorb(older);
+                    merged
+                });
+                joined.unwrap_or_default()
             }
             _ => older.entries().cloned().collect(),
         };
@@ -316,35 +319,24 @@ impl History {
     /// waiting for a read keeps what it has until the read lands.
     fn tidy(&mut self, room: &str) {
         if !self.waiting.contains_key(room) {
-            if let Some(cache) = self.caches.peek_mut(room) {
-                let freed = cache.trim(self.settings.cache_per_room);
-                self.bytes = self.bytes.saturating_sub(freed);
-            }
+            let per_room = self.settings.cache_per_room;
+            self.caches.peek_mut(room, |cache| cache.trim(per_room));
         }
-        self.bytes = self.caches.iter().map(|(_, cache)| cache.bytes()).sum();
-        let budget = self.settings.cache_budget.0 as usize;
-        let mut spared = 0;
-        while self.bytes > budget && spared < self.caches.len() {
-            let Some((oldest, _)) = self.caches.peek_lru() else { break };
-            if self.waiting.contains_key(oldest) || self.resolving.contains_key(oldest) {
-                let oldest = oldest.clone();
-                self.caches.promote(&oldest);
-                spared += 1;
-                continue;
-            }
-            if let Some((_, cache)) = self.caches.pop_lru() {
-                self.bytes = self.bytes.saturating_sub(cache.bytes());
-            }
-        }
-        metrics::gauge!(crate::metrics::HISTORY_CACHE_BYTES).set(self.bytes as f64);
+        let (waiting, resolving) = (&self.waiting, &self.resolving);
+        self.caches.evict_beyond(self.settings.cache_budget.0 as usize, |room| {
+            waiting.contains_key(room) || resolving.contains_key(room)
+        });
+        self.gauge_caches();
+    }
+
+    fn gauge_caches(&self) {
+        metrics::gauge!(crate::metrics::HISTORY_CACHE_BYTES).set(self.caches.bytes() as f64);
         metrics::gauge!(crate::metrics::HISTORY_CACHE_ROOMS).set(self.caches.len() as f64);
     }
 
     /// Drops a room's cache: nothing feeds it any more.
     fn forget(&mut self, room: &str) {
-        if let Some(cache) = self.caches.pop(room) {
-            self.bytes = self.bytes.saturating_sub(cache.bytes());
-        }
+        self.caches.remove(room);
     }
 
     /// An HTTP page of the messages after `since`: from the cache, or one
@@ -403,7 +395,6 @@ impl Handler<EpochChanged> for History {
             log::warn!("the log's epoch changed to {}; room caches are dropped", msg.epoch.as_str());
         }
         self.caches.clear();
-        self.bytes = 0;
         let waiting: Vec<_> = self.waiting.drain().collect();
         self.epoch = Some(msg.epoch);
         for (room, waiters) in waiting {
@@ -424,8 +415,7 @@ impl Handler<ModerationApplied> for History {
         if self.epoch.as_ref() != Some(&epoch) {
             return;
         }
-        let Some(cache) = self.caches.peek_mut(&room) else { return };
-        cache.remove(seq, &encoder(&epoch, 0));
+        self.caches.peek_mut(&room, |cache| cache.remove(seq, &encoder(&epoch, 0)));
     }
 }
 
@@ -435,16 +425,14 @@ impl Handler<FeedStopped> for History {
     fn handle(&mut self, msg: FeedStopped, _: &mut Self::Context) {
         let stale: Vec<String> = self
             .caches
-            .iter()
-            .map(|(room, _)| room)
+            .rooms()
             .filter(|room| self.live.lives_in(room, msg.partition) || !self.live.covers(room))
             .cloned()
             .collect();
         for room in stale {
             self.forget(&room);
         }
-        metrics::gauge!(crate::metrics::HISTORY_CACHE_BYTES).set(self.bytes as f64);
-        metrics::gauge!(crate::metrics::HISTORY_CACHE_ROOMS).set(self.caches.len() as f64);
+        self.gauge_caches();
     }
 }
 
