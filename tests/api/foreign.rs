@@ -7,7 +7,9 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::helpers::{bootstrap_servers, eventually, metric, produce, spawn_app, start, test_settings, PATIENCE};
+use crate::helpers::{
+    bootstrap_servers, eventually, metric, produce, read_topic, spawn_app, start, test_settings, PATIENCE,
+};
 
 /// Writes `lines` (`key|value`) with Kafka's console producer.
 fn console_produce(topic: &str, lines: &[String]) {
@@ -164,6 +166,9 @@ fn produce_in_a_transaction(topic: &str, key: &str, value: &serde_json::Value) {
     let payload = value.to_string();
     producer.send(BaseRecord::to(topic).key(key).payload(&payload)).expect("queued");
     producer.commit_transaction(PATIENCE).expect("committed");
+    // Kafka writes the commit marker after the commit returns, and until then
+    // read_committed readers (the server's among them) end before the record.
+    assert_eq!(read_topic(topic, 1).len(), 1, "the committed record is visible");
 }
 
 #[actix_web::test]
