@@ -99,6 +99,11 @@ def table(name):
                   f"send queue full {r['send_queue_full']}")
 
 
+def cpu_per_connection(report):
+    us = report.get("server_cpu_us_per_connection")
+    return f"{us:.0f}" if us is not None else "-"
+
+
 def connect_table():
     """Connections opened as fast as each server takes them, at most N under way at once."""
     runs = load("connect")
@@ -108,15 +113,15 @@ def connect_table():
     print(f"\n#### connect: {r0['clients_requested']:,} connections, as fast as taken, "
           f"{r0.get('connect_concurrency', 0)} at once, from {r0.get('processes', 1)} bench process(es)\n")
     print("| server | connected | connects/s | connected before the first failure | in s | connects/s until then "
-          "| failed | refused below the limit | KiB/conn |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| failed | refused below the limit | KiB/conn | server CPU µs/connection |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for target, r in runs.items():
         first = r.get("first_failure_seconds")
         until = f"{first:.2f}" if first is not None else "- (none failed)"
         print(f"| {TARGET_NAMES[target]} | {r['clients_connected']:,} | {r['connect_rate']:,.0f} "
               f"| {r.get('connected_before_first_failure', r['clients_connected']):,} | {until} "
               f"| {r.get('connect_rate_before_first_failure', r['connect_rate']):,.0f} | {r['connect_failures']} "
-              f"| {r.get('refused_below_limit', '-')} | {kib(r)} |")
+              f"| {r.get('refused_below_limit', '-')} | {kib(r)} | {cpu_per_connection(r)} |")
     for target, r in runs.items():
         if r["connect_errors"]:
             print(f"\n{TARGET_NAMES[target]}: {r['connect_errors']} (limit {r.get('server_limit')})")

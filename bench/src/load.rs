@@ -268,12 +268,15 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let rss_before = args.server_pid.and_then(read_rss_kib);
+    let server_cpu = || args.server_pid.and_then(|pid| crate::storm::cpu_seconds(&pid.to_string()));
+    let connect_cpu_start = server_cpu();
 
     let connected = connect_all(args, shard, run, server, source_ips, &stop_rx).await?;
     let (clients, connect_seconds) = (connected.clients, connected.seconds);
     // Let the server finish whatever a join costs (presence, counts) before measuring memory.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = args.server_pid.and_then(read_rss_kib);
+    let server_connect_cpu_seconds = server_cpu().zip(connect_cpu_start).map(|(end, start)| end - start);
     let mut clients_per_room = vec![0u64; args.rooms];
     for c in &clients {
         clients_per_room[c.id % args.rooms] += 1;
@@ -299,7 +302,6 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
     // are unique over all processes, and every shard's last send is within --duration.
     let total = shard.messages(args.total_messages());
     let send_start = Instant::now();
-    let server_cpu = || args.server_pid.and_then(|pid| crate::storm::cpu_seconds(&pid.to_string()));
     let cpu_start = server_cpu();
     let mut sent = 0u64;
     let mut send_queue_full = 0u64;
@@ -356,6 +358,7 @@ async fn run_shard(args: &LoadArgs, shard: Shard, run: &str, start_at_ms: Option
         server_rss_before_kib: rss_before,
         server_rss_after_kib: rss_after,
         server_rss_end_kib: rss_end,
+        server_connect_cpu_seconds,
         server_cpu_seconds,
         send_seconds,
         // Only what actually went to a socket; dropped sends are counted apart.

@@ -32,7 +32,9 @@ pub struct ShardResult {
     pub server_rss_before_kib: Option<u64>,
     pub server_rss_after_kib: Option<u64>,
     pub server_rss_end_kib: Option<u64>,
-    /// The server's CPU seconds over the send phase (`--server-pid`).
+    /// The server's CPU seconds over the connects and the half second after them, and
+    /// over the send phase (`--server-pid`).
+    pub server_connect_cpu_seconds: Option<f64>,
     pub server_cpu_seconds: Option<f64>,
     pub send_seconds: f64,
     pub messages_sent: u64,
@@ -128,6 +130,9 @@ pub struct Report {
     pub server_rss_end_kib: Option<u64>,
     /// (end - before) / connected clients.
     pub server_bytes_per_connection: Option<f64>,
+    /// The server's CPU µs (user + system) per connection over the connects and the half
+    /// second after them: what accepting, upgrading and joining cost it.
+    pub server_cpu_us_per_connection: Option<f64>,
     /// The server's CPU seconds (user + system) over the send phase, and per delivery.
     pub server_cpu_seconds: Option<f64>,
     pub server_cpu_us_per_delivery: Option<f64>,
@@ -186,6 +191,7 @@ impl Report {
         let deliveries = sum(|p| p.deliveries);
         // Every process watched the same server over the same send phase.
         let server_cpu = parts.iter().filter_map(|p| p.server_cpu_seconds).reduce(f64::max);
+        let connect_cpu = parts.iter().filter_map(|p| p.server_connect_cpu_seconds).reduce(f64::max);
         let connects = ConnectTimes::merge(parts, args.server_limit, args.connect_concurrency);
         let expected_deliveries = acked_per_room.iter().zip(&clients_per_room).map(|(a, c)| a * c).sum();
         Ok(Report {
@@ -216,6 +222,9 @@ impl Report {
                 }
                 _ => None,
             },
+            server_cpu_us_per_connection: connect_cpu
+                .filter(|_| clients_connected > 0)
+                .map(|cpu| cpu * 1e6 / clients_connected as f64),
             server_cpu_seconds: server_cpu,
             server_cpu_us_per_delivery: server_cpu.filter(|_| deliveries > 0).map(|cpu| cpu * 1e6 / deliveries as f64),
             send_seconds,
@@ -259,6 +268,11 @@ impl Report {
                         n => format!("as fast as taken, {n} at once"),
                     }
                 ),
+            ),
+            (
+                "server CPU per connection",
+                self.server_cpu_us_per_connection
+                    .map_or("-".into(), |us| format!("{us:.0} us (the connects and 0.5 s after)")),
             ),
             (
                 "until the first failure",
