@@ -194,7 +194,8 @@ mod tests {
             assert!(taken.borrow_mut().insert(name));
         }
         // Past the plain names' 1,600 a new one costs the plain form's
-        // picks and about one more; walking the numbers took thousands.
+        // picks and about one more (8.5 a name here); 16 plain picks and a
+        // walk of the numbers from 2 took 21 (a simulation of the old code).
         let per_name = f64::from(lookups.get()) / f64::from(crowd);
         assert!(per_name < f64::from(PICKS_PER_FORM as u32 + 2), "{per_name} lookups a name");
     }
