@@ -109,10 +109,9 @@ const NUMBERS: [std::ops::Range<u32>; 3] = [2..100, 100..10_000, 10_000..1_000_0
 /// numbered one, else (all picks taken) the first free number after one.
 pub fn unique_name(taken: impl Fn(&str) -> bool) -> String {
     let mut rng = rand::rng();
-    let forms = std::iter::once(None).chain(NUMBERS.iter().cloned().map(Some));
-    for numbers in forms {
+    for numbers in std::iter::once(None).chain(NUMBERS.iter().map(Some)) {
         for _ in 0..PICKS_PER_FORM {
-            let number = numbers.clone().map(|numbers| rng.random_range(numbers));
+            let number = numbers.map(|numbers| rng.random_range(numbers.clone()));
             let name = pick(&mut rng, number);
             if !taken(&name) {
                 return name;
