@@ -83,8 +83,10 @@ impl Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryStart {
     /// Every message after `since` (a client resuming), if `since` belongs
-    /// to `epoch`; a client that names no epoch is taken at its word.
-    After { since: Seq, epoch: Option<Epoch> },
+    /// to `epoch`; a client that names no epoch is taken at its word. When
+    /// `since` is not of this log (another epoch, or past the end), the last
+    /// `fallback` messages instead, with `recovered: false`.
+    After { since: Seq, epoch: Option<Epoch>, fallback: usize },
     /// The last this-many messages (a client joining).
     Last(usize),
 }

@@ -8,9 +8,10 @@ use std::net::IpAddr;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actors::hub::CurrentEpoch;
 use actors::messages::{AuditTrail, DescribeModeration, FetchMessages, HistoryStart, ListReports, Moderate};
-use actors::protocol::{normalize_username, validate_room, ModerationRecord, Refusal, Target};
+use actors::protocol::{normalize_username, validate_room, ErrorCode, ModerationRecord, Refusal, Target};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{authorize, limit};
 use crate::error::ApiError;
@@ -36,12 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/audit", web::get().to(audit));
 }
 
-/// Who acts, and why: in every action's body.
+/// Who acts, and why: in every action's body, beside what the action needs.
 #[derive(Deserialize)]
 struct Signed {
     moderator: String,
-    #[serde(default)]
-    reason: String,
+    reason: Option<String>,
 }
 
 impl Signed {
@@ -49,13 +49,29 @@ impl Signed {
     fn checked(self) -> Result<(String, String), ApiError> {
         let moderator = normalize_username(&self.moderator)
             .map_err(|_| Refusal::invalid_field("moderator must be 1 to 40 printable characters"))?;
-        let reason: String = self.reason.chars().filter(|c| !c.is_control()).collect();
+        let reason: String = self.reason.unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
         if reason.chars().count() > MAX_REASON_CHARS {
             return Err(Refusal::invalid_field(format!("reason is longer than {MAX_REASON_CHARS} characters")).into());
         }
         Ok((moderator, reason.trim().to_owned()))
     }
 }
+
+/// An action's body: what it acts on (`T`, which refuses fields it does
+/// not know, so a misspelt or misplaced one is an error, not ignored) and
+/// its checked moderator and reason.
+async fn action<T: DeserializeOwned>(body: web::Payload, state: &AppState) -> Result<(T, String, String), ApiError> {
+    let mut fields: Map<String, Value> = read_json(body, state).await?;
+    let signed = json!({"moderator": fields.remove("moderator"), "reason": fields.remove("reason")});
+    let invalid = |e: serde_json::Error| Refusal::new(ErrorCode::InvalidJson, format!("request body: {e}"));
+    let (by, reason) = serde_json::from_value::<Signed>(signed).map_err(invalid)?.checked()?;
+    Ok((serde_json::from_value(Value::Object(fields)).map_err(invalid)?, by, reason))
+}
+
+/// The body of an action that needs nothing beyond its moderator and reason.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Nothing {}
 
 /// An identity id or an address, checked.
 fn target(value: Target) -> Result<Target, ApiError> {
@@ -102,16 +118,15 @@ async fn delete_message(
     if offset < 0 {
         return Err(Refusal::invalid_field("offset must be a message's offset").into());
     }
-    let (by, reason) = read_json::<Signed>(body, &state).await?.checked()?;
+    let (Nothing {}, by, reason) = action(body, &state).await?;
     let epoch = epoch(&state).await?;
     record(&state, ModerationRecord::Delete { epoch, room, offset, by, at_ms: now_ms(), reason }).await
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SlowModeBody {
     seconds: u32,
-    #[serde(flatten)]
-    signed: Signed,
 }
 
 async fn slow_mode(
@@ -123,30 +138,34 @@ async fn slow_mode(
     authorize(&req, &state)?;
     let room = room.into_inner();
     validate_room(&room)?;
-    let body: SlowModeBody = read_json(body, &state).await?;
+    let (body, by, reason): (SlowModeBody, _, _) = action(body, &state).await?;
     if body.seconds > MAX_SLOW_MODE_SECONDS {
         return Err(Refusal::invalid_field(format!("seconds must be 0 to {MAX_SLOW_MODE_SECONDS}")).into());
     }
-    let (by, _) = body.signed.checked()?;
-    record(&state, ModerationRecord::SlowMode { room, seconds: body.seconds, by, at_ms: now_ms() }).await
+    record(&state, ModerationRecord::SlowMode { room, seconds: body.seconds, by, at_ms: now_ms(), reason }).await
+}
+
+/// A ban's or a lift's body: whom. Only a mute has a duration.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetBody {
+    target: Target,
 }
 
 #[derive(Deserialize)]
-struct TargetBody {
+#[serde(deny_unknown_fields)]
+struct MuteBody {
     target: Target,
-    #[serde(default)]
     duration_seconds: Option<u64>,
-    #[serde(flatten)]
-    signed: Signed,
 }
 
 async fn mute(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let body: TargetBody = read_json(body, &state).await?;
+    let (body, by, reason): (MuteBody, _, _) = action(body, &state).await?;
     let seconds = body.duration_seconds.filter(|s| (1..=MAX_MUTE_SECONDS).contains(s)).ok_or_else(|| {
         ApiError::from(Refusal::invalid_field(format!("duration_seconds must be 1 to {MAX_MUTE_SECONDS}")))
     })?;
-    let (target, (by, reason)) = (target(body.target)?, body.signed.checked()?);
+    let target = target(body.target)?;
     let at_ms = now_ms();
     let until_ms = at_ms.saturating_add(i64::try_from(seconds * 1000).unwrap_or(i64::MAX));
     record(&state, ModerationRecord::Mute { target, until_ms, by, at_ms, reason }).await
@@ -154,23 +173,20 @@ async fn mute(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) 
 
 async fn unmute(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let body: TargetBody = read_json(body, &state).await?;
-    let (target, (by, _)) = (target(body.target)?, body.signed.checked()?);
-    record(&state, ModerationRecord::Unmute { target, by, at_ms: now_ms() }).await
+    let (body, by, reason): (TargetBody, _, _) = action(body, &state).await?;
+    record(&state, ModerationRecord::Unmute { target: target(body.target)?, by, at_ms: now_ms(), reason }).await
 }
 
 async fn ban(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let body: TargetBody = read_json(body, &state).await?;
-    let (target, (by, reason)) = (target(body.target)?, body.signed.checked()?);
-    record(&state, ModerationRecord::Ban { target, by, at_ms: now_ms(), reason }).await
+    let (body, by, reason): (TargetBody, _, _) = action(body, &state).await?;
+    record(&state, ModerationRecord::Ban { target: target(body.target)?, by, at_ms: now_ms(), reason }).await
 }
 
 async fn unban(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let body: TargetBody = read_json(body, &state).await?;
-    let (target, (by, _)) = (target(body.target)?, body.signed.checked()?);
-    record(&state, ModerationRecord::Unban { target, by, at_ms: now_ms() }).await
+    let (body, by, reason): (TargetBody, _, _) = action(body, &state).await?;
+    record(&state, ModerationRecord::Unban { target: target(body.target)?, by, at_ms: now_ms(), reason }).await
 }
 
 fn rfc3339(at_ms: i64) -> Value {
@@ -196,23 +212,23 @@ fn entry(record: &ModerationRecord) -> Value {
         ModerationRecord::Mute { target, until_ms, by, at_ms, reason } => {
             json!({"action": "mute", "target": target, "until": rfc3339(*until_ms), "by": by, "at": rfc3339(*at_ms), "reason": reason})
         }
-        ModerationRecord::Unmute { target, by, at_ms } => {
-            json!({"action": "unmute", "target": target, "by": by, "at": rfc3339(*at_ms)})
+        ModerationRecord::Unmute { target, by, at_ms, reason } => {
+            json!({"action": "unmute", "target": target, "by": by, "at": rfc3339(*at_ms), "reason": reason})
         }
         ModerationRecord::Ban { target, by, at_ms, reason } => {
             json!({"action": "ban", "target": target, "by": by, "at": rfc3339(*at_ms), "reason": reason})
         }
-        ModerationRecord::Unban { target, by, at_ms } => {
-            json!({"action": "unban", "target": target, "by": by, "at": rfc3339(*at_ms)})
+        ModerationRecord::Unban { target, by, at_ms, reason } => {
+            json!({"action": "unban", "target": target, "by": by, "at": rfc3339(*at_ms), "reason": reason})
         }
-        ModerationRecord::SlowMode { room, seconds, by, at_ms } => {
-            json!({"action": "slow_mode", "room": room, "seconds": seconds, "by": by, "at": rfc3339(*at_ms)})
+        ModerationRecord::SlowMode { room, seconds, by, at_ms, reason } => {
+            json!({"action": "slow_mode", "room": room, "seconds": seconds, "by": by, "at": rfc3339(*at_ms), "reason": reason})
         }
         ModerationRecord::Delete { room, offset, by, at_ms, reason, .. } => {
             json!({"action": "delete", "room": room, "offset": offset, "by": by, "at": rfc3339(*at_ms), "reason": reason})
         }
-        ModerationRecord::Dismiss { room, offset, by, at_ms, .. } => {
-            json!({"action": "dismiss", "room": room, "offset": offset, "by": by, "at": rfc3339(*at_ms)})
+        ModerationRecord::Dismiss { room, offset, by, at_ms, reason, .. } => {
+            json!({"action": "dismiss", "room": room, "offset": offset, "by": by, "at": rfc3339(*at_ms), "reason": reason})
         }
         ModerationRecord::Report { room, offset, reporter, reason, at_ms, .. } => {
             json!({"action": "report", "room": room, "offset": offset, "by": reporter, "at": rfc3339(*at_ms), "reason": reason})
@@ -229,6 +245,7 @@ async fn reports(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         let start = HistoryStart::After {
             since: summary.offset.saturating_sub(1),
             epoch: Some(actors::messages::Epoch::new(&summary.epoch)),
+            fallback: 1,
         };
         let fetch = FetchMessages { room: summary.room.clone(), start, max: 1 };
         let message = match state.actors.history.send(fetch).await {
@@ -250,20 +267,18 @@ async fn reports(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DismissBody {
     room: String,
     offset: i64,
-    #[serde(flatten)]
-    signed: Signed,
 }
 
 async fn dismiss(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let body: DismissBody = read_json(body, &state).await?;
-    validate_room(&body.room)?;
-    let (by, _) = body.signed.checked()?;
+    let (DismissBody { room, offset }, by, reason) = action(body, &state).await?;
+    validate_room(&room)?;
     let epoch = epoch(&state).await?;
-    record(&state, ModerationRecord::Dismiss { epoch, room: body.room, offset: body.offset, by, at_ms: now_ms() }).await
+    record(&state, ModerationRecord::Dismiss { epoch, room, offset, by, at_ms: now_ms(), reason }).await
 }
 
 /// Who did what when, newest first.

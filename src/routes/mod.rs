@@ -181,7 +181,9 @@ pub(crate) fn history_start(
     };
     let epoch = epoch.map(|epoch| valid_epoch(&epoch)).transpose()?;
     let start = match (since, epoch) {
-        (Some(since), epoch) if (-1..Seq::MAX).contains(&since) => HistoryStart::After { since, epoch },
+        (Some(since), epoch) if (-1..Seq::MAX).contains(&since) => {
+            HistoryStart::After { since, epoch, fallback: count }
+        }
         (Some(_), _) => {
             return Err(Refusal::invalid_field(format!("since must be an offset from -1 to {}", Seq::MAX - 1)))
         }
@@ -218,9 +220,12 @@ mod tests {
             history_start(since, epoch.map(str::to_owned), count, &s, "limit").map(|(start, _)| start)
         };
         assert_eq!(start(None, None, None), Ok(HistoryStart::Last(50)));
-        assert_eq!(start(Some(-1), None, None), Ok(HistoryStart::After { since: -1, epoch: None }));
+        assert_eq!(start(Some(-1), None, None), Ok(HistoryStart::After { since: -1, epoch: None, fallback: 50 }));
         let epoch = Some(Epoch::new("pYh2fC3nQkGm4xYz0aBcDQ"));
-        assert_eq!(start(Some(7), Some("pYh2fC3nQkGm4xYz0aBcDQ"), None), Ok(HistoryStart::After { since: 7, epoch }));
+        assert_eq!(
+            start(Some(7), Some("pYh2fC3nQkGm4xYz0aBcDQ"), None),
+            Ok(HistoryStart::After { since: 7, epoch, fallback: 50 })
+        );
         for bad in [start(Some(-2), None, None), start(Some(i64::MAX), None, None), start(None, Some("e"), None)] {
             assert_eq!(bad.unwrap_err().code, ErrorCode::InvalidField);
         }

@@ -148,11 +148,17 @@ async fn a_since_past_the_end_of_the_log_gets_the_latest_history_and_recovered_f
     let app = spawn_app().await;
     let mut client = app.connect_room("recreated").await;
     client.history().await;
-    client.say_and_confirm("only message", "o").await;
+    for text in ["first", "second", "third"] {
+        client.say_and_confirm(text, text).await;
+    }
     let mut resumed = app.connect_to("/ws/chat?room=recreated&since=500").await;
     let (replayed, end) = resumed.history().await;
-    assert_eq!(texts(&replayed), ["only message"], "the room as it is, not a stuck session");
+    assert_eq!(texts(&replayed), ["first", "second", "third"], "the room as it is, not a stuck session");
     assert_eq!(end["recovered"], false, "offset 500 cannot come from this log");
+    let mut counted = app.connect_to("/ws/chat?room=recreated&since=500&history=2").await;
+    let (replayed, end) = counted.history().await;
+    assert_eq!(texts(&replayed), ["second", "third"], "as many as the client asked for");
+    assert_eq!(end["recovered"], false);
     let (_, live) = client.say_and_confirm("and it goes on live", "l").await;
     assert_eq!(resumed.expect("chat_message").await["message_id"], live["message_id"]);
 }

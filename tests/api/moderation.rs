@@ -275,3 +275,36 @@ async fn a_removed_message_leaves_the_quotes_of_its_replies_where_only_the_repli
     let react = json!({"type": "react", "offset": offset, "emoji": "🔥", "client_msg_id": "x"});
     assert_eq!(reader.request(react).await["code"], "no_such_message");
 }
+
+/// A field an action does not take is refused, never ignored, and every
+/// action's reason is in the audit trail, lifting ones included.
+#[actix_web::test]
+async fn moderators_actions_refuse_fields_they_do_not_take_and_keep_every_reason() {
+    let server = ServerProcess::start_with(&unique_topic(), free_port(), &config("")).await;
+    let target = json!({"identity": "someone"});
+    let refused = [
+        (
+            "POST",
+            "/api/admin/bans",
+            json!({"target": target, "duration_seconds": 60, "moderator": "Mod"}),
+            "invalid_json",
+        ),
+        ("DELETE", "/api/admin/mutes", json!({"target": target, "reasn": "typo", "moderator": "Mod"}), "invalid_json"),
+        ("POST", "/api/admin/mutes", json!({"target": target, "moderator": "Mod"}), "invalid_field"),
+        ("DELETE", "/api/admin/bans", json!({"target": target}), "invalid_json"),
+    ];
+    for (method, path, body, code) in refused {
+        let (status, answer) = admin(server.addr, method, path, Some(body.clone())).await;
+        assert_eq!((status, answer["code"].as_str()), (400, Some(code)), "{method} {path} {body}: {answer}");
+    }
+    let lift = json!({"target": target, "moderator": "Mod", "reason": "appeal accepted"});
+    assert_eq!(admin(server.addr, "DELETE", "/api/admin/bans", Some(lift)).await.0, 200);
+    let slow = json!({"seconds": 5, "moderator": "Mod", "reason": "raid"});
+    assert_eq!(admin(server.addr, "PUT", "/api/admin/rooms/lobby/slow-mode", Some(slow)).await.0, 200);
+    crate::helpers::eventually("both actions are in the audit trail with their reasons", || async {
+        let (_, audit) = admin(server.addr, "GET", "/api/admin/audit", None).await;
+        let said = |i: usize| (audit["entries"][i]["action"].clone(), audit["entries"][i]["reason"].clone());
+        (said(0), said(1)) == ((json!("slow_mode"), json!("raid")), (json!("unban"), json!("appeal accepted")))
+    })
+    .await;
+}

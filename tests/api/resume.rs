@@ -228,6 +228,9 @@ async fn an_offset_of_a_recreated_topic_is_not_replayed_against_the_new_log() {
     let (offsets, recovered) = replayed(&mut stale).await;
     assert!(!recovered, "an offset of the old log is not recovered");
     assert_eq!(offsets, new_offsets, "the room's latest history instead");
+    let path = format!("/ws/chat?room=epochs&since={old_offset}&epoch={old_epoch}&history=5");
+    let (offsets, recovered) = replayed(&mut app.connect_to(&path).await).await;
+    assert_eq!((offsets.as_slice(), recovered), (&new_offsets[15..], false), "as many as the client asked for");
 
     let mut legacy = app.connect_to(&format!("/ws/chat?room=epochs&since={old_offset}")).await;
     let (offsets, _) = replayed(&mut legacy).await;

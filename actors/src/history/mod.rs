@@ -103,15 +103,16 @@ impl History {
         }
     }
 
-    /// Resolves a start against the current epoch.
-    fn want(&self, start: &HistoryStart, default: usize) -> (Want, bool) {
-        match start {
-            HistoryStart::After { epoch: Some(epoch), .. } if Some(epoch) != self.epoch.as_ref() => {
-                (Want::Last(default), true)
+    /// A request's waiter, its start resolved against the current epoch.
+    fn waiter(&self, start: &HistoryStart, to: To) -> Waiter {
+        let (want, stale, fallback) = match start {
+            HistoryStart::After { epoch: Some(epoch), fallback, .. } if Some(epoch) != self.epoch.as_ref() => {
+                (Want::Last(*fallback), true, *fallback)
             }
-            HistoryStart::After { since, .. } => (Want::After(*since), false),
-            HistoryStart::Last(count) => (Want::Last(*count), false),
-        }
+            HistoryStart::After { since, fallback, .. } => (Want::After(*since), false, *fallback),
+            HistoryStart::Last(count) => (Want::Last(*count), false, *count),
+        };
+        Waiter { want, stale, fallback, covered: false, to }
     }
 
     /// Answers from the cache, or queues the request for a read of its room.
@@ -251,7 +252,7 @@ impl History {
             match waiter.want {
                 Want::After(since) if waiter.covered && since >= end => {
                     // An offset past the log's end is not from this log.
-                    (waiter.want, waiter.stale, waiter.covered) = (Want::Last(self.settings.default), true, false);
+                    (waiter.want, waiter.stale, waiter.covered) = (Want::Last(waiter.fallback), true, false);
                     still.extend(self.answer_from_cache(&room, waiter));
                 }
                 _ if waiter.covered => {
@@ -440,9 +441,8 @@ impl Handler<Replay> for History {
     type Result = ();
 
     fn handle(&mut self, msg: Replay, ctx: &mut Self::Context) {
-        let (want, stale) = self.want(&msg.start, self.settings.default);
         let to = To::Replay { outbox: msg.outbox, active_connections: msg.active_connections };
-        let waiter = Waiter { want, stale, covered: false, to };
+        let waiter = self.waiter(&msg.start, to);
         if self.epoch.is_none() {
             return self.fail(&msg.room, waiter, &ReadError::Kafka("the server is still connecting to Kafka".into()));
         }
@@ -457,12 +457,12 @@ impl Handler<FetchMessages> for History {
         if self.epoch.is_none() {
             return Box::pin(fut::ready(Err(Refusal::unavailable("the server is still connecting to Kafka"))));
         }
-        let (want, stale) = self.want(&msg.start, msg.max);
-        if let (Want::After(since), false) = (want, stale) {
+        let (reply, answer) = oneshot::channel();
+        let waiter = self.waiter(&msg.start, To::Page { reply });
+        if let (Want::After(since), false) = (waiter.want, waiter.stale) {
             return self.page_after(msg.room, since, msg.max);
         }
-        let (reply, answer) = oneshot::channel();
-        self.request(msg.room, Waiter { want, stale, covered: false, to: To::Page { reply } }, ctx);
+        self.request(msg.room, waiter, ctx);
         Box::pin(fut::wrap_future(async move {
             answer.await.unwrap_or_else(|_| Err(Refusal::unavailable("the history stopped")))
         }))

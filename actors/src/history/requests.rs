@@ -21,6 +21,8 @@ pub(super) struct Waiter {
     /// The offset named belonged to another log (or lay past this one's end):
     /// the client gets the latest history and `recovered: false`.
     pub(super) stale: bool,
+    /// How many of the latest messages a stale request gets.
+    pub(super) fallback: usize,
     /// The read in flight was shaped for this request: once it lands, the
     /// request is answered with what there is.
     pub(super) covered: bool,

@@ -345,6 +345,9 @@ pub enum ModerationRecord {
         target: Target,
         by: String,
         at_ms: i64,
+        /// Absent in records of servers before it was kept.
+        #[serde(default)]
+        reason: String,
     },
     Ban {
         target: Target,
@@ -356,12 +359,18 @@ pub enum ModerationRecord {
         target: Target,
         by: String,
         at_ms: i64,
+        /// Absent in records of servers before it was kept.
+        #[serde(default)]
+        reason: String,
     },
     SlowMode {
         room: String,
         seconds: u32,
         by: String,
         at_ms: i64,
+        /// Absent in records of servers before it was kept.
+        #[serde(default)]
+        reason: String,
     },
     /// A user's report of a message (`reporter`: their identity id).
     Report {
@@ -379,6 +388,9 @@ pub enum ModerationRecord {
         offset: i64,
         by: String,
         at_ms: i64,
+        /// Absent in records of servers before it was kept.
+        #[serde(default)]
+        reason: String,
     },
 }
 
@@ -483,5 +495,28 @@ mod tests {
         let long = br#"{"type":"chat_message","username":"x","text":"12345678901","room":"lobby"}"#;
         assert!(ChatRecord::parse(long, Some(b"lobby"), 10).is_err(), "text over the limit");
         assert!(ChatRecord::parse(br#"{"type":"snapshot"}"#, Some(b"lobby"), 10).is_err());
+    }
+
+    #[test]
+    fn moderation_records_written_before_lifts_had_reasons_still_read() {
+        let old = br#"{"action":"unban","target":{"identity":"x"},"by":"Mod","at_ms":1}"#;
+        let unban: ModerationRecord = serde_json::from_slice(old).unwrap();
+        assert_eq!(
+            unban,
+            ModerationRecord::Unban {
+                target: Target::Identity("x".into()),
+                by: "Mod".into(),
+                at_ms: 1,
+                reason: String::new()
+            }
+        );
+        let now = serde_json::to_value(ModerationRecord::SlowMode {
+            room: "r".into(),
+            seconds: 5,
+            by: "M".into(),
+            at_ms: 2,
+            reason: "raid".into(),
+        });
+        assert_eq!(now.unwrap()["reason"], "raid");
     }
 }
