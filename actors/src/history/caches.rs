@@ -1,20 +1,28 @@
 //! `Caches`: every room's cache, least recently used first, and their total
 //! size. The total is kept as each cache changes: the memory budget is
 //! checked on every record a full room appends, and summing all rooms for
-//! it would make each record cost a walk over every cached room.
+//! it would make each record cost a walk over every cached room. Each
+//! cache is also told apart from the room's earlier ones (its
+//! [`Opening`]): a Kafka read may be merged only into the cache that was
+//! already fed live when the read took its end.
 
 use lru::LruCache;
 
 use super::cache::RoomCache;
 
 pub(super) struct Caches {
-    rooms: LruCache<String, RoomCache>,
+    rooms: LruCache<String, (Opening, RoomCache)>,
     bytes: usize,
+    openings: u64,
 }
+
+/// Which of a room's caches, over the life of the process, one is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Opening(u64);
 
 impl Caches {
     pub fn new() -> Self {
-        Self { rooms: LruCache::unbounded(), bytes: 0 }
+        Self { rooms: LruCache::unbounded(), bytes: 0, openings: 0 }
     }
 
     /// What every cache holds, in bytes (as [`RoomCache::bytes`] counts).
@@ -26,22 +34,23 @@ impl Caches {
         self.rooms.len()
     }
 
-    pub fn contains(&self, room: &str) -> bool {
-        self.rooms.contains(room)
-    }
-
     pub fn rooms(&self) -> impl Iterator<Item = &String> {
         self.rooms.iter().map(|(room, _)| room)
     }
 
+    /// Which cache the room has now, if any.
+    pub fn opening(&self, room: &str) -> Option<Opening> {
+        self.rooms.peek(room).map(|(opening, _)| *opening)
+    }
+
     /// A room's cache, marked as used.
     pub fn get(&mut self, room: &str) -> Option<&RoomCache> {
-        self.rooms.get(room)
+        self.rooms.get(room).map(|(_, cache)| cache)
     }
 
     /// A room's cache, not marked as used.
     pub fn peek(&self, room: &str) -> Option<&RoomCache> {
-        self.rooms.peek(room)
+        self.rooms.peek(room).map(|(_, cache)| cache)
     }
 
     /// Starts an empty cache for `room` unless it has one.
@@ -49,19 +58,20 @@ impl Caches {
         if !self.rooms.contains(room) {
             let cache = empty();
             self.bytes += cache.bytes();
-            self.rooms.put(room.to_owned(), cache);
+            self.openings += 1;
+            self.rooms.put(room.to_owned(), (Opening(self.openings), cache));
         }
     }
 
     /// Changes a room's cache, marked as used; the total follows.
     pub fn get_mut<R>(&mut self, room: &str, change: impl FnOnce(&mut RoomCache) -> R) -> Option<R> {
-        let cache = self.rooms.get_mut(room)?;
+        let (_, cache) = self.rooms.get_mut(room)?;
         Some(Self::counted(&mut self.bytes, cache, change))
     }
 
     /// Changes a room's cache, not marked as used; the total follows.
     pub fn peek_mut<R>(&mut self, room: &str, change: impl FnOnce(&mut RoomCache) -> R) -> Option<R> {
-        let cache = self.rooms.peek_mut(room)?;
+        let (_, cache) = self.rooms.peek_mut(room)?;
         Some(Self::counted(&mut self.bytes, cache, change))
     }
 
@@ -73,7 +83,7 @@ impl Caches {
     }
 
     pub fn remove(&mut self, room: &str) -> Option<RoomCache> {
-        let cache = self.rooms.pop(room)?;
+        let (_, cache) = self.rooms.pop(room)?;
         self.bytes = self.bytes.saturating_sub(cache.bytes());
         Some(cache)
     }
@@ -88,7 +98,7 @@ impl Caches {
     pub fn evict_beyond(&mut self, budget: usize, spare: impl Fn(&str) -> bool) {
         debug_assert_eq!(
             self.bytes,
-            self.rooms.iter().map(|(_, cache)| cache.bytes()).sum::<usize>(),
+            self.rooms.iter().map(|(_, (_, cache))| cache.bytes()).sum::<usize>(),
             "the caches' running total drifted"
         );
         let mut spared = 0;
@@ -98,7 +108,7 @@ impl Caches {
                 let oldest = oldest.clone();
                 self.rooms.promote(&oldest);
                 spared += 1;
-            } else if let Some((_, cache)) = self.rooms.pop_lru() {
+            } else if let Some((_, (_, cache))) = self.rooms.pop_lru() {
                 self.bytes = self.bytes.saturating_sub(cache.bytes());
             }
         }

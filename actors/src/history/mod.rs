@@ -47,7 +47,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use self::cache::{After, RoomCache};
-use self::caches::Caches;
+use self::caches::{Caches, Opening};
 use self::frames::encoder;
 use self::live::Behind;
 use self::older::{known_facts, Facts};
@@ -168,7 +168,14 @@ impl History {
         let range = needed_range(self.caches.peek(&room), waiters, self.settings.replay_max);
         waiters.iter_mut().for_each(|waiter| waiter.covered = true);
         let read = ReadRoom { room: room.clone(), range, deadline: Instant::now() + self.settings.read_deadline };
-        ctx.spawn(self.read(read).map(move |result, act, ctx| act.on_read(room, result, ctx)));
+        let (opening, epoch) = (self.caches.opening(&room), self.epoch.clone());
+        ctx.spawn(self.read(read).map(move |result, act, ctx| {
+            // A read of a log since recreated: its requests were failed then,
+            // and the room's requests now are of the new log.
+            if act.epoch == epoch {
+                act.on_read(room, opening, result, ctx);
+            }
+        }));
     }
 
     /// Reads part of a room's log, and the older messages its events and
@@ -213,7 +220,18 @@ impl History {
         Some(RoomCache::from_read(entries.collect(), range, facts, self.edit_window, &encoder(epoch, count)))
     }
 
-    fn on_read(&mut self, room: String, result: Result<(RoomRead, Facts), ReadError>, ctx: &mut Context<Self>) {
+    /// A read landed. It joins the room's cache only if that cache is the
+    /// one it was sent against (`opening`): a cache opened (or opened again,
+    /// after its partition was released or its log recreated) while the read
+    /// was under way was not fed the records between the read's end and its
+    /// own start, so the two together would claim a range with a hole.
+    fn on_read(
+        &mut self,
+        room: String,
+        opening: Option<Opening>,
+        result: Result<(RoomRead, Facts), ReadError>,
+        ctx: &mut Context<Self>,
+    ) {
         let waiters = self.waiting.remove(&room).unwrap_or_default();
         let read = match result {
             Ok(read) => read,
@@ -235,7 +253,7 @@ impl History {
         // Covered requests are answered from the read and what the cache
         // holds past it, whether or not the read joins the cache's range.
         let merged: Vec<Entry> = match &self.epoch {
-            Some(epoch) if self.caches.contains(&room) => {
+            Some(epoch) if opening.is_some() && self.caches.opening(&room) == opening => {
                 let encode = encoder(epoch, count);
                 let joined = self.caches.get_mut(&room, |cache| {
                     cache.lend_orphans(&mut older, &encode);

@@ -242,7 +242,7 @@ async fn assign(
             };
             match at {
                 Offset::Offset(offset) => handover.reading_from(*partition, offset),
-                _ => handover.forget(*partition),
+                _ => handover.reading_from_unknown(*partition),
             }
             list.add_partition_offset(&chat_topic, *partition, at)?;
         }

@@ -204,10 +204,10 @@ fn apply(clients: &KafkaClients, handover: &Handover, change: Change) -> Result<
             let (_, end) = clients.consumer.fetch_watermarks(topic, partition, timeout)?;
             list.add_partition_offset(topic, partition, Offset::Offset(end))?;
             handover.reading_from(partition, end);
-            clients.consumer.incremental_assign(&list).inspect_err(|_| handover.forget(partition))
+            clients.consumer.incremental_assign(&list).inspect_err(|_| handover.stop_reading(partition))
         }
         Change::Release(partition) => {
-            handover.forget(partition);
+            handover.stop_reading(partition);
             list.add_partition(topic, partition);
             clients.consumer.incremental_unassign(&list)
         }
@@ -249,3 +249,7 @@ impl Handler<Unfollow> for KafkaConsumer {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "follow_tests.rs"]
+mod history_reads_across_follows;

@@ -49,15 +49,24 @@ impl Bearer {
 
 pub struct Handover {
     records: Recipient<RecordReceived>,
-    /// For each chat partition read, the offset of the next record the hub
-    /// is to get. A partition without one (not read, or read from its
-    /// start after the topic was recreated) is only handed over by the
-    /// consumer, in the order it reads.
-    next: Mutex<HashMap<i32, i64>>,
+    /// For each chat partition read, where the hub is in it. A partition
+    /// not in it is not read: what the consumer still brings of one being
+    /// released (fetched before it let go) is not handed over.
+    next: Mutex<HashMap<i32, Next>>,
     /// Knows the chat topic's partition count, for the placement check.
     live: LiveRooms,
     /// Records of other services are held to the same text limit as clients.
     max_text_chars: usize,
+}
+
+/// Where the hub is in a partition read.
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    /// The offset of the next record it is to get.
+    At(i64),
+    /// Read from an unknown start (the beginning of a recreated topic): only
+    /// the consumer hands records over, in the order it reads.
+    Unknown,
 }
 
 impl Handover {
@@ -65,30 +74,36 @@ impl Handover {
         Arc::new(Self { records, next: Mutex::default(), live, max_text_chars })
     }
 
-    fn next(&self) -> MutexGuard<'_, HashMap<i32, i64>> {
+    fn next(&self) -> MutexGuard<'_, HashMap<i32, Next>> {
         self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// `partition` is about to be read from `offset`. Called before the
     /// consumer is assigned it, so nothing it reads comes before.
     pub(super) fn reading_from(&self, partition: i32, offset: i64) {
-        self.next().insert(partition, offset);
+        self.next().insert(partition, Next::At(offset));
     }
 
-    /// `partition` is no longer read (or is read again from an unknown start).
-    pub(super) fn forget(&self, partition: i32) {
+    /// `partition` is about to be read from a start not known as an offset.
+    pub(super) fn reading_from_unknown(&self, partition: i32) {
+        self.next().insert(partition, Next::Unknown);
+    }
+
+    /// `partition` is no longer read: called before the consumer lets go.
+    pub(super) fn stop_reading(&self, partition: i32) {
         self.next().remove(&partition);
     }
 
-    /// The consumer read `record`: handed over unless it was already.
+    /// The consumer read `record`: handed over unless it was already, or
+    /// its partition is no longer read.
     pub(super) fn read(&self, record: &LogRecord<'_>) {
         let mut next = self.next();
-        if let Some(next) = next.get_mut(&record.partition) {
-            if record.offset < *next {
-                return;
-            }
+        match next.get_mut(&record.partition) {
+            None => return,
+            Some(Next::At(next)) if record.offset < *next => return,
             // Past a gap (a transaction marker, say): the log goes on from here.
-            *next = record.offset.saturating_add(1);
+            Some(Next::At(next)) => *next = record.offset.saturating_add(1),
+            Some(Next::Unknown) => {}
         }
         // Held while sending, so the hub's mailbox gets the log's order.
         self.pass(record, Bearer::Consumer);
@@ -100,7 +115,10 @@ impl Handover {
     /// partition's records in their order.
     pub(super) fn stored(&self, record: &LogRecord<'_>) {
         let mut next = self.next();
-        let Some(next) = next.get_mut(&record.partition).filter(|next| **next == record.offset) else { return };
+        let Some(Next::At(next)) = next.get_mut(&record.partition) else { return };
+        if *next != record.offset {
+            return;
+        }
         *next = record.offset.saturating_add(1);
         self.pass(record, Bearer::Producer);
     }
@@ -215,17 +233,32 @@ mod tests {
     }
 
     #[actix::test]
-    async fn a_partition_not_read_or_of_unknown_start_is_the_consumers_alone() {
+    async fn a_partition_of_unknown_start_is_the_consumers_alone() {
         let got = handed_over(|handover| {
+            handover.reading_from_unknown(0);
             handover.stored(&at(0));
             handover.read(&at(0));
-            handover.reading_from(0, 1);
-            handover.forget(0);
             handover.stored(&at(1));
             handover.read(&at(1));
         })
         .await;
         assert_eq!(got, [0, 1]);
+    }
+
+    #[actix::test]
+    async fn what_the_consumer_brings_of_a_partition_being_released_is_not_handed_over() {
+        let got = handed_over(|handover| {
+            handover.reading_from(0, 10);
+            handover.read(&at(10));
+            handover.stored(&at(11));
+            handover.stop_reading(0);
+            // Fetched before the consumer let go: 11 again, and another writer's 12.
+            handover.read(&at(11));
+            handover.read(&at(12));
+            handover.stored(&at(13));
+        })
+        .await;
+        assert_eq!(got, [10, 11]);
     }
 
     #[actix::test]
