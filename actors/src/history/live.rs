@@ -20,6 +20,10 @@ use crate::protocol::Refusal;
 /// What waits behind a room's record being resolved, in order.
 pub(super) enum Behind {
     Record(Appended),
+    /// A record of a feed that stopped while it waited (its partition
+    /// released, or the log recreated): filed into no cache, for a cache
+    /// opened since holds only what came after.
+    Stale(Appended),
     /// A [`FindMessage`]: answered once the records before it are filed.
     Find(Seq, oneshot::Sender<Result<Option<MessageFacts>, Refusal>>),
 }
@@ -79,10 +83,36 @@ impl History {
                     }
                     resolved = false;
                 }
+                Behind::Stale(msg) => {
+                    self.fold_alone(msg);
+                    resolved = false;
+                }
                 Behind::Find(seq, answer) => {
                     ctx.spawn(self.find(room.to_owned(), seq).map(|found, _, _| drop(answer.send(found))));
                 }
             }
+        }
+    }
+
+    /// The records waiting in `rooms` are of a feed that stopped.
+    pub(super) fn feed_stopped(&mut self, rooms: impl Fn(&str) -> bool) {
+        for (_, queue) in self.resolving.iter_mut().filter(|(room, _)| rooms(room)) {
+            let stale = queue.drain(..).map(|behind| match behind {
+                Behind::Record(msg) => Behind::Stale(msg),
+                other => other,
+            });
+            *queue = stale.collect();
+        }
+    }
+
+    /// A stale record the hub still waits for is folded on its own (its
+    /// quote, if any, unknown) so the room's later messages are not held.
+    fn fold_alone(&mut self, msg: Appended) {
+        let Some(epoch) = &self.epoch else { return };
+        if msg.reply {
+            let (room, seq) = (msg.room, msg.entry.seq);
+            let frame = RoomCache::new(self.edit_window).push(msg.entry, &encoder(epoch, msg.active_connections));
+            self.hub.do_send(Folded { room, seq, frame });
         }
     }
 

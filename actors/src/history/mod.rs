@@ -414,6 +414,7 @@ impl Handler<EpochChanged> for History {
             log::warn!("the log's epoch changed to {}; room caches are dropped", msg.epoch.as_str());
         }
         self.caches.clear();
+        self.feed_stopped(|_| true);
         let waiting: Vec<_> = self.waiting.drain().collect();
         self.epoch = Some(msg.epoch);
         for (room, waiters) in waiting {
@@ -451,6 +452,8 @@ impl Handler<FeedStopped> for History {
         for room in stale {
             self.forget(&room);
         }
+        let live = self.live.clone();
+        self.feed_stopped(|room| live.lives_in(room, msg.partition));
         self.gauge_caches();
     }
 }

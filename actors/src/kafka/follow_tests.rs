@@ -5,7 +5,9 @@
 //! librdkafka's mock cluster; the test plays the hub and the consumer,
 //! sending the history what they send. The mock broker's round trip is
 //! raised to 1 s while it matters, so the page's read is in flight (its end
-//! taken, its answer not back) while the rest happens.
+//! taken, its answer not back) while the rest happens. The same holds for
+//! a live record that waited (for a read of the message it quotes) while
+//! its partition was released: it stays out of the cache opened after.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
-use crate::history::{History, MessageState};
+use crate::history::{frame_of, History, MessageState};
 use crate::kafka::reader::TopicLayout;
 use crate::kafka::{KafkaClients, KafkaReader, LiveRooms};
 use crate::messages::{
@@ -270,5 +272,54 @@ async fn a_page_read_under_way_across_a_release_leaves_no_gap() {
         (m1_offsets, (m2_offsets, m2_recovered)),
         (vec![21, 22, 23, 24, 25], (vec![20, 21, 22, 23, 24, 25], true)),
         "no gap for M1 nor for the resume"
+    );
+}
+
+/// A record of the live stream for lobby at `seq`: a plain message with
+/// its frame, as the hub hands it on, or a reply to `quotes`.
+fn appended(seq: i64, quotes: Option<i64>, epoch: &Epoch) -> Appended {
+    let record = Arc::new(RoomRecord::Message(chat(seq, quotes)));
+    let mut entry = Entry { seq, record, frame: Frame::default(), state: MessageState::default() };
+    if quotes.is_none() {
+        entry.frame = frame_of(&entry, None, None, 1, epoch.as_str());
+    }
+    Appended { room: "lobby".into(), entry, active_connections: 1, reply: false }
+}
+
+/// The room's cache lingers with no members; a reply at 20 to message 3
+/// (not in the cache) waits for a read of 3 while the partition is released,
+/// 21..24 are written, the partition is read again from 25 and a member
+/// joins, its replay opening a new cache; 25 comes live behind the reply.
+/// The reply is not filed into the new cache, which would then claim 20 and
+/// 25 with nothing between.
+#[actix::test]
+async fn a_record_waiting_for_its_quote_across_a_release_stays_out_of_the_next_cache() {
+    let s = setup(true);
+    warm_up(&s).await;
+    let (m0, mut m0_reader) = outbox();
+    s.history.do_send(Replay { room: "lobby".into(), start: HistoryStart::Last(5), outbox: m0, active_connections: 1 });
+    assert_eq!(replay_of(&mut m0_reader).await, (vec![15, 16, 17, 18, 19], true), "the lingering cache");
+    s.cluster.broker_round_trip_time(1, SLOW).expect("rtt");
+    write(&s.producer, 20..21, Some((20, 3))).await;
+    s.history.do_send(appended(20, Some(3), &s.epoch));
+    s.live.set(0, false);
+    s.history.do_send(FeedStopped { partition: 0 });
+    write(&s.producer, 21..25, None).await;
+    s.live.set(0, true);
+    write(&s.producer, 25..26, None).await;
+    let (m1, mut m1_reader) = outbox();
+    s.history.do_send(Replay { room: "lobby".into(), start: HistoryStart::Last(5), outbox: m1, active_connections: 1 });
+    s.history.do_send(appended(25, None, &s.epoch));
+    s.cluster.broker_round_trip_time(1, Duration::ZERO).expect("rtt");
+    s.producer.flush(Duration::from_secs(30)).expect("flushed");
+
+    let m1_replay = replay_of(&mut m1_reader).await;
+    let (m2, mut m2_reader) = outbox();
+    let start = HistoryStart::After { since: 19, epoch: Some(s.epoch.clone()), fallback: 5 };
+    s.history.do_send(Replay { room: "lobby".into(), start, outbox: m2, active_connections: 2 });
+    assert_eq!(
+        (m1_replay, replay_of(&mut m2_reader).await),
+        ((vec![21, 22, 23, 24, 25], true), (vec![20, 21, 22, 23, 24, 25], true)),
+        "no gap for the member nor for the resume"
     );
 }
