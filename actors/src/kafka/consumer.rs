@@ -82,16 +82,24 @@ impl KafkaConsumer {
         };
         ctx.spawn(check.into_actor(self).map(|id, act, ctx| {
             let Ok(id) = id else { return };
-            if act.epoch.as_ref().is_none_or(|epoch| epoch.as_str() == id) {
+            // A partition being read or released now would be lost to the
+            // whole assignment below (or added back at an old offset): the
+            // next check, one interval on, finds the new log still there.
+            if act.epoch.as_ref().is_none_or(|epoch| epoch.as_str() == id) || act.following.changing {
                 return;
             }
             log::warn!("the chat topic was recreated (id {id}); reading the new log from its start");
             let (clients, read) = (act.clients.clone(), act.following.live.partitions());
             let handover = act.outputs.records.clone();
+            act.following.changing = true;
             let reassign = async move { assign(&clients, &handover, &read, Offset::Beginning).await };
-            ctx.wait(reassign.into_actor(act).map(|assigned, act, _| match assigned {
-                Ok(assignment) => act.announce(&assignment),
-                Err(e) => log::warn!("could not assign the recreated topic, retrying: {e}"),
+            ctx.wait(reassign.into_actor(act).map(|assigned, act, ctx| {
+                act.following.changing = false;
+                match assigned {
+                    Ok(assignment) => act.announce(&assignment),
+                    Err(e) => log::warn!("could not assign the recreated topic, retrying: {e}"),
+                }
+                act.next_change(ctx);
             }));
         }));
     }

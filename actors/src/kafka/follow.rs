@@ -101,7 +101,9 @@ pub(super) struct Following {
     /// Members waiting for their partition to be read.
     waiting: HashMap<i32, Vec<oneshot::Sender<Result<(), Refusal>>>>,
     changes: VecDeque<Change>,
-    changing: bool,
+    /// A change is under way (or the recreated log's whole reassignment,
+    /// see `check_epoch`): they run one at a time.
+    pub(super) changing: bool,
 }
 
 impl Following {
@@ -134,7 +136,7 @@ impl KafkaConsumer {
     }
 
     /// Runs the next assignment change once the one before is done.
-    fn next_change(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn next_change(&mut self, ctx: &mut Context<Self>) {
         if self.following.changing {
             return;
         }
