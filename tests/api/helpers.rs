@@ -317,6 +317,13 @@ impl ServerProcess {
     pub fn signal_and_wait(&mut self, signal: &str) -> std::process::ExitStatus {
         signal_and_wait(&mut self.child, signal)
     }
+
+    /// Sends `signal` (`STOP`, `CONT`) and goes on.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill").args(["-s", signal, &pid]).status().expect("kill runs");
+        assert!(sent.success(), "kill -s {signal} {pid}");
+    }
 }
 
 impl Drop for ServerProcess {
