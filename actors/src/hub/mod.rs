@@ -121,7 +121,10 @@ struct Room {
 
 /// A record's frame, as far as the hub has it.
 enum Due {
-    Folding,
+    /// The history folds it; `removed`: a moderator removed it meanwhile.
+    Folding {
+        removed: bool,
+    },
     Ready(Frame),
     /// The record changes nothing (an event the rules refuse).
     Nothing,
@@ -224,6 +227,18 @@ impl ChatHub {
         Ok(Chat { hub, history, presence, moderation, consumer, reader })
     }
 
+    /// A removed message still waiting in the room's queue (behind a record
+    /// being folded) is not shown after the room is told of its removal.
+    fn never_show(&mut self, room: &str, seq: Seq) {
+        let Some(members) = self.rooms.get_mut(room) else { return };
+        for (_, due) in members.behind.iter_mut().filter(|(queued, _)| *queued == seq) {
+            *due = match due {
+                Due::Folding { .. } => Due::Folding { removed: true },
+                _ => Due::Nothing,
+            };
+        }
+    }
+
     /// Fans out, in order, the frames at the front of the room's queue that
     /// are ready.
     fn release(&mut self, room: &str) {
@@ -231,7 +246,7 @@ impl ChatHub {
             let Some(members) = self.rooms.get_mut(room) else { return };
             let Some((seq, due)) = members.behind.pop_front() else { return };
             match due {
-                Due::Folding => return members.behind.push_front((seq, Due::Folding)),
+                folding @ Due::Folding { .. } => return members.behind.push_front((seq, folding)),
                 Due::Nothing => {}
                 Due::Ready(frame) => {
                     let delivered = self.fan_out(room, &frame, Some(seq), None);
@@ -468,7 +483,7 @@ impl Handler<RecordReceived> for ChatHub {
         let here = self.rooms.get_mut(&room);
         let reply = here.is_some() && !plain;
         if let Some(members) = here {
-            let due = if plain { Due::Ready(entry.frame.clone()) } else { Due::Folding };
+            let due = if plain { Due::Ready(entry.frame.clone()) } else { Due::Folding { removed: false } };
             members.behind.push_back((seq, due));
         }
         self.history.do_send(Appended { room: room.clone(), entry, active_connections: count, reply });
@@ -488,7 +503,10 @@ impl Handler<Folded> for ChatHub {
         let Some(members) = self.rooms.get_mut(&msg.room) else { return };
         // A room emptied and filled again meanwhile has its own queue.
         let Some((_, due)) = members.behind.iter_mut().find(|(seq, _)| *seq == msg.seq) else { return };
-        *due = msg.frame.map_or(Due::Nothing, Due::Ready);
+        *due = match (&due, msg.frame) {
+            (Due::Folding { removed: false }, Some(frame)) => Due::Ready(frame),
+            _ => Due::Nothing,
+        };
         self.release(&msg.room);
     }
 }
@@ -501,6 +519,7 @@ impl Handler<ModerationApplied> for ChatHub {
         match &msg.change {
             Change::Deleted { epoch, room, seq } if Some(epoch) == self.epoch.as_ref() => {
                 let (offset, epoch, by) = (*seq, epoch.as_str(), RemovedBy::Moderator);
+                self.never_show(room, offset);
                 let frame = ServerFrame::MessageDeleted { room, offset, epoch, by, event_offset: None }.encode();
                 self.fan_out(room, &frame, None, None);
             }
@@ -585,3 +604,6 @@ impl Handler<Shutdown> for ChatHub {
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+#[cfg(test)]
+mod tests;

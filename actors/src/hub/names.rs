@@ -36,7 +36,7 @@ impl NameBook {
         if let Some((id, _)) = self.here.get(&key) {
             return Some(Holder::Identity(id.clone()));
         }
-        if let Some((id, _)) = self.seen.get(&key).filter(|(_, at)| now_ms - at <= memory_ms) {
+        if let Some((id, _)) = self.seen.get(&key).filter(|(_, at)| within(now_ms, *at, memory_ms)) {
             return Some(Holder::Identity(id.clone()));
         }
         self.elsewhere.contains_key(&key).then_some(Holder::Unknown)
@@ -86,13 +86,20 @@ impl NameBook {
 
     /// Forgets identities not seen within `memory_ms`.
     pub fn forget(&mut self, now_ms: i64, memory_ms: i64) {
-        self.seen.retain(|_, (_, at)| now_ms - *at <= memory_ms);
+        self.seen.retain(|_, (_, at)| within(now_ms, *at, memory_ms));
     }
 
     /// Identities with sessions here, for the periodic "still online".
     pub fn here(&self) -> impl Iterator<Item = &str> {
         self.here.values().map(|(id, _)| id.as_str())
     }
+}
+
+/// Whether `at` (from the identities topic: any other service may write
+/// it) lies within `memory_ms` of now, either way: a time far in the future
+/// holds a name no longer than one far in the past.
+fn within(now_ms: i64, at: i64, memory_ms: i64) -> bool {
+    now_ms.abs_diff(at) <= memory_ms.unsigned_abs()
 }
 
 #[cfg(test)]
@@ -130,5 +137,16 @@ mod tests {
         assert_eq!(book.holder("Azure Ronin", 0, HOUR), None);
         book.elsewhere(&["Jade Sage".into(), "Jade Sage".into()], &["Jade Sage".into()]);
         assert_eq!(book.holder("Jade Sage", 0, HOUR), Some(Holder::Unknown), "still on one instance");
+    }
+
+    #[test]
+    fn a_seen_time_of_any_value_neither_panics_nor_holds_a_name_for_ever() {
+        let mut book = NameBook::default();
+        book.seen(&IdentityRecord { id: "past".into(), name: "Old Oni".into(), seen_ms: i64::MIN });
+        book.seen(&IdentityRecord { id: "future".into(), name: "Late Miko".into(), seen_ms: i64::MAX });
+        let now = 1_800_000_000_000;
+        assert_eq!((book.holder("Old Oni", now, HOUR), book.holder("Late Miko", now, HOUR)), (None, None));
+        book.forget(now, HOUR);
+        assert_eq!(book.seen.len(), 0, "both forgotten");
     }
 }
