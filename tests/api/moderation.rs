@@ -308,3 +308,22 @@ async fn moderators_actions_refuse_fields_they_do_not_take_and_keep_every_reason
     })
     .await;
 }
+
+/// In slow mode, a message that was certainly not stored (a reply to no
+/// message) does not count: the client's next message goes through.
+#[actix_web::test]
+async fn slow_mode_counts_only_messages_that_were_stored() {
+    let server = ServerProcess::start_with(&unique_topic(), free_port(), &config("")).await;
+    let mut chatty = joined(&server, "paced").await;
+    let body = json!({"seconds": 30, "moderator": "Mod"});
+    assert_eq!(admin(server.addr, "PUT", "/api/admin/rooms/paced/slow-mode", Some(body)).await.0, 200);
+    admin_until(server.addr, "/api/admin/moderation", "slow mode in force", |state| {
+        state["slow_mode"][0]["room"] == "paced"
+    })
+    .await;
+    let stray = json!({"type": "chat_message", "text": "to nothing", "reply_to": 999_999, "client_msg_id": "r"});
+    assert_eq!(chatty.request(stray).await["code"], "no_such_message");
+    chatty.say_and_confirm("the first that counts", "1").await;
+    chatty.say("too soon", "2").await;
+    assert_eq!(chatty.expect("error").await["code"], "slow_mode", "and slow mode goes on from there");
+}

@@ -346,11 +346,23 @@ impl Handler<SendChat> for ChatHub {
         let mut text = msg.text;
         let poster =
             Poster { room: &msg.room, key: &author.key, identity: author.identity.as_deref(), address: author.address };
-        if let Err(refusal) = self.rules.check_post(&poster, &mut text, Instant::now(), now_ms()) {
+        let at = Instant::now();
+        if let Err(refusal) = self.rules.check_post(&poster, &mut text, at, now_ms()) {
             return refused(refusal);
         }
+        let (room, key) = (msg.room.clone(), author.key.clone());
         let record = RoomRecord::Message(self.record(&author, msg.room, text, msg.reply_to));
-        self.submit(record, (author.key, request), author.notify, msg.client_msg_id, ctx)
+        let answered = self.submit(record, (author.key, request), author.notify, msg.client_msg_id, ctx);
+        // A message certainly not stored does not count for slow mode: the
+        // client's resend is its first message, not a second one.
+        let (tell, told) = oneshot::channel();
+        ctx.spawn(fut::wrap_future(answered).map(move |outcome: Result<Posted, Refusal>, act: &mut Self, _| {
+            if outcome.as_ref().is_err_and(|refusal| refusal.code != ErrorCode::OutcomeUnknown) {
+                act.rules.unpost(&room, &key, at);
+            }
+            let _ = tell.send(outcome);
+        }));
+        Box::pin(async move { told.await.unwrap_or_else(|_| Err(gone())) })
     }
 }
 

@@ -142,6 +142,14 @@ impl Rules {
         Ok(())
     }
 
+    /// The post checked at `at` was not stored: it no longer counts.
+    pub fn unpost(&mut self, room: &str, key: &str, at: Instant) {
+        let key = (room.to_owned(), key.to_owned());
+        if self.last_post.get(&key) == Some(&at) {
+            self.last_post.remove(&key);
+        }
+    }
+
     /// Forgets posts older than any slow mode in force.
     pub fn forget(&mut self, now: Instant) {
         let longest = self.slow.values().max().copied().unwrap_or_default();
@@ -202,5 +210,18 @@ mod tests {
         );
         let mut masking = rules(&["spoil(er)?"], BlockedAction::Mask);
         assert_eq!(post(&mut masking, &poster(None), "a Spoiler!", Instant::now()), Ok("a *******!".into()));
+    }
+
+    #[test]
+    fn a_post_not_stored_no_longer_counts_for_slow_mode_but_a_later_one_does() {
+        let mut rules = rules(&[], BlockedAction::Refuse);
+        let (me, now) = (poster(Some("id")), Instant::now());
+        rules.apply(&Change::SlowMode { room: "lobby".into(), seconds: 30 });
+        assert!(post(&mut rules, &me, "lost", now).is_ok());
+        rules.unpost("lobby", me.key, now);
+        let later = now + Duration::from_secs(1);
+        assert_eq!(post(&mut rules, &me, "stored", later), Ok("stored".into()), "the lost one does not count");
+        rules.unpost("lobby", me.key, now);
+        assert_eq!(post(&mut rules, &me, "again", later), Err(ErrorCode::SlowMode), "the stored one still does");
     }
 }
