@@ -427,6 +427,8 @@ impl Handler<Leave> for ChatHub {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, _: &mut Self::Context) {
+        // Gone before its room's partition was read: never admitted.
+        self.joining.values_mut().for_each(|joins| joins.retain(|join| join.id != msg.id));
         if let Some(member) = self.remove(msg.id) {
             log::debug!("{} left {} ({})", member.identity.name, member.room, msg.id);
         }

@@ -128,15 +128,7 @@ impl Presence {
             self.dirty.remove(&room);
             self.told.insert(room.clone(), now);
             let here = self.local.get(&room).into_iter().flat_map(BTreeMap::keys);
-            let mut users: Vec<&str> = here.map(String::as_str).chain(self.directory.users(&room)).collect();
-            if users.len() > PRESENCE_NAMES_MAX {
-                users.select_nth_unstable(PRESENCE_NAMES_MAX);
-                users.truncate(PRESENCE_NAMES_MAX);
-            }
-            users.sort_unstable();
-            // A name with sessions on several instances is listed once.
-            users.dedup();
-            let users = users.into_iter().map(str::to_owned).collect();
+            let users = listed(here.map(String::as_str).chain(self.directory.users(&room)));
             let remote_connections = self.directory.count(&room);
             self.outputs.rooms.do_send(RoomPresence { room, remote_connections, users });
         }
@@ -328,6 +320,17 @@ fn split(local: &Local, budget: usize) -> Vec<BTreeMap<String, Vec<String>>> {
     parts
 }
 
+/// The names a room's `presence` lists: each once (other instances give
+/// one a session, so a name with several tabs comes several times), in
+/// alphabetical order, at most [`PRESENCE_NAMES_MAX`].
+fn listed<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut users: Vec<&str> = names.collect();
+    users.sort_unstable();
+    users.dedup();
+    users.truncate(PRESENCE_NAMES_MAX);
+    users.into_iter().map(str::to_owned).collect()
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -359,5 +362,14 @@ mod tests {
         let names: usize = parts.iter().flat_map(|p| p.values()).map(Vec::len).sum();
         assert_eq!(names, 20_002, "every name in some part, once per session");
         assert_eq!(split(&HashMap::new(), SNAPSHOT_PART_BYTES), vec![BTreeMap::new()], "nobody: one empty part");
+    }
+
+    #[test]
+    fn a_name_with_many_sessions_takes_one_place_in_the_list() {
+        let names = std::iter::repeat_n("Aoi", PRESENCE_NAMES_MAX).chain(["Zed", "Mio"]);
+        assert_eq!(listed(names), ["Aoi", "Mio", "Zed"]);
+        let crowd: Vec<String> = (0..2 * PRESENCE_NAMES_MAX).rev().map(|i| format!("User {i:03}")).collect();
+        let listed = listed(crowd.iter().map(String::as_str));
+        assert_eq!((listed.len(), listed[0].as_str()), (PRESENCE_NAMES_MAX, "User 000"), "the first 50, in order");
     }
 }
