@@ -117,6 +117,10 @@ struct Room {
     written_up_to: Option<Seq>,
     /// Acts and replies waiting for the room's own writes to be read.
     parked: Vec<posting::Parked>,
+    /// Writes to the room Kafka has not answered yet: the room stays, and
+    /// is read, until it has, so a write of an emptied room that fills
+    /// again is read back by the room that counts on it.
+    in_flight: usize,
 }
 
 /// A record's frame, as far as the hub has it.
@@ -319,10 +323,11 @@ impl ChatHub {
         Some(member)
     }
 
-    /// Stops following `room` once nobody here is in it and no act of it
-    /// waits for its reads (that would never be answered).
+    /// Stops following `room` once nobody here is in it, no write of it is
+    /// in flight and no act of it waits for its reads (that would never be
+    /// answered).
     fn close_if_unused(&mut self, room: &str) {
-        if self.rooms.get(room).is_some_and(|r| r.outboxes.is_empty() && r.parked.is_empty()) {
+        if self.rooms.get(room).is_some_and(|r| r.outboxes.is_empty() && r.parked.is_empty() && r.in_flight == 0) {
             self.rooms.remove(room);
             self.consumer.do_send(Unfollow { room: room.to_owned() });
         }
@@ -361,8 +366,9 @@ impl ChatHub {
 
     /// Checks every outbox for a session too slow with nothing new pushed,
     /// reports what is queued, and forgets what is old.
-    fn sweep(&mut self) {
+    fn sweep(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
+        self.unpark_overdue(now, ctx);
         let mut queued = 0;
         let slow: Vec<SessionId> = self
             .members
@@ -417,7 +423,7 @@ impl Actor for ChatHub {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(SWEEP_INTERVAL, |act, _| act.sweep());
+        ctx.run_interval(SWEEP_INTERVAL, |act, ctx| act.sweep(ctx));
         ctx.run_interval(TYPING_INTERVAL, |act, _| act.tell_typing());
         ctx.run_interval(STILL_HERE_INTERVAL, |act, _| act.still_here());
     }

@@ -2,7 +2,7 @@
 //! honest outcomes (a retry gets the first attempt's, never a second copy).
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
@@ -35,7 +35,13 @@ pub(super) struct Parked {
     record: RoomRecord,
     seq: Seq,
     reply: Reply,
+    since: Instant,
 }
+
+/// The longest an act waits for its room's reads before it is checked
+/// against what the history has: the reads may never come (a log
+/// recreated meanwhile), and an act is always answered.
+const PARKED_MAX: Duration = Duration::from_secs(5);
 
 /// Where a publish's outcome goes.
 pub(super) enum Reply {
@@ -175,8 +181,12 @@ impl ChatHub {
     /// message allows it, else answers why not.
     fn check_then_publish(&mut self, record: RoomRecord, seq: Seq, reply: Reply, ctx: &mut Context<Self>) {
         if let Some(room) = self.rooms.get_mut(record.room()).filter(|room| !room.caught_up()) {
-            return room.parked.push(Parked { record, seq, reply });
+            return room.parked.push(Parked { record, seq, reply, since: Instant::now() });
         }
+        self.check_with_history(record, seq, reply, ctx);
+    }
+
+    fn check_with_history(&mut self, record: RoomRecord, seq: Seq, reply: Reply, ctx: &mut Context<Self>) {
         let found = self.history.send(FindMessage { room: record.room().to_owned(), seq });
         ctx.spawn(found.into_actor(self).map(move |found, act, ctx| {
             let found = found.unwrap_or_else(|_| Err(Refusal::unavailable("the history is not running")));
@@ -192,10 +202,28 @@ impl ChatHub {
         let Some(members) = self.rooms.get_mut(room).filter(|room| room.caught_up() && !room.parked.is_empty()) else {
             return;
         };
-        for Parked { record, seq, reply } in std::mem::take(&mut members.parked) {
+        for Parked { record, seq, reply, .. } in std::mem::take(&mut members.parked) {
             self.check_then_publish(record, seq, reply, ctx);
         }
         self.close_if_unused(room);
+    }
+
+    /// Checks the acts that waited longer than [`PARKED_MAX`] for their
+    /// room's reads with what the history has now.
+    pub(super) fn unpark_overdue(&mut self, now: Instant, ctx: &mut Context<Self>) {
+        let mut overdue = Vec::new();
+        for room in self.rooms.values_mut() {
+            let (late, waiting) =
+                room.parked.drain(..).partition(|parked| now.duration_since(parked.since) >= PARKED_MAX);
+            room.parked = waiting;
+            overdue.extend(late);
+        }
+        for Parked { record, seq, reply, .. } in overdue {
+            log::warn!("an act on {}'s offset {seq} waited {PARKED_MAX:?} for the room's reads", record.room());
+            let room = record.room().to_owned();
+            self.check_with_history(record, seq, reply, ctx);
+            self.close_if_unused(&room);
+        }
     }
 
     fn answer(&mut self, reply: Reply, outcome: Result<Posted, Refusal>) {
@@ -211,16 +239,22 @@ impl ChatHub {
         metrics::counter!(crate::metrics::MESSAGES_RECEIVED).increment(1);
         let publish = PublishChat { room: record.room().to_owned(), payload, schema: record.schema() };
         let stored = self.producer.send(publish);
+        // Only a room here now waits for this write: one opened later reads from its own start.
+        let tracked = self.rooms.get_mut(record.room()).map(|room| room.in_flight += 1).is_some();
         ctx.spawn(stored.into_actor(self).map(move |delivery, act, _| {
             let delivery = delivery.unwrap_or_else(|e| match e {
                 MailboxError::Closed => Delivery::NotStored { reason: "the producer is not running".into() },
                 MailboxError::Timeout => Delivery::Unknown { reason: "the producer did not answer".into() },
             });
-            if let (Delivery::Stored { seq }, Some(room)) = (&delivery, act.rooms.get_mut(record.room())) {
-                room.written_up_to = room.written_up_to.max(Some(*seq));
+            if let Some(room) = act.rooms.get_mut(record.room()).filter(|_| tracked) {
+                room.in_flight -= 1;
+                if let Delivery::Stored { seq } = &delivery {
+                    room.written_up_to = room.written_up_to.max(Some(*seq));
+                }
             }
             let outcome = act.outcome(delivery, &record);
             act.answer(reply, outcome);
+            act.close_if_unused(record.room());
         }));
     }
 

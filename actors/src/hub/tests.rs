@@ -11,8 +11,9 @@ use rdkafka::mocking::MockCluster;
 use secrecy::SecretString;
 
 use super::*;
+use crate::messages::{SendAct, SendChat, Sender};
 use crate::outbox::{OutboxLimits, OutboxReader, Outgoing};
-use crate::protocol::{ChatRecord, ReactionRecord};
+use crate::protocol::{Act, ChatRecord, ReactionRecord};
 use crate::settings::{BlockedAction, EmbeddedSettings, KafkaSettings};
 
 /// Test only: puts a member in a room as `admit` would, without the
@@ -27,6 +28,32 @@ impl Handler<Seat> for ChatHub {
         let identity = Identity::new("Rin".into());
         let member = Member { room, identity, address: [127, 0, 0, 1].into(), outbox, known_count: 1 };
         self.members.insert(id, member);
+    }
+}
+
+/// Test only: whether the hub holds `room`, and the newest of its records it
+/// has read and written.
+#[derive(Message)]
+#[rtype(result = "Option<(Option<Seq>, Option<Seq>)>")]
+struct Look(String);
+impl Handler<Look> for ChatHub {
+    type Result = Option<(Option<Seq>, Option<Seq>)>;
+    fn handle(&mut self, Look(room): Look, _: &mut Self::Context) -> Self::Result {
+        self.rooms.get(&room).map(|room| (room.read_up_to, room.written_up_to))
+    }
+}
+
+/// Test only: the room's own last write, as if Kafka had stored it at `seq`
+/// and the read of it had not come.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Wrote(String, Seq);
+impl Handler<Wrote> for ChatHub {
+    type Result = ();
+    fn handle(&mut self, Wrote(room, seq): Wrote, _: &mut Self::Context) {
+        if let Some(room) = self.rooms.get_mut(&room) {
+            room.written_up_to = Some(seq);
+        }
     }
 }
 
@@ -80,8 +107,8 @@ fn texts(reader: &mut OutboxReader) -> Vec<serde_json::Value> {
     out
 }
 
-#[actix::test]
-async fn a_message_removed_while_it_waits_behind_a_fold_is_never_shown() {
+/// A hub on a mock cluster of its own, assigned to the returned epoch.
+async fn start_hub() -> (MockCluster<'static, rdkafka::producer::DefaultProducerContext>, Addr<ChatHub>, Epoch) {
     let cluster = MockCluster::new(1).expect("mock cluster");
     cluster.create_topic("hub-test", 1, 1).expect("topic");
     let settings = KafkaSettings {
@@ -105,10 +132,19 @@ async fn a_message_removed_while_it_waits_behind_a_fold_is_never_shown() {
         moderation: ModerationSettings { blocked_words: vec![], blocked_action: BlockedAction::Refuse },
         tokens: Tokens::new(SecretString::from("hub-test".to_owned())),
     };
-    let chat = ChatHub::start(clients, hub_settings).expect("hub");
-    let hub = chat.hub;
+    let hub = ChatHub::start(clients, hub_settings).expect("hub").hub;
     hub.send(Assigned { epoch: epoch.clone() }).await.expect("hub");
-    let (outbox, mut reader) = Outbox::new(OutboxLimits { max_bytes: 1 << 24, max_delay: Duration::from_secs(600) });
+    (cluster, hub, epoch)
+}
+
+fn open_outbox() -> (Outbox, OutboxReader) {
+    Outbox::new(OutboxLimits { max_bytes: 1 << 24, max_delay: Duration::from_secs(600) })
+}
+
+#[actix::test]
+async fn a_message_removed_while_it_waits_behind_a_fold_is_never_shown() {
+    let (_cluster, hub, epoch) = start_hub().await;
+    let (outbox, mut reader) = open_outbox();
     hub.send(Seat(uuid::Uuid::new_v4(), "lobby".into(), outbox)).await.expect("hub");
 
     // 1. An event (a reaction to an old message): folded by the history, the room's later records behind it.
@@ -151,4 +187,40 @@ async fn a_message_removed_while_it_waits_behind_a_fold_is_never_shown() {
         (1, 0),
         "told of the removal, never shown: {frames:#?}"
     );
+}
+
+#[actix::test]
+async fn a_room_emptied_while_its_write_is_in_flight_stays_until_kafka_answers() {
+    let (_cluster, hub, _) = start_hub().await;
+    let (id, (outbox, _reader)) = (uuid::Uuid::new_v4(), open_outbox());
+    hub.send(Seat(id, "lobby".into(), outbox)).await.expect("hub");
+    let send = SendChat {
+        sender: Sender::Session(id),
+        room: "lobby".into(),
+        text: "bye".into(),
+        reply_to: None,
+        client_msg_id: None,
+    };
+    let posted = hub.send(send);
+    hub.send(Leave { id }).await.expect("hub");
+    assert!(hub.send(Look("lobby".into())).await.expect("hub").is_some(), "the write keeps the room");
+
+    let posted = posted.await.expect("hub").expect("stored");
+    let after = hub.send(Look("lobby".into())).await.expect("hub");
+    assert!(after.is_none(), "answered (at {}), the empty room is closed: {after:?}", posted.seq);
+}
+
+#[actix::test]
+async fn an_act_whose_rooms_reads_never_catch_up_is_still_answered() {
+    let (_cluster, hub, _) = start_hub().await;
+    let (id, (outbox, _reader)) = (uuid::Uuid::new_v4(), open_outbox());
+    hub.send(Seat(id, "lobby".into(), outbox)).await.expect("hub");
+    hub.send(Wrote("lobby".into(), 7)).await.expect("hub");
+
+    let act = Act::React { emoji: "🔥".into(), added: true };
+    let answered = hub.send(SendAct { id, offset: 3, act, client_msg_id: None });
+    let answer = tokio::time::timeout(Duration::from_secs(30), answered).await.expect("answered").expect("hub");
+    // Checked with the history, which cannot read this harness's log: refused, and said why.
+    let refusal = answer.expect_err("no message at offset 3");
+    assert_eq!(refusal.code, ErrorCode::KafkaUnavailable, "{}", refusal.message);
 }
