@@ -27,8 +27,6 @@ pub struct Key {
 
 /// One message's attempts.
 pub struct Attempt {
-    /// The record as first written: a second attempt is the same message.
-    pub record: RoomRecord,
     /// What the client asked for, hashed: a retry asks for the same.
     pub request: u64,
     /// When the latest attempt was handed to Kafka (ms since the Unix epoch).
@@ -43,12 +41,18 @@ pub struct Attempt {
     forget_at: Instant,
 }
 
+/// Only an outcome not known yet keeps its record (a second attempt is the
+/// same message): a stored one keeps its place in the log, so a sender's
+/// whole retry window of long messages is not held.
 pub enum State {
-    /// Kafka (or the search of the log) has not answered yet; these wait.
-    Pending(Vec<Answer>),
+    /// Kafka (or the search of the log) has not answered yet; `waiting` wait.
+    Pending {
+        record: RoomRecord,
+        waiting: Vec<Answer>,
+    },
     Stored(Posted),
     /// The answer was lost: the record may be in the log.
-    Unknown,
+    Unknown(RoomRecord),
 }
 
 #[derive(Default)]
@@ -77,33 +81,33 @@ impl Outcomes {
     ) {
         self.open.insert(record.id().to_owned(), key.clone());
         self.expiry.push_back((forget_at, key.clone()));
-        let state = State::Pending(vec![answer]);
-        let attempt = Attempt { record, request, sent_ms: now_ms(), notify, state, step: 0, forget_at };
+        let state = State::Pending { record, waiting: vec![answer] };
+        let attempt = Attempt { request, sent_ms: now_ms(), notify, state, step: 0, forget_at };
         self.attempts.insert(key, attempt);
     }
 
     /// The outcome of `key`'s step `step`; answers whoever waits for it.
     pub fn settle(&mut self, key: &Key, step: u32, outcome: Result<Posted, Refusal>) {
-        let Some(attempt) = self.attempts.get_mut(key).filter(|a| a.step == step) else { return };
-        let waiting = match std::mem::replace(&mut attempt.state, State::Unknown) {
-            State::Pending(waiting) => waiting,
-            // Settled meanwhile (the live stream brought the record).
-            other => {
-                attempt.state = other;
-                return;
-            }
-        };
+        // Else settled meanwhile (the live stream brought the record), or a later step's to settle.
+        let pending =
+            self.attempts.get(key).is_some_and(|a| a.step == step && matches!(a.state, State::Pending { .. }));
+        if !pending {
+            return;
+        }
+        let Some(mut attempt) = self.attempts.remove(key) else { return };
+        let State::Pending { record, waiting } = attempt.state else { return };
         match &outcome {
             Ok(posted) => {
-                attempt.state = State::Stored(posted.clone());
                 self.open.remove(&posted.message_id);
+                attempt.state = State::Stored(posted.clone());
+                self.attempts.insert(key.clone(), attempt);
             }
-            Err(refusal) if refusal.code == crate::protocol::ErrorCode::OutcomeUnknown => {}
-            Err(_) => {
-                // Certainly not stored: a retry is a new attempt.
-                self.open.remove(attempt.record.id());
-                self.attempts.remove(key);
+            Err(refusal) if refusal.code == crate::protocol::ErrorCode::OutcomeUnknown => {
+                attempt.state = State::Unknown(record);
+                self.attempts.insert(key.clone(), attempt);
             }
+            // Certainly not stored: a retry is a new attempt.
+            Err(_) => drop(self.open.remove(record.id())),
         }
         for answer in waiting {
             let _ = answer.send(outcome.clone());
@@ -119,16 +123,19 @@ impl Outcomes {
     ) -> Option<(SessionId, Posted)> {
         let key = self.open.remove(message_id)?;
         let attempt = self.attempts.get_mut(&key)?;
-        let posted = posted(&attempt.record);
+        let posted = match &attempt.state {
+            State::Pending { record, .. } | State::Unknown(record) => posted(record),
+            State::Stored(_) => return None,
+        };
         attempt.step += 1;
         match std::mem::replace(&mut attempt.state, State::Stored(posted.clone())) {
-            State::Pending(waiting) => {
+            State::Pending { waiting, .. } => {
                 for answer in waiting {
                     let _ = answer.send(Ok(posted.clone()));
                 }
                 None
             }
-            State::Unknown => attempt.notify.map(|session| (session, posted)),
+            State::Unknown(_) => attempt.notify.map(|session| (session, posted)),
             State::Stored(_) => None,
         }
     }
@@ -146,12 +153,12 @@ impl Outcomes {
             }
             let Some((_, key)) = self.expiry.pop_front() else { break };
             let Some(attempt) = self.attempts.get(&key).filter(|a| a.forget_at <= now) else { continue };
-            if matches!(attempt.state, State::Pending(_)) {
+            if matches!(attempt.state, State::Pending { .. }) {
                 self.expiry.push_back((now + Duration::from_secs(1), key));
                 continue;
             }
-            if let Some(attempt) = self.attempts.remove(&key) {
-                self.open.remove(attempt.record.id());
+            if let Some(Attempt { state: State::Unknown(record), .. }) = self.attempts.remove(&key) {
+                self.open.remove(record.id());
             }
         }
     }

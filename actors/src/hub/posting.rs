@@ -291,12 +291,12 @@ impl ChatHub {
         let Some(attempt) = self.outcomes.get_mut(&key) else { return answered };
         match &mut attempt.state {
             State::Stored(posted) => drop(answer.send(Ok(posted.clone()))),
-            State::Pending(waiting) => waiting.push(answer),
-            State::Unknown => {
-                attempt.state = State::Pending(vec![answer]);
+            State::Pending { waiting, .. } => waiting.push(answer),
+            State::Unknown(record) => {
+                let record = record.clone();
+                attempt.state = State::Pending { record: record.clone(), waiting: vec![answer] };
                 attempt.step += 1;
                 let step = attempt.step;
-                let record = attempt.record.clone();
                 let locate = Locate {
                     room: record.room().to_owned(),
                     message_id: record.id().to_owned(),
@@ -328,7 +328,9 @@ impl ChatHub {
             Ok(None) => {
                 let Some(attempt) = self.outcomes.get_mut(&key).filter(|a| a.step == step) else { return };
                 record.next_attempt();
-                attempt.record = record.clone();
+                if let State::Pending { record: kept, .. } = &mut attempt.state {
+                    kept.clone_from(&record);
+                }
                 attempt.sent_ms = now_ms();
                 self.publish(record, Reply::Tracked(key, step), ctx);
             }
