@@ -205,6 +205,10 @@ fn apply(clients: &KafkaClients, handover: &Handover, change: Change) -> Result<
         Change::Read(partition) => {
             let (_, end) = clients.consumer.fetch_watermarks(topic, partition, timeout)?;
             list.add_partition_offset(topic, partition, Offset::Offset(end))?;
+            if clients.consumer.assignment()?.find_partition(topic, partition).is_some() {
+                // A release that failed left it assigned: assigning it again would be refused.
+                clients.consumer.incremental_unassign(&list)?;
+            }
             handover.reading_from(partition, end);
             clients.consumer.incremental_assign(&list).inspect_err(|_| handover.stop_reading(partition))
         }

@@ -8,6 +8,7 @@
 //! taken, its answer not back) while the rest happens. The same holds for
 //! a live record that waited (for a read of the message it quotes) while
 //! its partition was released: it stays out of the cache opened after.
+//! And a partition a failed release left assigned is read again all the same.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,15 +17,17 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytesize::ByteSize;
 use futures_util::StreamExt;
+use rdkafka::consumer::Consumer;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
 use crate::history::{frame_of, History, MessageState};
 use crate::kafka::reader::TopicLayout;
-use crate::kafka::{KafkaClients, KafkaReader, LiveRooms};
+use crate::kafka::{Handover, KafkaClients, KafkaReader, LiveRooms};
 use crate::messages::{
-    Appended, Entry, Epoch, EpochChanged, FeedStopped, FetchMessages, FindMessage, Folded, Frame, HistoryStart, Replay,
+    Appended, Entry, Epoch, EpochChanged, FeedStopped, FetchMessages, FindMessage, Folded, Frame, HistoryStart,
+    RecordReceived, Replay,
 };
 use crate::outbox::{Outbox, OutboxLimits, OutboxReader, Outgoing};
 use crate::protocol::{ChatRecord, RoomRecord};
@@ -40,6 +43,10 @@ impl Actor for Hub {
 impl Handler<Folded> for Hub {
     type Result = ();
     fn handle(&mut self, _: Folded, _: &mut Context<Self>) {}
+}
+impl Handler<RecordReceived> for Hub {
+    type Result = ();
+    fn handle(&mut self, _: RecordReceived, _: &mut Context<Self>) {}
 }
 
 fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -322,4 +329,31 @@ async fn a_record_waiting_for_its_quote_across_a_release_stays_out_of_the_next_c
         ((vec![21, 22, 23, 24, 25], true), (vec![20, 21, 22, 23, 24, 25], true)),
         "no gap for the member nor for the resume"
     );
+}
+
+/// librdkafka refuses to assign a partition already assigned (`_CONFLICT`):
+/// after a release that failed, every later member of the partition's
+/// rooms would have been refused.
+#[actix::test]
+async fn a_partition_a_failed_release_left_assigned_is_read_again_from_its_end() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic(TOPIC, 1, 1).expect("topic");
+    let clients = KafkaClients::new(
+        &kafka_settings(&cluster.bootstrap_servers()),
+        &cluster.bootstrap_servers(),
+        "follow-test",
+        500,
+    )
+    .expect("clients");
+    clients.live.set_partitions(1);
+    let handover = Handover::new(Hub.start().recipient(), clients.live.clone(), 500);
+    clients.consumer.fetch_metadata(Some(TOPIC), Duration::from_secs(10)).expect("metadata");
+    let mut left = rdkafka::TopicPartitionList::new();
+    left.add_partition_offset(TOPIC, 0, rdkafka::Offset::Beginning).expect("partition");
+    clients.consumer.incremental_assign(&left).expect("assigned");
+
+    let read = super::apply(&clients, &handover, super::Change::Read(0));
+    assert!(read.is_ok(), "read again: {read:?}");
+    let assigned = clients.consumer.assignment().expect("assignment");
+    assert_eq!(assigned.count(), 1, "assigned once: {assigned:?}");
 }
