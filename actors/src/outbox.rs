@@ -2,8 +2,8 @@
 //! presence, typing, the replay and the final close all go through it, in
 //! order, and one rule says when a session is too slow: more than
 //! `outbound_max_bytes` queued, or its oldest frame queued longer than
-//! `outbound_max_delay`, the replay of a resume aside (the client reads it
-//! at its own pace). A reader that keeps up never meets either, however
+//! `outbound_max_delay`, a joiner's catch-up aside (its replay, and what the
+//! room said while the server read it: the client reads it at its own pace). A reader that keeps up never meets either, however
 //! many messages a burst brings; the room never waits for one that does not.
 //!
 //! The hub (and the history, for the replay) push; the session's actor takes
@@ -72,7 +72,8 @@ struct Item {
     /// Set for chat messages: lets the replay drop live copies it contains.
     seq: Option<Seq>,
     queued_at: Instant,
-    /// Part of the replay (its `history_end` included).
+    /// Part of the catch-up: the replay, its `history_end`, and what was
+    /// held while the history was read.
     replay: bool,
 }
 
@@ -83,10 +84,12 @@ struct Queue {
     held: Option<VecDeque<Item>>,
     /// Bytes of frames in `items` and `held`.
     bytes: usize,
-    /// Bytes of the replay not taken yet. The replay is the client's to
-    /// read at its own pace, up to `history.replay_max_bytes` (more than
-    /// `max_bytes` may be): neither its bytes nor the time it takes count,
-    /// and what follows it waits from when it was all taken.
+    /// Bytes of the catch-up not taken yet. It is the client's to read at
+    /// its own pace: the replay (up to `history.replay_max_bytes`, more than
+    /// `max_bytes` may be) and the frames held behind it (up to `max_bytes`,
+    /// while the server read the history: the client had nothing to read).
+    /// Neither its bytes nor the time it takes count, and what follows it
+    /// waits from when it was all taken.
     replay_bytes: usize,
     waker: Option<Waker>,
     /// Written after `items`; then the stream ends.
@@ -176,9 +179,9 @@ impl Outbox {
                     Some(seq) if seq <= queue.last_seq => {}
                     Some(seq) => {
                         queue.last_seq = seq;
-                        queue.append(item.frame, item.seq, now, false);
+                        queue.append(item.frame, item.seq, now, true);
                     }
-                    None => queue.append(item.frame, None, now, false),
+                    None => queue.append(item.frame, None, now, true),
                 }
             }
             queue.waker.take()
@@ -402,6 +405,22 @@ mod tests {
         outbox.release([(4, frame("old 4")), (5, frame("old 5"))], &[frame("end")], 3, later);
         assert_eq!(texts(&drain(&mut reader)), ["old 4", "old 5", "end", "count", "live 6"]);
         assert_eq!(outbox.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn what_was_held_while_the_history_was_read_is_caught_up_at_the_clients_pace_too() {
+        let (outbox, mut reader) = Outbox::new(LIMITS);
+        let now = Instant::now();
+        outbox.hold();
+        for seq in 0..8 {
+            outbox.push(&frame("0123456789"), Some(seq), now).expect("80 of the 100 bytes");
+        }
+        outbox.release([], &[frame("end")], -1, now);
+        for seq in 8..17 {
+            outbox.push(&frame("0123456789"), Some(seq), now).expect("the held 80 bytes do not count once released");
+        }
+        assert_eq!(outbox.push(&frame("0123456789x"), Some(17), now), Err(TooSlow), "the frames after them do");
+        assert_eq!(drain(&mut reader).len(), 18, "the end, the held 8 and the 9 after them");
     }
 
     #[test]
