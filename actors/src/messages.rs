@@ -94,7 +94,8 @@ pub enum HistoryStart {
 // ---- WsSession → ChatHub ----------------------------------------------------
 
 /// WsSession → ChatHub: a new connection enters `room`. The hub writes the
-/// welcome, the count and, through the history, the replay into `outbox`.
+/// welcome, the count and, through the history, the replay into `outbox`;
+/// the welcome is the first frame it writes there (or it closes `outbox`).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Join {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{spawn_app, start, test_settings};
+use crate::helpers::{spawn_app, start, test_settings, Client};
 
 fn is_rfc3339(value: &Value) -> bool {
     value.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
@@ -244,4 +244,26 @@ async fn the_embedded_kafka_serves_a_whole_conversation() {
     let mut bob = app.connect_to(&format!("/ws/chat?room=embedded&since=-1&epoch={}", alice.epoch)).await;
     let (history, end) = bob.history().await;
     assert_eq!((history.len(), &history[0]["message_id"], &end["recovered"]), (1, &ack["message_id"], &json!(true)));
+}
+
+#[actix_web::test]
+async fn what_a_client_sends_the_moment_its_socket_opens_is_posted_after_its_welcome() {
+    let app = spawn_app().await;
+    let url = format!("ws://{}/ws/chat?room=early", app.addr);
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("upgrade");
+    let mut client = Client::raw(socket);
+    client.say("first words", "c-early").await;
+    client.say("second words", "c-early-2").await;
+
+    assert_eq!(client.next().await["type"], "welcome", "the welcome comes first");
+    let (mut acked, mut posted) = (Vec::new(), Vec::new());
+    while acked.len() < 2 || posted.len() < 2 {
+        let frame = client.next_of(&["ack", "error", "chat_message"]).await;
+        match frame["type"].as_str() {
+            Some("chat_message") => posted.push(frame["text"].clone()),
+            _ => acked.push(frame["client_msg_id"].clone()),
+        }
+    }
+    assert_eq!(acked, [json!("c-early"), json!("c-early-2")], "both acked");
+    assert_eq!(posted, [json!("first words"), json!("second words")], "posted, in the order sent");
 }

@@ -97,6 +97,11 @@ pub struct WsSession {
     hb: Instant,
     /// When this session's last typing notice went out.
     last_typing: Option<Instant>,
+    /// What the client sent before its welcome, in order, handled once it
+    /// has one (the hub's first frame to a session is its welcome); `None`
+    /// from then on. The rate limit bounds it: a join takes milliseconds,
+    /// at most the Kafka request timeout.
+    early: Option<Vec<String>>,
     /// Frames per second this connection may send.
     limiter: DefaultDirectRateLimiter,
     /// Frames refused for the rate since the last accepted one.
@@ -126,6 +131,7 @@ impl WsSession {
             frames: Reassembler::new(settings.max_frame_bytes),
             hb: Instant::now(),
             last_typing: None,
+            early: Some(Vec::new()),
             limiter: RateLimiter::direct_with_clock(quota, CLOCK.clone()),
             refused_in_a_row: 0,
             limits: InputLimits {
@@ -196,6 +202,28 @@ impl WsSession {
             return;
         }
         let Role::Chat { .. } = self.role else { return ctx.text(text.to_owned()) };
+        if let Some(early) = &mut self.early {
+            return early.push(text.to_owned());
+        }
+        self.command(text, ctx);
+    }
+
+    /// The session has its welcome: what the client sent before goes on.
+    fn welcomed(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        for text in self.early.take().unwrap_or_default() {
+            self.command(&text, ctx);
+        }
+    }
+
+    /// Closed before its welcome: what the client sent was not.
+    fn never_welcomed(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        for text in self.early.take().unwrap_or_default() {
+            let refusal = Refusal::unavailable("the connection closed before it joined its room; this was not sent");
+            refuse(&refusal.with_client_msg_id(client_msg_id_of(&text)), ctx);
+        }
+    }
+
+    fn command(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
         match parse_client_frame(text, self.limits) {
             Ok(ClientCommand::Chat { text, client_msg_id, reply_to }) => {
                 let Role::Chat { room, .. } = &self.role else { return };
@@ -331,9 +359,15 @@ impl Actor for WsSession {
 impl StreamHandler<Outgoing> for WsSession {
     fn handle(&mut self, item: Outgoing, ctx: &mut Self::Context) {
         match item {
-            Outgoing::Frame(frame) if !self.frames.is_closing() => ctx.text(frame),
+            Outgoing::Frame(frame) if !self.frames.is_closing() => {
+                ctx.text(frame);
+                self.welcomed(ctx);
+            }
             Outgoing::Frame(_) => {}
-            Outgoing::Close(CloseReason { code, reason }) => self.close(ctx, code, reason),
+            Outgoing::Close(CloseReason { code, reason }) => {
+                self.never_welcomed(ctx);
+                self.close(ctx, code, reason);
+            }
         }
     }
 
