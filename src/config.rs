@@ -14,6 +14,8 @@ use secrecy::ExposeSecret;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::forwarded::ForwardedHeader;
+
 /// The documented defaults, every key commented.
 pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 
@@ -85,6 +87,8 @@ pub struct ServerSettings {
     pub max_connections_per_ip: usize,
     /// Proxies whose forwarded headers name the client's address.
     pub trusted_proxies: Vec<IpNet>,
+    /// The header those proxies write the client's address in.
+    pub forwarded_header: ForwardedHeader,
     /// `POST /chat/send` per client address per second, sustained.
     pub http_send_per_second: u32,
     /// `POST /chat/send` burst per client address.
@@ -136,8 +140,23 @@ impl Settings {
         if let Err(refusal) = actors::protocol::validate_room(&self.chat.default_room) {
             return invalid("chat.default_room", &refusal.message);
         }
-        if self.chat.max_text_chars == 0 {
-            return invalid("chat.max_text_chars", "must be at least 1");
+        // A zero here refuses everything (a rate, a limit) or spins (an interval).
+        let zero = [
+            ("chat.max_text_chars", self.chat.max_text_chars == 0),
+            ("chat.rate_per_second", self.chat.rate_per_second == 0),
+            ("chat.rate_burst", self.chat.rate_burst == 0),
+            ("chat.address_rate_per_second", self.chat.address_rate_per_second == 0),
+            ("chat.address_rate_burst", self.chat.address_rate_burst == 0),
+            ("server.http_send_per_second", self.server.http_send_per_second == 0),
+            ("server.http_send_burst", self.server.http_send_burst == 0),
+            ("server.max_connections_per_ip", self.server.max_connections_per_ip == 0),
+            ("history.readers", self.history.readers == 0),
+            ("chat.heartbeat_interval", self.chat.heartbeat_interval.is_zero()),
+            ("chat.presence_interval", self.chat.presence_interval.is_zero()),
+            ("kafka.health_interval", self.kafka.health_interval.is_zero()),
+        ];
+        if let Some((key, _)) = zero.iter().find(|(_, is_zero)| *is_zero) {
+            return invalid(key, "must not be 0");
         }
         if self.chat.client_timeout <= self.chat.heartbeat_interval {
             return invalid("chat.client_timeout", "must be longer than chat.heartbeat_interval");
@@ -153,9 +172,6 @@ impl Settings {
         }
         if self.history.default > self.history.max {
             return invalid("history.default", "must not exceed history.max");
-        }
-        if self.history.readers == 0 {
-            return invalid("history.readers", "must be at least 1");
         }
         Ok(self)
     }
@@ -241,5 +257,21 @@ mod tests {
 
         let error = load(&[("CHAT_TOPIC", " ")]).unwrap_err().to_string();
         assert!(error.contains("kafka.topic"), "{error}");
+    }
+
+    #[test]
+    fn a_zero_that_would_refuse_everything_or_spin_is_an_error() {
+        for (section, key, zero) in [
+            ("server", "max_connections_per_ip", "0"),
+            ("server", "http_send_burst", "0"),
+            ("chat", "rate_per_second", "0"),
+            ("chat", "heartbeat_interval", "\"0s\""),
+            ("chat", "presence_interval", "\"0s\""),
+            ("kafka", "health_interval", "\"0ms\""),
+        ] {
+            let file = config_file(&format!("[{section}]\n{key} = {zero}\n"));
+            let error = load(&[("CHAT_CONFIG", file.path().to_str().unwrap())]).unwrap_err().to_string();
+            assert!(error.contains(&format!("{section}.{key}")), "{error}");
+        }
     }
 }

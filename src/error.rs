@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The request's body did not arrive in time.
     #[error("the request took too long to arrive")]
     SlowRequest,
+    /// A plain request where only a WebSocket upgrade is served.
+    #[error("this is a WebSocket endpoint: connect with a WebSocket client")]
+    UpgradeRequired,
 }
 
 /// Seconds a client is told to wait while the server is starting.
@@ -43,6 +46,7 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::NotReady(_) => ErrorCode::KafkaUnavailable.as_str(),
             Self::SlowRequest => "request_timeout",
+            Self::UpgradeRequired => "upgrade_required",
         }
     }
 }
@@ -72,15 +76,19 @@ impl ResponseError for ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::SlowRequest => StatusCode::REQUEST_TIMEOUT,
+            Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         metrics::counter!(actors::metrics::ERRORS, "code" => self.code()).increment(1);
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::NotReady(_) = self {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
-        }
+        use actix_web::http::header::{RETRY_AFTER, UPGRADE};
+        match self {
+            Self::NotReady(_) => response.insert_header((RETRY_AFTER, RETRY_AFTER_SECONDS)),
+            Self::UpgradeRequired => response.insert_header((UPGRADE, "websocket")),
+            _ => &mut response,
+        };
         let mut body = json!({"success": false, "error": self.to_string(), "code": self.code()});
         if let Self::Refused(refusal) = self {
             let extras = [("message_id", json!(refusal.message_id)), ("until", json!(refusal.until))];

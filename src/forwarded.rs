@@ -1,23 +1,37 @@
-//! Who the client is behind a proxy. Only a trusted proxy's word counts:
-//! from any other peer, `X-Forwarded-For`, `Forwarded` and
-//! `X-Forwarded-Proto` change nothing, so a client cannot forge its way past
-//! a limit or a ban.
+//! Who the client is behind a proxy. Only a trusted proxy's word counts,
+//! and only in the one header it is configured to write (the other comes
+//! from the client, passed through untouched): from any other peer,
+//! `X-Forwarded-For`, `Forwarded` and `X-Forwarded-Proto` change nothing,
+//! so a client cannot forge its way past a limit or a ban.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::dev::RequestHead;
 use actix_web::http::header::HeaderMap;
 use ipnet::IpNet;
+use serde::Deserialize;
 
-/// The proxies (CIDRs) allowed to say who the client is.
+/// The header the trusted proxies write the client's address in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+/// The proxies (CIDRs) allowed to say who the client is, and where.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies {
     nets: Vec<IpNet>,
+    header: ForwardedHeader,
 }
 
 impl TrustedProxies {
-    pub fn new(nets: &[IpNet]) -> Self {
-        Self { nets: nets.to_vec() }
+    pub fn new(nets: &[IpNet], header: ForwardedHeader) -> Self {
+        Self { nets: nets.to_vec(), header }
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
@@ -27,16 +41,24 @@ impl TrustedProxies {
 
     /// The client's address: the peer, or, when the peer is a trusted
     /// proxy, the right-most hop of its forwarded chain that is not one (the
-    /// hops to its left were written by the client and prove nothing).
+    /// hops to its left were written by the client and prove nothing). A
+    /// hop that is not an address (`unknown`) ends the chain: the client is
+    /// the nearest proxy's then.
     pub fn client_addr(&self, head: &RequestHead) -> IpAddr {
         let peer = head.peer_addr.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
-        if !self.trusts(peer) {
-            return peer.to_canonical();
+        let mut nearest = peer;
+        if self.trusts(peer) {
+            for hop in forwarded_hops(&head.headers, self.header).into_iter().rev() {
+                match hop {
+                    Some(ip) if self.trusts(ip) => nearest = ip,
+                    Some(ip) => return ip.to_canonical(),
+                    None => break,
+                }
+            }
         }
-        let hops = forwarded_hops(&head.headers);
         // `::ffff:1.2.3.4` (a dual-stack listener's IPv4 peer) is 1.2.3.4:
         // one address, one budget, one ban.
-        hops.iter().rev().find(|ip| !self.trusts(**ip)).or(hops.first()).copied().unwrap_or(peer).to_canonical()
+        nearest.to_canonical()
     }
 
     /// The page's own origin as the browser sees it: `scheme://host`.
@@ -61,22 +83,26 @@ impl TrustedProxies {
     }
 }
 
-/// The addresses of a request's forwarded chain, client first: from
-/// `Forwarded` (RFC 7239) when present, else `X-Forwarded-For`. A hop that
-/// is not an address (`unknown`, an obfuscated name) ends the chain there.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<IpAddr> {
+/// The hops of a request's forwarded chain in `header`, client first;
+/// `None` for one that is not an address (`unknown`, an obfuscated name).
+fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
     let values = |name| headers.get_all(name).filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
-    let forwarded = values("forwarded");
-    if !forwarded.is_empty() {
-        let fors = forwarded.split(',').filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (key, value) = pair.split_once('=')?;
-                key.trim().eq_ignore_ascii_case("for").then(|| value.trim().trim_matches('"').to_owned())
+    match header {
+        ForwardedHeader::Forwarded => values("forwarded")
+            .split(',')
+            .filter(|element| !element.trim().is_empty())
+            .map(|element| {
+                let node = element.split(';').find_map(|pair| {
+                    let (key, value) = pair.split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("for").then(|| value.trim().trim_matches('"'))
+                });
+                node.and_then(parse_node)
             })
-        });
-        return fors.filter_map(|node| parse_node(&node)).collect();
+            .collect(),
+        ForwardedHeader::XForwardedFor => {
+            values("x-forwarded-for").split(',').map(str::trim).filter(|hop| !hop.is_empty()).map(parse_node).collect()
+        }
     }
-    values("x-forwarded-for").split(',').map(str::trim).filter_map(parse_node).collect()
 }
 
 /// `192.0.2.1`, `192.0.2.1:4711`, `[2001:db8::1]:4711` or `2001:db8::1`.
@@ -96,8 +122,12 @@ mod tests {
 
     use super::*;
 
+    fn proxies_writing(header: ForwardedHeader) -> TrustedProxies {
+        TrustedProxies::new(&["127.0.0.1/32".parse().unwrap(), "10.0.0.0/8".parse().unwrap()], header)
+    }
+
     fn proxies() -> TrustedProxies {
-        TrustedProxies::new(&["127.0.0.1/32".parse().unwrap(), "10.0.0.0/8".parse().unwrap()])
+        proxies_writing(ForwardedHeader::XForwardedFor)
     }
 
     fn from(peer: &str, headers: &[(&str, &str)]) -> actix_web::dev::ServiceRequest {
@@ -126,7 +156,29 @@ mod tests {
         assert_eq!(client("127.0.0.1", &[("x-forwarded-for", chain)]), "203.0.113.7");
         assert_eq!(client("127.0.0.1", &[("x-forwarded-for", "10.0.0.5, 10.0.0.6")]), "10.0.0.5", "all trusted");
         let rfc = r#"for=1.1.1.1, for="[2001:db8:cafe::17]:4711";proto=https, for=10.0.0.9"#;
-        assert_eq!(client("127.0.0.1", &[("forwarded", rfc)]), "2001:db8:cafe::17");
+        let request = from("127.0.0.1", &[("forwarded", rfc)]);
+        assert_eq!(
+            proxies_writing(ForwardedHeader::Forwarded).client_addr(request.head()).to_string(),
+            "2001:db8:cafe::17"
+        );
+    }
+
+    #[test]
+    fn only_the_header_the_proxies_write_counts() {
+        // nginx writes X-Forwarded-For and passes the client's own Forwarded through.
+        let forged = [("forwarded", "for=203.0.113.99"), ("x-forwarded-for", "198.51.100.7")];
+        assert_eq!(client("127.0.0.1", &forged), "198.51.100.7");
+        assert_eq!(client("127.0.0.1", &[("forwarded", "for=203.0.113.99")]), "127.0.0.1", "the proxy itself");
+        let request = from("127.0.0.1", &forged);
+        let rfc = proxies_writing(ForwardedHeader::Forwarded).client_addr(request.head());
+        assert_eq!(rfc.to_string(), "203.0.113.99", "a proxy writing Forwarded");
+    }
+
+    #[test]
+    fn a_hop_that_is_not_an_address_ends_the_chain() {
+        // The client wrote 6.6.6.6; a proxy of ours could not tell who sent it to it.
+        assert_eq!(client("127.0.0.1", &[("x-forwarded-for", "6.6.6.6, unknown, 10.0.0.7")]), "10.0.0.7");
+        assert_eq!(client("127.0.0.1", &[("x-forwarded-for", "6.6.6.6, unknown")]), "127.0.0.1");
     }
 
     #[test]

@@ -62,7 +62,9 @@ impl Application {
                 .wrap(cors(&state))
                 .wrap(security_headers())
                 .wrap(access_log(state.proxies.clone()))
+                .app_data(web::PathConfig::default().error_handler(routes::path_error))
                 .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
         })
         // Shutdown is ours (see `run_until_stopped`): sessions must be told
         // to go away and Kafka flushed before the workers stop.
@@ -149,7 +151,7 @@ fn app_state(settings: &Settings, clients: KafkaClients, tls: bool) -> anyhow::R
         chat: settings.chat.clone(),
         history: settings.history.clone(),
         origins: OriginPolicy::new(&settings.server.allowed_origins),
-        proxies: TrustedProxies::new(&settings.server.trusted_proxies),
+        proxies: TrustedProxies::new(&settings.server.trusted_proxies, settings.server.forwarded_header),
         scheme: if tls { "https" } else { "http" },
         admin_token: settings.server.admin_token.clone(),
         conformance_echo: settings.server.conformance_echo,

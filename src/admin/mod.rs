@@ -19,7 +19,8 @@ use crate::routes::{embedded_file, hub_gone, parse_query, AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let no_store = || DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store"));
-    cfg.service(web::resource("/admin").wrap(no_store()).route(web::get().to(page))).service(
+    let page = web::resource("/admin").wrap(no_store()).route(web::get().to(page));
+    cfg.service(page.default_service(web::to(crate::routes::not_found))).service(
         web::scope("/api/admin")
             .wrap(no_store())
             .route("/overview", web::get().to(overview))

@@ -240,22 +240,19 @@ fn entry(record: &ModerationRecord) -> Value {
 async fn reports(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     let open = state.actors.moderation.send(ListReports).await.map_err(|_| hub_gone())?;
+    let current = epoch(&state).await?;
     let mut reports = Vec::with_capacity(open.len());
     for summary in open {
-        let start = HistoryStart::After {
-            since: summary.offset.saturating_sub(1),
-            epoch: Some(actors::messages::Epoch::new(&summary.epoch)),
-            fallback: 1,
-        };
-        let fetch = FetchMessages { room: summary.room.clone(), start, max: 1 };
-        let message = match state.actors.history.send(fetch).await {
-            Ok(Ok(page)) => page.messages.iter().find(|m| m.seq == summary.offset).map(message_json),
-            _ => None,
+        // A report of a log since recreated names an offset of that log: no message of this one.
+        let message = match summary.epoch == current {
+            true => reported_message(&state, &summary.room, summary.offset).await,
+            false => None,
         };
         let (reporter, reason, at_ms) = summary.reports.first().cloned().unwrap_or_default();
         reports.push(json!({
             "room": summary.room,
             "offset": summary.offset,
+            "epoch": summary.epoch,
             "message": message,
             "reporter": reporter,
             "reason": reason,
@@ -266,18 +263,35 @@ async fn reports(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(json!({"reports": reports})))
 }
 
+async fn reported_message(state: &AppState, room: &str, offset: i64) -> Option<Value> {
+    let start = HistoryStart::After { since: offset.saturating_sub(1), epoch: None, fallback: 1 };
+    let fetch = FetchMessages { room: room.to_owned(), start, max: 1 };
+    match state.actors.history.send(fetch).await {
+        Ok(Ok(page)) => page.messages.iter().find(|m| m.seq == offset).map(message_json),
+        _ => None,
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DismissBody {
     room: String,
     offset: i64,
+    /// The log the report is of, as `reports` lists it; the current one if left out.
+    epoch: Option<String>,
 }
 
 async fn dismiss(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let (DismissBody { room, offset }, by, reason) = action(body, &state).await?;
+    let (DismissBody { room, offset, epoch }, by, reason) = action(body, &state).await?;
     validate_room(&room)?;
-    let epoch = epoch(&state).await?;
+    if offset < 0 {
+        return Err(Refusal::invalid_field("offset must be a message's offset").into());
+    }
+    let epoch = match epoch {
+        Some(epoch) => epoch,
+        None => self::epoch(&state).await?,
+    };
     record(&state, ModerationRecord::Dismiss { epoch, room, offset, by, at_ms: now_ms(), reason }).await
 }
 

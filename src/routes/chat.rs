@@ -32,6 +32,9 @@ pub struct SendRequest {
 }
 
 async fn send(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    // CORS alone would only hide the answer from another site's page: its
+    // visitors' browsers would still post (a plain-text body needs no preflight).
+    state.check_origin(&req, "POST /chat/send")?;
     let address = state.client_addr(&req);
     if state.http_sends.check_key(&address).is_err() {
         return Err(Refusal::new(ErrorCode::RateLimited, "too many messages from your address; slow down").into());
@@ -46,6 +49,10 @@ async fn send(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) 
         return Err(Refusal::invalid_field(format!("client_msg_id is longer than {limit} characters")).into());
     }
     let token = bearer(&req).map(str::to_owned);
+    if token.is_none() && req.headers().contains_key(header::AUTHORIZATION) {
+        // Posting unverified instead would hide the client's mistake.
+        return Err(Refusal::new(ErrorCode::InvalidToken, "Authorization must be `Bearer <token>`").into());
+    }
     let sender = Sender::Http { username, token, address };
     if body.reply_to.is_some_and(|offset| offset < 0) {
         return Err(Refusal::invalid_field("reply_to must be a message's offset").into());
@@ -85,10 +92,12 @@ pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
     actix_web::rt::time::timeout(state.request_timeout, read).await.unwrap_or(Err(ApiError::SlowRequest))
 }
 
-/// The token of `Authorization: Bearer <token>`, if the request has one.
+/// The token of `Authorization: Bearer <token>` (the scheme in any case,
+/// RFC 9110), if the request has one.
 pub(crate) fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    value.strip_prefix("Bearer ").map(str::trim).filter(|token| !token.is_empty())
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|token| !token.is_empty())
 }
 
 /// Rooms with people online, on every instance.

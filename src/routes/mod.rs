@@ -50,6 +50,22 @@ impl AppState {
     pub fn client_addr(&self, req: &HttpRequest) -> std::net::IpAddr {
         self.proxies.client_addr(req.head())
     }
+
+    /// Refuses a browser's request from a page of another site (`what`, for
+    /// the log). Browsers send `Origin` on every upgrade and POST; other
+    /// clients may not, and are not browsers' visitors posting unawares.
+    pub fn check_origin(&self, req: &HttpRequest, what: &str) -> Result<(), ApiError> {
+        let Some(origin) = req.headers().get(header::ORIGIN).map(header::HeaderValue::to_str) else {
+            return Ok(());
+        };
+        let origin = origin.unwrap_or_default();
+        let own = self.proxies.own_origin(req.head(), self.scheme);
+        if self.origins.allows(origin, own.as_deref()) {
+            return Ok(());
+        }
+        log::warn!("origin_not_allowed: {what} from {origin}");
+        Err(ApiError::OriginNotAllowed(origin.to_owned()))
+    }
 }
 
 /// The browser page, compiled into the binary.
@@ -68,6 +84,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(chat::configure)
         .configure(ws::configure)
         .configure(crate::admin::configure);
+}
+
+/// Any path or method not served: a JSON error like every other.
+pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("nothing is served at this path with this method"))
+}
+
+/// A path segment of the wrong type (an offset that is not a number).
+pub(crate) fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::from(Refusal::invalid_field(format!("the path: {error}"))).into()
 }
 
 /// Browsers get the page; API clients get a status document.

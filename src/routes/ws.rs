@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actors::hub::Admit;
 use actors::protocol::{validate_room, Refusal};
@@ -74,10 +74,14 @@ async fn echo(
 /// allowed origin, an address not banned and a place under the connection
 /// limits. Returns the place and the client's address.
 async fn admit(req: &HttpRequest, state: &AppState) -> Result<(ConnectionPermit, IpAddr), ApiError> {
+    let upgrade = req.headers().get(header::UPGRADE).and_then(|value| value.to_str().ok());
+    if !upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
+        return Err(ApiError::UpgradeRequired);
+    }
     if let Some(reason) = not_ready(&state.health) {
         return Err(ApiError::NotReady(reason));
     }
-    check_origin(req, state)?;
+    state.check_origin(req, "WebSocket upgrade")?;
     let address = state.client_addr(req);
     state.actors.hub.send(Admit { address }).await.map_err(|_| hub_gone())??;
     let permit = state.connections.acquire(address).map_err(|refusal| {
@@ -85,19 +89,4 @@ async fn admit(req: &HttpRequest, state: &AppState) -> Result<(ConnectionPermit,
         ApiError::from(refusal)
     })?;
     Ok((permit, address))
-}
-
-/// Browsers always send `Origin` on a WebSocket upgrade; other clients may not.
-fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let Some(origin) = req.headers().get(header::ORIGIN).map(HeaderValue::to_str) else {
-        return Ok(());
-    };
-    let origin = origin.unwrap_or_default();
-    let own = state.proxies.own_origin(req.head(), state.scheme);
-    if state.origins.allows(origin, own.as_deref()) {
-        Ok(())
-    } else {
-        log::warn!("origin_not_allowed: WebSocket upgrade from {origin}");
-        Err(ApiError::OriginNotAllowed(origin.to_owned()))
-    }
 }

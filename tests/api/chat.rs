@@ -230,6 +230,31 @@ async fn cors_allows_local_origins_and_refuses_others() {
     assert!(refused.headers().get("access-control-allow-origin").is_none());
 }
 
+#[actix_web::test]
+async fn another_sites_page_cannot_post_through_its_visitors_browsers() {
+    let app = spawn_app().await;
+    // A simple request (text/plain): the browser sends it without a preflight.
+    let post = |origin: Option<&'static str>, text: &'static str| {
+        let request = awc::Client::default().post(app.url("/chat/send")).content_type("text/plain");
+        let request = match origin {
+            Some(origin) => request.insert_header(("Origin", origin)),
+            None => request,
+        };
+        request.send_body(json!({"username": "Visitor", "text": text, "room": "csrf"}).to_string())
+    };
+    let mut refused = post(Some("https://evil.example"), "spam").await.expect("answered");
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.expect("a JSON error");
+    assert_eq!(body["code"], "origin_not_allowed");
+    assert_eq!(post(Some("http://localhost:3000"), "from an allowed page").await.expect("answered").status(), 200);
+    assert_eq!(post(None, "from a program").await.expect("answered").status(), 200, "not a browser's");
+
+    let (_, page) = app.get_json("/api/rooms/csrf/messages").await;
+    let texts: Vec<&str> =
+        page["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, ["from an allowed page", "from a program"], "the cross-site post never stored");
+}
+
 /// `cargo run` with nothing else installed: the embedded mock cluster.
 #[actix_web::test]
 async fn the_embedded_kafka_serves_a_whole_conversation() {

@@ -161,4 +161,12 @@ async fn a_since_past_the_end_of_the_log_gets_the_latest_history_and_recovered_f
     assert_eq!(end["recovered"], false);
     let (_, live) = client.say_and_confirm("and it goes on live", "l").await;
     assert_eq!(resumed.expect("chat_message").await["message_id"], live["message_id"]);
+
+    // The same over HTTP: the room's last page, not an empty one for ever.
+    let (status, page) = app.get_json("/api/rooms/recreated/messages?since=500&limit=2").await;
+    assert_eq!(status, 200, "{page}");
+    let texts: Vec<&str> =
+        page["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, ["third", "and it goes on live"], "{page}");
+    assert_eq!(page["recovered"], false);
 }

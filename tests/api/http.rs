@@ -124,3 +124,31 @@ async fn refused_upgrades_explain_themselves_in_json() {
     assert_eq!(body["code"], "invalid_room");
     assert!(body["error"].as_str().is_some_and(|e| e.contains("a-z")));
 }
+
+#[actix_web::test]
+async fn every_path_method_and_plain_get_of_a_websocket_is_answered_in_json() {
+    let app = spawn_app().await;
+    let answer = |method: &'static str, path: &'static str| {
+        let request = awc::Client::default().request(method.parse().expect("a method"), app.url(path));
+        async move {
+            let mut response = request.send().await.expect("answered");
+            let body: serde_json::Value = response.json().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            (response.status().as_u16(), body["code"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    assert_eq!(answer("GET", "/no/such/page").await, (404, "not_found".into()));
+    assert_eq!(answer("POST", "/admin").await, (404, "not_found".into()), "a method not served");
+    assert_eq!(answer("PUT", "/chat/send").await, (404, "not_found".into()));
+    let bad_offset = answer("DELETE", "/api/admin/rooms/lobby/messages/abc").await;
+    assert_eq!(bad_offset, (400, "invalid_field".into()), "an offset that is not a number");
+
+    // A tab or a probe, not a socket (raw: awc reads no body after an `Upgrade` header).
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.expect("connects");
+    tcp.write_all(b"GET /ws/chat HTTP/1.1\r\nHost: chat\r\nConnection: close\r\n\r\n").await.expect("sent");
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 426"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("upgrade: websocket"), "{answer}");
+    assert!(answer.contains(r#""code":"upgrade_required""#), "{answer}");
+}

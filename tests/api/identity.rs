@@ -66,9 +66,13 @@ fn lookalike(name: &str) -> String {
 }
 
 async fn post(server: std::net::SocketAddr, body: Value, token: Option<&str>) -> (u16, Value) {
+    post_authorized(server, body, token.map(|token| format!("Bearer {token}"))).await
+}
+
+async fn post_authorized(server: std::net::SocketAddr, body: Value, authorization: Option<String>) -> (u16, Value) {
     let mut request = awc::Client::default().post(format!("http://{server}/chat/send"));
-    if let Some(token) = token {
-        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+    if let Some(authorization) = authorization {
+        request = request.insert_header(("Authorization", authorization));
     }
     let mut response = request.send_json(&body).await.expect("POST");
     (response.status().as_u16(), response.json().await.expect("JSON"))
@@ -97,6 +101,12 @@ async fn http_posts_under_a_held_name_need_its_token_lookalikes_included() {
     assert_eq!(post(server.addr, body, Some(&alice.token)).await.0, 200);
     let mine = alice.expect("chat_message").await;
     assert_eq!((mine["username"].as_str(), &mine["verified"]), (Some(name.as_str()), &json!(true)));
+    let body = json!({"username": name, "text": "any case", "room": "names"});
+    let lower = post_authorized(server.addr, body.clone(), Some(format!("bearer {}", alice.token))).await;
+    assert_eq!(lower.0, 200, "the scheme in any case: {lower:?}");
+    assert_eq!(alice.expect("chat_message").await["verified"], true);
+    let (status, refused) = post_authorized(server.addr, body, Some(alice.token.clone())).await;
+    assert_eq!((status, refused["code"].as_str()), (401, Some("invalid_token")), "no scheme: refused, not ignored");
     let body = json!({"username": "Someone Else", "text": "x", "room": "names"});
     assert_eq!(
         post(server.addr, body, Some(&alice.token)).await.1["code"],

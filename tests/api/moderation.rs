@@ -244,6 +244,31 @@ async fn a_report_record_of_another_service_naming_no_message_is_listed_without_
 }
 
 #[actix_web::test]
+async fn a_report_of_a_log_since_recreated_shows_no_message_of_this_one_and_can_be_dismissed() {
+    let topic = unique_topic();
+    let one = ServerProcess::start_with(&topic, free_port(), &config("")).await;
+    let mut client = joined(&one, "old-log").await;
+    client.say_and_confirm("a message of this log at offset 0", "m").await;
+    let old = "AAAAAAAAAAAAAAAAAAAAAA";
+    let report = json!({"action": "report", "epoch": old, "room": "old-log", "offset": 0,
+        "reporter": "svc", "reason": "of the old log", "at_ms": chrono::Utc::now().timestamp_millis()});
+    let (moderation, key) = (format!("{topic}-moderation"), format!("report/{old}/old-log/0/svc"));
+    tokio::task::spawn_blocking(move || produce(&moderation, &key, &[report])).await.unwrap();
+    admin_until(one.addr, "/api/admin/reports", "listed with its epoch, without this log's message", |reports| {
+        let report = &reports["reports"][0];
+        report["epoch"] == old && report["message"].is_null()
+    })
+    .await;
+
+    let negative = json!({"moderator": "Mod", "room": "old-log", "offset": -1});
+    let (status, refused) = admin(one.addr, "DELETE", "/api/admin/reports", Some(negative)).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("invalid_field")));
+    let dismiss = json!({"moderator": "Mod", "room": "old-log", "offset": 0, "epoch": old});
+    assert_eq!(admin(one.addr, "DELETE", "/api/admin/reports", Some(dismiss)).await.0, 200);
+    admin_until(one.addr, "/api/admin/reports", "dismissed", |reports| reports["reports"] == json!([])).await;
+}
+
+#[actix_web::test]
 async fn a_removed_message_leaves_the_quotes_of_its_replies_where_only_the_replies_are_held() {
     let (one, two) = instances("").await;
     let mut author = joined(&one, "quoted").await;

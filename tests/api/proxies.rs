@@ -32,7 +32,7 @@ async fn behind_nginx_every_client_counts_as_its_own_address_and_forged_headers_
             Client::try_connect_from(nginx.addr, capped, "/ws/chat?room=crowd", &[]).await.expect("within the cap"),
         );
     }
-    let forged = [("x-forwarded-for", "10.0.0.5")];
+    let forged = [("x-forwarded-for", "10.0.0.5"), ("forwarded", "for=10.0.0.6")];
     let refused =
         Client::try_connect_from(nginx.addr, capped, "/ws/chat?room=crowd", &forged).await.expect_err("capped");
     assert_eq!((refused.status, refused.body["code"].as_str()), (503, Some("too_many_connections")));

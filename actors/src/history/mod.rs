@@ -379,13 +379,49 @@ impl History {
         let range = ReadRange::Oldest { count: max, from: since.saturating_add(1) };
         let room_of_page = room.clone();
         let read = self.read(ReadRoom { room, range, deadline: Instant::now() + self.settings.read_deadline });
-        Box::pin(read.map(move |result, act, _| {
-            let epoch = epoch.ok_or_else(|| Refusal::unavailable("the server is still connecting to Kafka"))?;
-            let (read, facts) = result.map_err(|e| Refusal::unavailable(format!("history could not be read: {e}")))?;
-            let recovered = read.from <= since.saturating_add(1) && since < read.end;
-            let page = act.fold_read(&room_of_page, read, facts, 0);
-            let messages = page.iter().flat_map(RoomCache::entries).filter(|e| e.message().is_some()).cloned();
-            Ok(Page { messages: messages.collect(), recovered, epoch })
+        Box::pin(read.then(move |result, act, ctx| -> ResponseActFuture<Self, Result<Page, Refusal>> {
+            match act.page_of_read(&room_of_page, since, epoch, result) {
+                Ok(Some(page)) => Box::pin(fut::ready(Ok(page))),
+                // An offset past the log's end is not from this log: its last page, as on the WebSocket.
+                Ok(None) => act.stale_page(room_of_page, max, ctx),
+                Err(refusal) => Box::pin(fut::ready(Err(refusal))),
+            }
+        }))
+    }
+
+    /// The page a forward read after `since` found; `None` when `since` is
+    /// past the log's end.
+    fn page_of_read(
+        &self,
+        room: &str,
+        since: Seq,
+        epoch: Option<Epoch>,
+        result: Result<(RoomRead, Facts), ReadError>,
+    ) -> Result<Option<Page>, Refusal> {
+        let epoch = epoch.ok_or_else(|| Refusal::unavailable("the server is still connecting to Kafka"))?;
+        let (read, facts) = result.map_err(|e| Refusal::unavailable(format!("history could not be read: {e}")))?;
+        if since >= read.end {
+            return Ok(None);
+        }
+        let recovered = read.from <= since.saturating_add(1);
+        let page = self.fold_read(room, read, facts, 0);
+        let messages = page.iter().flat_map(RoomCache::entries).filter(|e| e.message().is_some()).cloned();
+        Ok(Some(Page { messages: messages.collect(), recovered, epoch }))
+    }
+
+    /// The room's last `max` messages, `recovered: false`.
+    fn stale_page(
+        &mut self,
+        room: String,
+        max: usize,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Result<Page, Refusal>> {
+        let (reply, answer) = oneshot::channel();
+        let waiter =
+            Waiter { want: Want::Last(max), stale: true, fallback: max, covered: false, to: To::Page { reply } };
+        self.request(room, waiter, ctx);
+        Box::pin(fut::wrap_future(async move {
+            answer.await.unwrap_or_else(|_| Err(Refusal::unavailable("the history stopped")))
         }))
     }
 }

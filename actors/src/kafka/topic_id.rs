@@ -13,7 +13,7 @@ use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 
-/// The id of `topic`, in Kafka's base64 form (as `kafka-topics --describe` prints it).
+/// The id of `topic`, in Kafka's URL-safe base64 (as `kafka-topics --describe` prints it).
 pub fn topic_id<C: ClientContext>(client: &Client<C>, topic: &str, timeout: Duration) -> KafkaResult<String> {
     let name = CString::new(topic).map_err(|_| KafkaError::AdminOpCreation("topic name holds a NUL".into()))?;
     let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
@@ -65,7 +65,13 @@ unsafe fn read_id(event: *mut rd::rd_kafka_event_t) -> KafkaResult<String> {
         return Err(KafkaError::AdminOp(RDKafkaErrorCode::UnknownTopicId));
     }
     // The string lives inside the id, which lives as long as the event.
-    Ok(CStr::from_ptr(rd::rd_kafka_Uuid_base64str(id)).to_string_lossy().into_owned())
+    Ok(url_safe(&CStr::from_ptr(rd::rd_kafka_Uuid_base64str(id)).to_string_lossy()))
+}
+
+/// librdkafka's id in standard base64, as Kafka's own tools print it:
+/// URL-safe (an epoch goes into `?epoch=`, where `+` would read as a space).
+fn url_safe(standard: &str) -> String {
+    standard.trim_end_matches('=').replace('+', "-").replace('/', "_")
 }
 
 /// Destroys a librdkafka object when it goes out of scope.
@@ -77,5 +83,15 @@ impl<T> Drop for Guard<T> {
             // SAFETY: the pointer came from the matching constructor and is destroyed once.
             unsafe { (self.1)(self.0) }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_id_reads_as_kafkas_tools_print_it() {
+        // librdkafka's rd_kafka_Uuid_base64str of the same 16 bytes Java's Uuid prints as the right side.
+        assert_eq!(super::url_safe("+/8AAAAAAAAAAAAAAAAA/w"), "-_8AAAAAAAAAAAAAAAAA_w");
+        assert_eq!(super::url_safe("AAAAAAAAAAAAAAAAAAAAAA=="), "AAAAAAAAAAAAAAAAAAAAAA");
     }
 }

@@ -52,7 +52,7 @@ export class ModerationCenter {
       unmute: (target) => this.run(requests.unmute(target)),
       unban: (target) => this.run(requests.unban(target)),
       slowOff: (room) => this.run(requests.slowMode(room, 0)),
-      dismiss: (room, offset) => this.run(requests.dismissReport(room, offset)),
+      dismiss: (room, offset, epoch) => this.run(requests.dismissReport(room, offset, epoch)),
       nameOf: (id) => this.names.get(id) ?? null,
     };
     this.tabs = new RoomTabs(doc);

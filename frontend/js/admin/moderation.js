@@ -39,7 +39,7 @@ export const requests = {
   ban: (target, reason) => ({ method: 'POST', path: BANS_PATH, body: { target, reason: reasonOf(reason) } }),
   unban: (target) => ({ method: 'DELETE', path: BANS_PATH, body: { target } }),
   slowMode: (room, seconds) => ({ method: 'PUT', path: slowModePath(room), body: { seconds } }),
-  dismissReport: (room, offset) => ({ method: 'DELETE', path: REPORTS_PATH, body: { room, offset } }),
+  dismissReport: (room, offset, epoch) => ({ method: 'DELETE', path: REPORTS_PATH, body: { room, offset, epoch } }),
 };
 
 /** The request as sent: its body names the moderator. */

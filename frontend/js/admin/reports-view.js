@@ -13,7 +13,7 @@ import { messageBody, personActions } from './message-card.js';
 export class ReportsView {
   /**
    * @param {Document} doc
-   * @param {{deleteMessage: Function, mute: Function, ban: Function, dismiss: (room: string, offset: number) => Promise<string|null>, nameOf: (id: string) => string|null}} act
+   * @param {{deleteMessage: Function, mute: Function, ban: Function, dismiss: (room: string, offset: number, epoch: string) => Promise<string|null>, nameOf: (id: string) => string|null}} act
    */
   constructor(doc, act) {
     const $ = (id) => doc.getElementById(id);
@@ -67,7 +67,7 @@ export class ReportsView {
         label: 'Dismiss',
         tone: 'plain',
         confirm: { question: 'Dismiss this report? The message stays.', yes: 'Dismiss' },
-        run: () => this.act.dismiss(r.room, r.offset),
+        run: () => this.act.dismiss(r.room, r.offset, r.epoch),
       },
     ].filter(Boolean);
     return el(
