@@ -1212,6 +1212,7 @@ describe('Control Center moderation requests', () => {
     assert.deepEqual(sent(requests.unban(target)).body, { target, moderator: 'Mika' });
     assert.deepEqual(sent(requests.slowMode('r', 0)), { method: 'PUT', path: '/api/admin/rooms/r/slow-mode', body: { seconds: 0, moderator: 'Mika' } });
     assert.deepEqual(sent(requests.dismissReport('r', 3)), { method: 'DELETE', path: '/api/admin/reports', body: { room: 'r', offset: 3, moderator: 'Mika' } });
+    assert.deepEqual(sent(requests.dismissReport('r', 3, 'old-log')), { method: 'DELETE', path: '/api/admin/reports', body: { room: 'r', offset: 3, epoch: 'old-log', moderator: 'Mika' } });
     assert.equal(requests.deleteMessage('r', 1, 'x'.repeat(300)).body.reason.length, 200);
     assert.deepEqual(['0', ' 15 ', '3600', '3601', '-1', '1.5', 'ten', ''].map(parseSlowMode), [0, 15, 3600, null, null, null, null, null]);
     assert.deepEqual([checkModerator('  Mika '), checkModerator('  '), checkModerator('x'.repeat(41))], ['Mika', null, null]);

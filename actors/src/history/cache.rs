@@ -123,9 +123,10 @@ impl RoomCache {
         cache
     }
 
-    /// Memory held, for the history budget.
+    /// Memory held, for the history budget. An empty cache counts too: the
+    /// caches of rooms invented by page requests go like any other's.
     pub fn bytes(&self) -> usize {
-        self.bytes + self.entries.len() * INDEXED_BYTES
+        std::mem::size_of::<Self>() + self.bytes + self.entries.len() * INDEXED_BYTES
     }
 
     /// Where the complete range starts, if there is one.

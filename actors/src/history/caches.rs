@@ -145,4 +145,16 @@ mod tests {
         caches.clear();
         assert_eq!((caches.len(), caches.bytes()), (0, 0));
     }
+
+    #[test]
+    fn empty_caches_count_so_the_budget_evicts_them() {
+        let mut caches = Caches::new();
+        for room in 0..1_000 {
+            caches.open(&format!("invented-{room}"), || RoomCache::new(std::time::Duration::from_secs(900)));
+        }
+        let each = caches.peek("invented-0").map_or(0, RoomCache::bytes);
+        assert!(each > 0, "an empty cache is not free");
+        caches.evict_beyond(10 * each, |_| false);
+        assert_eq!(caches.len(), 10, "the oldest went");
+    }
 }

@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use super::cache::{Known, RoomCache};
 use super::frames::encoder;
 use super::older::Facts;
+use super::requests::Waiter;
 use super::{stopped, History};
 use crate::messages::{Appended, FindMessage, Folded, MessageFacts, ReadAt, Seq};
 use crate::protocol::Refusal;
@@ -26,6 +27,9 @@ pub(super) enum Behind {
     Stale(Appended),
     /// A [`FindMessage`]: answered once the records before it are filed.
     Find(Seq, oneshot::Sender<Result<Option<MessageFacts>, Refusal>>),
+    /// A replay or a page: answered once the records before it are filed,
+    /// else it would claim the room whole without them.
+    Request(Waiter),
 }
 
 impl History {
@@ -43,8 +47,16 @@ impl History {
             return false;
         }
         let (room, seq, per_room) = (msg.room, msg.entry.seq, self.settings.cache_per_room);
+        // A moderator's removal may have come while the record waited here.
+        let removed = self.is_removed(&room, seq);
         let encode = encoder(&epoch, msg.active_connections);
-        let pushed = self.caches.get_mut(&room, |cache| (cache.push(msg.entry, &encode), cache.records() > per_room));
+        let pushed = self.caches.get_mut(&room, |cache| {
+            let frame = cache.push(msg.entry, &encode);
+            if removed {
+                cache.remove(seq, &encode);
+            }
+            (frame, cache.records() > per_room)
+        });
         let Some((frame, over)) = pushed else { return true };
         if msg.reply {
             self.hub.do_send(Folded { room: room.clone(), seq, frame });
@@ -90,6 +102,7 @@ impl History {
                 Behind::Find(seq, answer) => {
                     ctx.spawn(self.find(room.to_owned(), seq).map(|found, _, _| drop(answer.send(found))));
                 }
+                Behind::Request(waiter) => self.request(room.to_owned(), waiter, ctx),
             }
         }
     }

@@ -117,6 +117,9 @@ impl History {
 
     /// Answers from the cache, or queues the request for a read of its room.
     fn request(&mut self, room: String, waiter: Waiter, ctx: &mut Context<Self>) {
+        if let Some(resolving) = self.resolving.get_mut(&room) {
+            return resolving.push_back(Behind::Request(waiter));
+        }
         let Some(waiter) = self.answer_from_cache(&room, waiter) else { return };
         if let Some(waiters) = self.waiting.get_mut(&room) {
             waiters.push(waiter);
@@ -516,7 +519,8 @@ impl Handler<FetchMessages> for History {
         }
         let (reply, answer) = oneshot::channel();
         let waiter = self.waiter(&msg.start, To::Page { reply });
-        if let (Want::After(since), false) = (waiter.want, waiter.stale) {
+        if let (Want::After(since), false, false) = (waiter.want, waiter.stale, self.resolving.contains_key(&msg.room))
+        {
             return self.page_after(msg.room, since, msg.max);
         }
         self.request(msg.room, waiter, ctx);

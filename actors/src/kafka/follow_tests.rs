@@ -26,8 +26,8 @@ use crate::history::{frame_of, History, MessageState};
 use crate::kafka::reader::TopicLayout;
 use crate::kafka::{Handover, KafkaClients, KafkaReader, LiveRooms};
 use crate::messages::{
-    Appended, Entry, Epoch, EpochChanged, FeedStopped, FetchMessages, FindMessage, Folded, Frame, HistoryStart,
-    RecordReceived, Replay,
+    Appended, Change, Entry, Epoch, EpochChanged, FeedStopped, FetchMessages, FindMessage, Folded, Frame, HistoryStart,
+    ModerationApplied, RecordReceived, Replay,
 };
 use crate::outbox::{Outbox, OutboxLimits, OutboxReader, Outgoing};
 use crate::protocol::{ChatRecord, RoomRecord};
@@ -356,4 +356,51 @@ async fn a_partition_a_failed_release_left_assigned_is_read_again_from_its_end()
     assert!(read.is_ok(), "read again: {read:?}");
     let assigned = clients.consumer.assignment().expect("assignment");
     assert_eq!(assigned.count(), 1, "assigned once: {assigned:?}");
+}
+
+/// The room's cache lingers with no members; a reply at 20 to message 3
+/// (not in the cache) waits for a read of 3, and 21 behind it. A
+/// moderator removes 21 meanwhile, and a member resumes after 19: its
+/// replay waits for 20 and 21 to be filed (answered at once, it claimed
+/// the room whole without them), and 21 is filed removed.
+#[actix::test]
+async fn a_resume_while_records_wait_for_a_quote_gets_them_and_a_removal_meanwhile_holds() {
+    let s = setup(true);
+    warm_up(&s).await;
+    let (m0, mut m0_reader) = outbox();
+    s.history.do_send(Replay { room: "lobby".into(), start: HistoryStart::Last(5), outbox: m0, active_connections: 1 });
+    assert_eq!(replay_of(&mut m0_reader).await, (vec![15, 16, 17, 18, 19], true), "the lingering cache");
+    s.cluster.broker_round_trip_time(1, SLOW).expect("rtt");
+    write(&s.producer, 20..22, Some((20, 3))).await;
+    s.history.do_send(appended(20, Some(3), &s.epoch));
+    s.history.do_send(appended(21, None, &s.epoch));
+    let removal = Change::Deleted { epoch: s.epoch.clone(), room: "lobby".into(), seq: 21 };
+    s.history.do_send(ModerationApplied { change: removal });
+    let (m1, mut m1_reader) = outbox();
+    let start = HistoryStart::After { since: 19, epoch: Some(s.epoch.clone()), fallback: 5 };
+    s.history.do_send(Replay { room: "lobby".into(), start, outbox: m1, active_connections: 1 });
+    s.cluster.broker_round_trip_time(1, Duration::ZERO).expect("rtt");
+    s.producer.flush(Duration::from_secs(30)).expect("flushed");
+
+    assert_eq!(replay_of(&mut m1_reader).await, (vec![20, 21], true), "the resume has what waited");
+    let (m2, mut m2_reader) = outbox();
+    s.history.do_send(Replay { room: "lobby".into(), start: HistoryStart::Last(2), outbox: m2, active_connections: 1 });
+    let shown: Vec<serde_json::Value> = frames_of(&mut m2_reader).await;
+    let at_21 = shown.iter().find(|frame| frame["offset"] == 21).expect("21 keeps its place");
+    assert_eq!((&at_21["deleted"], &at_21["text"]), (&serde_json::json!(true), &serde_json::json!("")), "{at_21}");
+}
+
+/// The chat frames of a replay, up to its history_end.
+async fn frames_of(reader: &mut OutboxReader) -> Vec<serde_json::Value> {
+    let mut frames = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(60), reader.next()).await;
+        let Ok(Some(Outgoing::Frame(frame))) = next else { panic!("no history_end: {next:?}") };
+        let value: serde_json::Value = serde_json::from_str(&frame).expect("json");
+        match value["type"].as_str() {
+            Some("chat_message") => frames.push(value),
+            Some("history_end") => return frames,
+            _ => {}
+        }
+    }
 }

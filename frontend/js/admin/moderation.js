@@ -39,7 +39,12 @@ export const requests = {
   ban: (target, reason) => ({ method: 'POST', path: BANS_PATH, body: { target, reason: reasonOf(reason) } }),
   unban: (target) => ({ method: 'DELETE', path: BANS_PATH, body: { target } }),
   slowMode: (room, seconds) => ({ method: 'PUT', path: slowModePath(room), body: { seconds } }),
-  dismissReport: (room, offset, epoch) => ({ method: 'DELETE', path: REPORTS_PATH, body: { room, offset, epoch } }),
+  // A report names its log: one of a log since recreated is dismissed there.
+  dismissReport: (room, offset, epoch) => ({
+    method: 'DELETE',
+    path: REPORTS_PATH,
+    body: epoch ? { room, offset, epoch } : { room, offset },
+  }),
 };
 
 /** The request as sent: its body names the moderator. */
