@@ -122,14 +122,20 @@ async fn write(producer: &BaseProducer, offsets: std::ops::Range<i64>, reply: Op
 
 /// The chat offsets of a replay, and its history_end's `recovered`.
 async fn replay_of(reader: &mut OutboxReader) -> (Vec<i64>, bool) {
-    let mut offsets = Vec::new();
+    let (frames, recovered) = frames_of(reader).await;
+    (frames.iter().map(|frame| frame["offset"].as_i64().expect("offset")).collect(), recovered)
+}
+
+/// The chat frames of a replay, and its history_end's `recovered`.
+async fn frames_of(reader: &mut OutboxReader) -> (Vec<serde_json::Value>, bool) {
+    let mut frames = Vec::new();
     loop {
         let next = tokio::time::timeout(Duration::from_secs(60), reader.next()).await;
         let Ok(Some(Outgoing::Frame(frame))) = next else { panic!("no history_end: {next:?}") };
         let value: serde_json::Value = serde_json::from_str(&frame).expect("json");
         match value["type"].as_str() {
-            Some("chat_message") => offsets.push(value["offset"].as_i64().expect("offset")),
-            Some("history_end") => return (offsets, value["recovered"].as_bool().expect("recovered")),
+            Some("chat_message") => frames.push(value),
+            Some("history_end") => return (frames, value["recovered"].as_bool().expect("recovered")),
             _ => {}
         }
     }
@@ -293,6 +299,18 @@ fn appended(seq: i64, quotes: Option<i64>, epoch: &Epoch) -> Appended {
     Appended { room: "lobby".into(), entry, active_connections: 1, reply: false }
 }
 
+/// lobby's cache holding 15..19, opened by a member's replay (the member
+/// gone: the cache lingers), and the broker slow from now on.
+async fn lingering_cache() -> Setup {
+    let s = setup(true);
+    warm_up(&s).await;
+    let (m0, mut m0_reader) = outbox();
+    s.history.do_send(Replay { room: "lobby".into(), start: HistoryStart::Last(5), outbox: m0, active_connections: 1 });
+    assert_eq!(replay_of(&mut m0_reader).await, (vec![15, 16, 17, 18, 19], true), "the lingering cache");
+    s.cluster.broker_round_trip_time(1, SLOW).expect("rtt");
+    s
+}
+
 /// The room's cache lingers with no members; a reply at 20 to message 3
 /// (not in the cache) waits for a read of 3 while the partition is released,
 /// 21..24 are written, the partition is read again from 25 and a member
@@ -301,12 +319,7 @@ fn appended(seq: i64, quotes: Option<i64>, epoch: &Epoch) -> Appended {
 /// 25 with nothing between.
 #[actix::test]
 async fn a_record_waiting_for_its_quote_across_a_release_stays_out_of_the_next_cache() {
-    let s = setup(true);
-    warm_up(&s).await;
-    let (m0, mut m0_reader) = outbox();
-    s.history.do_send(Replay { room: "lobby".into(), start: HistoryStart::Last(5), outbox: m0, active_connections: 1 });
-    assert_eq!(replay_of(&mut m0_reader).await, (vec![15, 16, 17, 18, 19], true), "the lingering cache");
-    s.cluster.broker_round_trip_time(1, SLOW).expect("rtt");
+    let s = lingering_cache().await;
     write(&s.producer, 20..21, Some((20, 3))).await;
     s.history.do_send(appended(20, Some(3), &s.epoch));
     s.live.set(0, false);
@@ -365,12 +378,7 @@ async fn a_partition_a_failed_release_left_assigned_is_read_again_from_its_end()
 /// the room whole without them), and 21 is filed removed.
 #[actix::test]
 async fn a_resume_while_records_wait_for_a_quote_gets_them_and_a_removal_meanwhile_holds() {
-    let s = setup(true);
-    warm_up(&s).await;
-    let (m0, mut m0_reader) = outbox();
-    s.history.do_send(Replay { room: "lobby".into(), start: HistoryStart::Last(5), outbox: m0, active_connections: 1 });
-    assert_eq!(replay_of(&mut m0_reader).await, (vec![15, 16, 17, 18, 19], true), "the lingering cache");
-    s.cluster.broker_round_trip_time(1, SLOW).expect("rtt");
+    let s = lingering_cache().await;
     write(&s.producer, 20..22, Some((20, 3))).await;
     s.history.do_send(appended(20, Some(3), &s.epoch));
     s.history.do_send(appended(21, None, &s.epoch));
@@ -385,22 +393,7 @@ async fn a_resume_while_records_wait_for_a_quote_gets_them_and_a_removal_meanwhi
     assert_eq!(replay_of(&mut m1_reader).await, (vec![20, 21], true), "the resume has what waited");
     let (m2, mut m2_reader) = outbox();
     s.history.do_send(Replay { room: "lobby".into(), start: HistoryStart::Last(2), outbox: m2, active_connections: 1 });
-    let shown: Vec<serde_json::Value> = frames_of(&mut m2_reader).await;
+    let (shown, _) = frames_of(&mut m2_reader).await;
     let at_21 = shown.iter().find(|frame| frame["offset"] == 21).expect("21 keeps its place");
     assert_eq!((&at_21["deleted"], &at_21["text"]), (&serde_json::json!(true), &serde_json::json!("")), "{at_21}");
-}
-
-/// The chat frames of a replay, up to its history_end.
-async fn frames_of(reader: &mut OutboxReader) -> Vec<serde_json::Value> {
-    let mut frames = Vec::new();
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(60), reader.next()).await;
-        let Ok(Some(Outgoing::Frame(frame))) = next else { panic!("no history_end: {next:?}") };
-        let value: serde_json::Value = serde_json::from_str(&frame).expect("json");
-        match value["type"].as_str() {
-            Some("chat_message") => frames.push(value),
-            Some("history_end") => return frames,
-            _ => {}
-        }
-    }
 }
