@@ -17,16 +17,8 @@
 // first, so the app can see which of its in-flight messages already made it
 // before anything is sent again.
 //
-// The close code is read (docs/protocol.md, "Close codes"): after 1008
-// "banned by a moderator" every attempt would be refused, so the socket
-// stops for good ("banned"); after 1008 "message flood" it waits at least
-// `floodDelayMs`. The backoff starts again from its first step only once a
-// connection stayed up for `stableAfterMs`: a server that closes right after
-// its welcome is not asked again every half second.
-//
 // Events (all CustomEvent, read `event.detail`):
-//   state  {state, retryAt, attempt, why}  state: connecting | connected | reconnecting | offline | stopped | banned
-//                                         why: 'flood' on the reconnect after a flood close, else null
+//   state  {state, retryAt, attempt}  state: connecting | connected | reconnecting | offline | stopped
 //   frame  the parsed server frame (object with a string `type`)
 //   outbox {id, status}               status: waiting | sending
 
@@ -35,28 +27,8 @@ import { backoffDelay } from './backoff.js';
 export const CONNECT_TIMEOUT_MS = 10000;
 /** Three missed heartbeats (the server sends one every 15 s). */
 export const LIVENESS_TIMEOUT_MS = 45000;
-/**
- * How long queued messages wait for `flushAfter` (history_end) after a
- * welcome: longer than the server's history read may take (5 s,
- * history.read_deadline), or an in-flight message is re-sent before the
- * replay could show that it was stored.
- */
-export const FLUSH_GRACE_MS = 10000;
-/** A connection up this long was a good one: the next loss starts the backoff from its first step. */
-export const STABLE_AFTER_MS = 30000;
-/** The server closed us for flooding: at least this long before trying again. */
-export const FLOOD_DELAY_MS = 30000;
-
-/**
- * What a close asks of the client (docs/protocol.md, "Close codes"):
- * 'banned' (never again), 'flood' (slow down, then reconnect) or 'retry'.
- */
-export function closeKind(code, reason) {
-  if (code !== 1008) return 'retry';
-  if (reason === 'banned by a moderator') return 'banned';
-  if (reason === 'message flood') return 'flood';
-  return 'retry';
-}
+/** How long queued messages wait for `flushAfter` (history_end) after a welcome. */
+export const FLUSH_GRACE_MS = 3000;
 
 export class ChatSocket extends EventTarget {
   /**
@@ -70,9 +42,7 @@ export class ChatSocket extends EventTarget {
    * @param {() => boolean} [options.isOnline]
    * @param {EventTarget | null} [options.window] where `online`/`offline` events come from
    * @param {(frame: any) => boolean} [options.flushAfter] hold the outbox after the welcome until such a frame
-   * @param {number | ((welcome: any) => number | null)} [options.flushGraceMs] ... or at most this long (null: no limit)
-   * @param {number} [options.stableAfterMs]
-   * @param {number} [options.floodDelayMs]
+   * @param {number} [options.flushGraceMs] ... or at most this long
    */
   constructor(options) {
     super();
@@ -86,8 +56,6 @@ export class ChatSocket extends EventTarget {
     this.win = options.window === undefined ? globalThis.window ?? null : options.window;
     this.flushAfter = options.flushAfter ?? null;
     this.flushGraceMs = options.flushGraceMs ?? FLUSH_GRACE_MS;
-    this.stableAfterMs = options.stableAfterMs ?? STABLE_AFTER_MS;
-    this.floodDelayMs = options.floodDelayMs ?? FLOOD_DELAY_MS;
 
     this.ws = null;
     this.ready = false;
@@ -101,9 +69,6 @@ export class ChatSocket extends EventTarget {
     this._state = 'stopped';
     this._retryTimer = null;
     this._watchdog = null;
-    this._stableTimer = null;
-    /** why the current wait is longer than the backoff ('flood'), or null */
-    this.why = null;
     /** @type {Map<string, {frame: object, status: 'waiting' | 'sending'}>} insertion order = send order */
     this.outbox = new Map();
 
@@ -121,8 +86,14 @@ export class ChatSocket extends EventTarget {
         // The browser says there is no network: the connection is as good as
         // dead (it may take minutes to notice). Drop it now and come back
         // (resuming where we left off) on `online`.
-        this._drop(4001, 'offline');
+        const ws = this.ws;
+        this._detach();
         this._clearWatchdog();
+        try {
+          ws?.close(4001, 'offline');
+        } catch {
+          /* ignore */
+        }
         this._requeueInFlight();
         this._setState('offline');
       }
@@ -143,18 +114,21 @@ export class ChatSocket extends EventTarget {
 
   /** Close for good: no more reconnects. Queued messages stay queued. */
   stop() {
-    this._drop(1000, 'bye');
-    this._halt('stopped');
-  }
-
-  /**
-   * Drop this connection and connect again after the backoff, asking for the
-   * URL again (the server could not do its part yet, e.g. read the history).
-   */
-  retryLater(reason = 'retry') {
-    if (!this.ws) return;
-    this._drop(4002, reason);
-    this._lost();
+    this._clearRetry();
+    this._clearWatchdog();
+    this.win?.removeEventListener?.('online', this._onOnline);
+    this.win?.removeEventListener?.('offline', this._onOffline);
+    const ws = this.ws;
+    this._detach();
+    if (ws) {
+      try {
+        ws.close(1000, 'bye');
+      } catch {
+        /* already closing */
+      }
+    }
+    this._requeueInFlight();
+    this._setState('stopped');
   }
 
   /** Skip the rest of the backoff wait and try now. */
@@ -214,35 +188,13 @@ export class ChatSocket extends EventTarget {
 
   _setState(state) {
     this._state = state;
-    this._emit('state', { state, retryAt: this.retryAt, attempt: this.attempt, why: this.why });
-  }
-
-  /** No more connections (stopped, or banned): queued messages stay queued. */
-  _halt(state) {
-    this._clearRetry();
-    this._clearWatchdog();
-    this.win?.removeEventListener?.('online', this._onOnline);
-    this.win?.removeEventListener?.('offline', this._onOffline);
-    this._requeueInFlight();
-    this._setState(state);
-  }
-
-  /** Forget the current socket and close it (its close event is not ours to handle any more). */
-  _drop(code, reason) {
-    const ws = this.ws;
-    this._detach();
-    try {
-      ws?.close(code, reason);
-    } catch {
-      /* already closing */
-    }
+    this._emit('state', { state, retryAt: this.retryAt, attempt: this.attempt });
   }
 
   _clearRetry() {
     if (this._retryTimer !== null) clearTimeout(this._retryTimer);
     this._retryTimer = null;
     this.retryAt = null;
-    this.why = null;
   }
 
   _clearWatchdog() {
@@ -256,7 +208,13 @@ export class ChatSocket extends EventTarget {
       this._watchdog = null;
       // No frame for too long: the connection is dead even if the browser has
       // not noticed (sleeping laptop, dropped Wi-Fi). Drop it and reconnect.
-      this._drop(4000, 'liveness timeout');
+      const ws = this.ws;
+      this._detach();
+      try {
+        ws?.close(4000, 'liveness timeout');
+      } catch {
+        /* ignore */
+      }
       this._lost();
     }, ms);
   }
@@ -275,8 +233,6 @@ export class ChatSocket extends EventTarget {
 
   _detach() {
     this._clearGate();
-    clearTimeout(this._stableTimer);
-    this._stableTimer = null;
     const ws = this.ws;
     if (ws) {
       ws.onopen = null;
@@ -318,7 +274,17 @@ export class ChatSocket extends EventTarget {
       }
       if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
       const becomesReady = !this.ready && this.isReadyFrame(frame);
-      if (becomesReady) this._welcomed(ws, frame);
+      if (becomesReady) {
+        this.ready = true;
+        this.attempt = 0;
+        if (this.flushAfter) {
+          this.gated = true;
+          this._gateTimer = setTimeout(() => {
+            this._gateTimer = null;
+            if (this.ws === ws) this._openGate();
+          }, this.flushGraceMs);
+        }
+      }
       // Listeners see the welcome (and the replay) before the queue is
       // flushed, so they can update names/status and settle messages first.
       this._emit('frame', frame);
@@ -333,37 +299,14 @@ export class ChatSocket extends EventTarget {
     ws.onerror = () => {
       /* a close event follows */
     };
-    ws.onclose = (event) => {
+    ws.onclose = () => {
       if (this.ws !== ws) return;
       this._detach();
-      this._closed(event?.code, event?.reason);
+      this._lost();
     };
   }
 
-  _welcomed(ws, welcome) {
-    this.ready = true;
-    this._stableTimer = setTimeout(() => {
-      this._stableTimer = null;
-      this.attempt = 0;
-    }, this.stableAfterMs);
-    if (!this.flushAfter) return;
-    this.gated = true;
-    const grace = typeof this.flushGraceMs === 'function' ? this.flushGraceMs(welcome) : this.flushGraceMs;
-    if (grace === null) return;
-    this._gateTimer = setTimeout(() => {
-      this._gateTimer = null;
-      if (this.ws === ws) this._openGate();
-    }, grace);
-  }
-
-  _closed(code, reason) {
-    const kind = closeKind(code, reason);
-    if (kind === 'banned') this._halt('banned');
-    else if (kind === 'flood') this._lost({ atLeastMs: this.floodDelayMs, why: 'flood' });
-    else this._lost();
-  }
-
-  _lost({ atLeastMs = 0, why = null } = {}) {
+  _lost() {
     this._clearWatchdog();
     this._requeueInFlight();
     if (this._state === 'stopped') return;
@@ -372,10 +315,9 @@ export class ChatSocket extends EventTarget {
       this._setState('offline');
       return;
     }
-    const delay = Math.max(atLeastMs, backoffDelay(this.attempt, this.backoffOptions));
+    const delay = backoffDelay(this.attempt, this.backoffOptions);
     this.attempt += 1;
     this.retryAt = Date.now() + delay;
-    this.why = why;
     this._retryTimer = setTimeout(() => {
       this._retryTimer = null;
       this._connect();

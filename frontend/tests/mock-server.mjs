@@ -47,13 +47,6 @@
 // the events about older ones. react()/edit()/deleteByAuthor() are others
 // doing the same. GET /api/rooms/{room}/messages answers from the log like
 // the history API (historyRequests).
-//
-// Failures: `historyUnavailable = n` makes the next n replays fail like a
-// history read past its deadline (error history_unavailable, then
-// history_end recovered:false, no messages); `closeAfterWelcome = {code,
-// reason}` closes every new connection right after its welcome and replay;
-// drop(code, reason) closes the current one with that code (1008 "banned by a
-// moderator", "message flood", …).
 
 import { randomUUID } from 'node:crypto';
 
@@ -112,10 +105,6 @@ export class MockChat {
     this.replayOverlap = 0;
     /** hold back history_end (and the replay) until releaseHistory() */
     this.holdHistory = false;
-    /** this many next replays cannot be read (history_unavailable) */
-    this.historyUnavailable = 0;
-    /** {code, reason}: close every new connection right after its welcome and replay */
-    this.closeAfterWelcome = null;
     this.roomRequests = 0;
     this.epoch = epoch;
     /** client_msg_id -> {messageId, ack, message}: what each of the page's messages became */
@@ -271,10 +260,6 @@ export class MockChat {
     this.sendTo(route, this.presenceFrame(room));
     if (this.holdHistory) route.pendingHistory = true;
     else this._replay(route);
-    if (this.closeAfterWelcome) {
-      route.open = false;
-      route.close(this.closeAfterWelcome);
-    }
   }
 
   /** Send the held-back replay + history_end to the current connection. */
@@ -286,12 +271,6 @@ export class MockChat {
   }
 
   _replay(route) {
-    if (this.historyUnavailable > 0) {
-      this.historyUnavailable -= 1;
-      this.sendTo(route, { type: 'error', code: 'history_unavailable', message: 'The history could not be read in time; live messages follow.' });
-      this.sendTo(route, this.withEpoch({ type: 'history_end', room: route.room, recovered: false }));
-      return;
-    }
     const log = this.log(route.room);
     let frames;
     // an offset of a log that is gone: start over with the recent history
@@ -557,12 +536,12 @@ export class MockChat {
     this.sendTo(this.current, frame);
   }
 
-  /** Drop the current connection (as a crashed server would, or with a close code that means something). */
-  drop(code = 1012, reason = 'restart') {
+  /** Drop the current connection (as a crashed server would). */
+  drop(code = 1012) {
     const route = this.current;
     if (route?.open) {
       route.open = false;
-      route.close({ code, reason });
+      route.close({ code, reason: 'restart' });
     }
   }
 

@@ -28,14 +28,6 @@
 //
 // Moderation: `message_deleted` removes a message's text (by offset);
 // report() asks the moderators to look at one, `report_received` confirms.
-// A ban (the socket's "banned" state, close 1008) is for good: everything
-// still queued fails with the reason, and so does anything sent after it.
-//
-// A replay the server could not read (`history_unavailable`) is not a gap:
-// the messages are still in the log. The connection is dropped at once,
-// before its history_end and the live messages that would move the resume
-// point past them, and the socket tries again after its backoff with the
-// same since/epoch.
 //
 // Replies, reactions, edits, deletions (actions.js): send() may answer a
 // message (`reply_to`); react()/unreact()/edit()/remove() send frames with
@@ -58,15 +50,8 @@ import { ResumeCursor } from './cursor.js';
 import { ReactionMemory } from './reactions.js';
 import { reportFrame } from './reports.js';
 
-/**
- * Without a history_end this long after the welcome of an older server (no
- * epoch), the replay is over. A server with epochs always sends history_end
- * (also after a failed read, at most history.read_deadline = 5 s later): its
- * replay is over when it says so.
- */
-export const REPLAY_GRACE_MS = 10000;
-/** What a ban makes of everything we still had to send. */
-export const BANNED_TEXT = 'You were banned by a moderator.';
+/** Without a history_end this long after the welcome (an older server), the replay is over. */
+export const REPLAY_GRACE_MS = 3000;
 /** Delays before asking again about a message with an unknown outcome: ~1 s, 2 s, 4 s, then 8 s. */
 export const OUTCOME_RETRY = Object.freeze({ base: 1000, max: 8000, jitter: 0.2 });
 
@@ -128,10 +113,6 @@ export class RoomSession {
     this.checks = new Map();
     /** client_msg_id -> when the user last sent it (typed or Retry), until it is stored */
     this.submittedAt = new Map();
-    /** a moderator banned us: nothing goes out any more */
-    this.banned = false;
-    /** the last replay could not be read; we are asking again */
-    this.historyRetry = false;
 
     /** client_msg_id -> {kind, offset, epoch, frame}: reactions, edits, deletions on their way */
     this.actions = new Map();
@@ -148,15 +129,12 @@ export class RoomSession {
         return chatSocketUrl(location, room, { ...(this.connects > 0 ? this.cursor.params() : {}), token: this.sentToken });
       },
       flushAfter: (frame) => frame.type === 'history_end',
-      flushGraceMs: (welcome) => (epochOf(welcome) === null ? replayGraceMs : null),
       ...socket,
     });
     this.socket.addEventListener('frame', (event) => this.onFrame(event.detail));
     this.socket.addEventListener('state', (event) => {
       ui.connection(event.detail);
       if (event.detail.state !== 'connected') this.typing.clear();
-      if (event.detail.state === 'banned') this.onBanned();
-      if (event.detail.why === 'flood') ui.toast('Too many messages too fast: the chat reconnects in a little while.');
     });
     this.socket.addEventListener('outbox', ({ detail: { id, status } }) => {
       // back in the queue (connection lost): the reconnect sends it, not the timer
@@ -220,13 +198,7 @@ export class RoomSession {
     this.outgoing.set(clientMsgId, frame);
     this.store.addOwn({ clientMsgId, text, username: this.myName, replyTo: quote });
     this.submittedAt.set(clientMsgId, Date.now());
-    this.submit(clientMsgId, frame);
-  }
-
-  /** Queue one of our messages; after a ban it fails at once (it would wait forever). */
-  submit(clientMsgId, frame) {
-    if (this.banned) this.failBanned(clientMsgId);
-    else this.socket.submit(clientMsgId, frame);
+    this.socket.submit(clientMsgId, frame);
   }
 
   react(offset, emoji) {
@@ -257,10 +229,6 @@ export class RoomSession {
   act(kind, offset, extra) {
     const entry = this.store.at(offset);
     if (!entry || entry.deleted) return null;
-    if (this.banned) {
-      this.showActionError(offset, { code: 'banned', message: BANNED_TEXT });
-      return null;
-    }
     const clientMsgId = newClientId();
     const frame = actionFrame(kind, { offset, ...extra }, clientMsgId);
     if (!frame) return null;
@@ -274,7 +242,7 @@ export class RoomSession {
     const frame = this.outgoing.get(clientMsgId);
     if (!frame || !this.store.retry(clientMsgId)) return;
     this.submittedAt.set(clientMsgId, Date.now());
-    this.submit(clientMsgId, frame);
+    this.socket.submit(clientMsgId, frame);
   }
 
   /**
@@ -313,8 +281,7 @@ export class RoomSession {
     this.replaying = true;
     this.resumeMark = this.resumed;
     clearTimeout(this.replayTimer);
-    // a server with epochs always ends its replay with history_end, however long the read takes
-    if (epochOf(frame) === null) this.replayTimer = setTimeout(() => this.endReplay(), this.replayGraceMs);
+    this.replayTimer = setTimeout(() => this.endReplay(), this.replayGraceMs);
     this.typing.clear();
     this.notifier.reset();
     this.ui.welcome(named ? this.myName : null, this.connects === 1);
@@ -342,7 +309,6 @@ export class RoomSession {
   onHistoryEnd(frame) {
     const firstHistory = !this.resumed && !this.historyMark;
     this.endReplay();
-    this.historyRetry = false;
     if (firstHistory && this.store.size > 0) {
       this.store.addMarker('history-end');
       this.historyMark = true;
@@ -436,10 +402,6 @@ export class RoomSession {
       this.onInvalidToken(frame);
       return;
     }
-    if (frame.code === 'history_unavailable' && this.replaying) {
-      this.onHistoryUnavailable();
-      return;
-    }
     const entry = this.store.fail(frame);
     if (entry) {
       // refused: the frame stays in `outgoing` for the Retry button
@@ -460,40 +422,6 @@ export class RoomSession {
     if (this.sentToken && this.identity?.get() === this.sentToken) this.identity.clear();
     const said = typeof frame.message === 'string' && frame.message ? frame.message : 'Your chat identity could not be restored: you have a new name.';
     this.store.addMarker('notice', { text: said, code: 'invalid_token' });
-  }
-
-  /**
-   * The server could not read the replay in time (busy, or too many reads at
-   * once). What we missed is still in the log: leave before the history_end
-   * (recovered:false) and the live messages after it, and ask again later.
-   */
-  onHistoryUnavailable() {
-    if (!this.historyRetry) this.ui.toast('Missed messages could not be loaded yet: trying again in a moment.');
-    this.historyRetry = true;
-    this.socket.retryLater('history unavailable');
-  }
-
-  /** A moderator banned us (close 1008): fail what was still to go out, say why once. */
-  onBanned() {
-    if (this.banned) return;
-    this.banned = true;
-    this.store.addMarker('notice', { text: BANNED_TEXT, code: 'banned' });
-    for (const id of [...this.socket.outbox.keys()]) this.failBanned(id);
-  }
-
-  /** One of our frames will never go out: a ban. */
-  failBanned(id) {
-    const refusal = { type: 'error', code: 'banned', message: BANNED_TEXT, client_msg_id: id };
-    const action = this.actions.get(id);
-    if (action) {
-      this.onActionError(action, refusal);
-      return;
-    }
-    // an unknown outcome may be stored already: do not say it was not
-    if (this.checks.has(id)) refusal.message = `${BANNED_TEXT} This message may or may not have been stored.`;
-    this.socket.settle(id);
-    this.stopCheck(id);
-    this.store.fail(refusal);
   }
 
   onOutcomeUnknown(frame) {

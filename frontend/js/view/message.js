@@ -133,19 +133,16 @@ function renderStatus(entry, status) {
           ? el('span', { class: 'msg__until', dataset: { testid: 'muted-until' }, text: ` ${mutedUntilText(entry.error.until)}.` })
           : null,
       ),
-      // banned: a retry could never go out
-      entry.error?.code === 'banned'
-        ? null
-        : el(
-            'button',
-            {
-              type: 'button',
-              class: 'msg__retry',
-              dataset: { testid: 'retry-button', action: 'retry', clientMsgId: entry.clientMsgId },
-            },
-            icon('retry'),
-            el('span', { text: 'Retry' }),
-          ),
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'msg__retry',
+          dataset: { testid: 'retry-button', action: 'retry', clientMsgId: entry.clientMsgId },
+        },
+        icon('retry'),
+        el('span', { text: 'Retry' }),
+      ),
     );
   }
   const iconName = STATUS_ICON[status];

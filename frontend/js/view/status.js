@@ -1,12 +1,11 @@
 // The connection chip in the header: connected / connecting / reconnecting
-// with a countdown to the next attempt / offline / banned (for good), the
-// "Retry now" button, and the changes spoken to screen readers.
+// with a countdown to the next attempt / offline, the "Retry now" button,
+// and the changes spoken to screen readers.
 
 const SPOKEN = {
   connected: 'Connected.',
   reconnecting: 'Connection lost. Reconnecting.',
   offline: 'You are offline.',
-  banned: 'You were banned by a moderator.',
 };
 
 export class ConnectionStatus {
@@ -78,8 +77,6 @@ export class ConnectionStatus {
         return 'Offline';
       case 'stopped':
         return 'Disconnected';
-      case 'banned':
-        return 'Banned by a moderator';
       default:
         return this.wasConnected ? 'Reconnecting…' : 'Connecting…';
     }
